@@ -1,0 +1,59 @@
+# The user's entry point. Needs only Python 3.11 and make; everything else is installed from the lock.
+#   make run        simulate deliveries if the landing folder is empty, then materialize every asset
+#   make test       run the test suite
+#   make ui         the Dagster UI on workspace.yaml (http://127.0.0.1:3000)
+#   make simulate   write simulated deliveries into LANDING
+# Override: make run LANDING=/secure/deliveries WAREHOUSE=/data/w.duckdb REPORTS=/out SCALE=0.1 SEED=7
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+
+LANDING ?= $(CURDIR)/data/landing
+WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+REPORTS ?= $(CURDIR)/reports
+SCALE ?= 0.01
+SEED ?= 20261122
+FIRST_YEAR ?= 1990
+LAST_YEAR ?= 2023
+PORT ?= 3000
+PYTEST_ARGS ?= -m "not slow"
+
+export REGISTER_LANDING := $(abspath $(LANDING))
+export REGISTER_WAREHOUSE := $(abspath $(WAREHOUSE))
+export REGISTER_REPORTS := $(abspath $(REPORTS))
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install run test ui simulate lock prepare clean
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	touch $@
+
+install: $(VENV)/.installed
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+
+prepare: install
+	$(BIN)/python -m dagster_project.prepare
+
+simulate: install
+	$(BIN)/python -m models_py.simulator --out "$(REGISTER_LANDING)" --scale $(SCALE) --seed $(SEED) \
+		--first-year $(FIRST_YEAR) --last-year $(LAST_YEAR)
+
+run: install
+	@if [ -z "$$(ls -A "$(REGISTER_LANDING)" 2>/dev/null)" ]; then $(MAKE) --no-print-directory simulate; fi
+	$(BIN)/python -m dagster_project.run
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+ui: prepare
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+clean:
+	rm -rf data reports dbt/target dbt/logs

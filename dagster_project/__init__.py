@@ -1,0 +1,1 @@
+"""The Dagster code location. Keep it thin: assets call into models_py/ or dbt."""

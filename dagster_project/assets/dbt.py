@@ -1,0 +1,53 @@
+"""The dbt project as Dagster assets; dbt tests become asset checks (source tests on the ingest assets)."""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.resources import Warehouse
+from models_py import settings
+
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+# Only acts under `dagster dev` (DAGSTER_IS_DEV_CLI); tests and `make` prepare the manifest explicitly.
+dbt_project.prepare_if_dev()
+
+
+class RegisterDbtTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "classifications"
+        # models/<layer>/...: staging, intermediate, marts
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+translator = RegisterDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=DUCKDB_POOL,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    # dbt/profiles.yml reads the warehouse path from this variable: make it the resource's path.
+    os.environ[settings.ENV_WAREHOUSE] = warehouse.path
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def relation_of(model_name: str) -> str:
+    """The warehouse relation (schema.table) dbt built for a model, from the manifest."""
+    import json
+
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") in ("model", "seed") and node["name"] == model_name:
+            return f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+    raise KeyError(f"dbt model {model_name!r} not in the manifest")

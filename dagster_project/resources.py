@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from models_py import settings
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file (one writer at a time: every step using it is in the duckdb pool)."""
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False):
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class RegisterPaths(dg.ConfigurableResource):
+    """Where deliveries land and where reports are published."""
+
+    landing: str
+    reports: str
+
+    @property
+    def landing_dir(self) -> Path:
+        return Path(self.landing)
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.reports)
+
+
+def default_resources() -> dict:
+    """Resources from the environment (REGISTER_LANDING, REGISTER_WAREHOUSE, REGISTER_REPORTS)."""
+    from dagster_dbt import DbtCliResource
+
+    return {
+        "warehouse": Warehouse(path=str(settings.warehouse_path())),
+        "paths": RegisterPaths(landing=str(settings.landing_dir()), reports=str(settings.reports_dir())),
+        # dbt reads the warehouse path from REGISTER_WAREHOUSE too (dbt/profiles.yml)
+        "dbt": DbtCliResource(project_dir=str(settings.DBT_PROJECT_DIR), profiles_dir=str(settings.DBT_PROJECT_DIR)),
+    }

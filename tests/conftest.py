@@ -1,0 +1,62 @@
+"""Shared fixtures. Each test gets its own temporary warehouse, landing and report folders."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# A tiny register: enough people for every table and some emigrations, fast enough for CI.
+TINY = {"scale": 0.001, "first_year": 1996, "last_year": 2004, "seed": 7}
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest():
+    """Prepare the dbt manifest once per session (never at import time)."""
+    from dagster_project.prepare import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+
+
+@pytest.fixture(scope="session")
+def tiny_landing(tmp_path_factory) -> Path:
+    """Simulated deliveries, written once per session; tests must not modify them (copy first)."""
+    from models_py.simulator import simulate
+
+    root = tmp_path_factory.mktemp("tiny")
+    simulate(root / "landing", truth_dir=root / "truth", **TINY)
+    return root / "landing"
+
+
+@dataclass
+class PipelineEnv:
+    landing: Path
+    warehouse: Path
+    reports: Path
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, monkeypatch, tiny_landing) -> PipelineEnv:
+    """A private copy of the tiny deliveries and fresh warehouse/report paths, also set in the environment."""
+    from models_py import settings
+
+    env = PipelineEnv(tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "reports")
+    shutil.copytree(tiny_landing, env.landing)
+    monkeypatch.setenv(settings.ENV_LANDING, str(env.landing))
+    monkeypatch.setenv(settings.ENV_WAREHOUSE, str(env.warehouse))
+    monkeypatch.setenv(settings.ENV_REPORTS, str(env.reports))
+    return env
+
+
+def resources_for(env: PipelineEnv) -> dict:
+    from dagster_dbt import DbtCliResource
+
+    from dagster_project.resources import RegisterPaths, Warehouse
+    from models_py import settings
+
+    return {
+        "warehouse": Warehouse(path=str(env.warehouse)),
+        "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports)),
+        "dbt": DbtCliResource(project_dir=str(settings.DBT_PROJECT_DIR), profiles_dir=str(settings.DBT_PROJECT_DIR)),
+    }
