@@ -6,3 +6,5 @@ full_rebuild_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description="Ingest the selected register years in one run, then rebuild every dbt model, model and the report.",
 )
+
+jobs = [full_rebuild_job]

@@ -39,13 +39,25 @@ class RegisterPaths(dg.ConfigurableResource):
         return Path(self.reports)
 
 
-def default_resources() -> dict:
-    """Resources from the environment (REGISTER_LANDING, REGISTER_WAREHOUSE, REGISTER_REPORTS)."""
+def dbt_resource():
+    """dbt from the same environment as this Python (works without an activated venv)."""
+    import shutil
+    import sys
+
     from dagster_dbt import DbtCliResource
 
+    beside = Path(sys.executable).parent / "dbt"
+    executable = str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    return DbtCliResource(
+        project_dir=str(settings.DBT_PROJECT_DIR), profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=executable
+    )
+
+
+def default_resources() -> dict:
+    """Resources from the environment (REGISTER_LANDING, REGISTER_WAREHOUSE, REGISTER_REPORTS)."""
     return {
         "warehouse": Warehouse(path=str(settings.warehouse_path())),
         "paths": RegisterPaths(landing=str(settings.landing_dir()), reports=str(settings.reports_dir())),
         # dbt reads the warehouse path from REGISTER_WAREHOUSE too (dbt/profiles.yml)
-        "dbt": DbtCliResource(project_dir=str(settings.DBT_PROJECT_DIR), profiles_dir=str(settings.DBT_PROJECT_DIR)),
+        "dbt": dbt_resource(),
     }

@@ -1,5 +1,4 @@
 """One ingest asset per delivered table, partitioned by register year."""
-from __future__ import annotations
 
 import dagster as dg
 

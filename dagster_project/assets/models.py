@@ -1,5 +1,4 @@
 """Statistical model assets: thin wrappers that read a mart, call models_py, store aggregates."""
-from __future__ import annotations
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model

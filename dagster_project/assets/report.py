@@ -1,5 +1,4 @@
 """The report asset: reads aggregated marts and model tables, applies disclosure control, publishes."""
-from __future__ import annotations
 
 import tempfile
 from pathlib import Path

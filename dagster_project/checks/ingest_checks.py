@@ -1,5 +1,4 @@
 """Blocking checks on the ingest assets: nothing delivered is lost."""
-from __future__ import annotations
 
 import dagster as dg
 

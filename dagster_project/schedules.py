@@ -1,0 +1,3 @@
+"""Schedules (nightly rebuild). Filled in by the operations stage."""
+
+schedules: list = []

@@ -1,0 +1,3 @@
+"""Sensors (landing-folder watcher). Filled in by the operations stage."""
+
+sensors: list = []
