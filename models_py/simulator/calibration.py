@@ -1,0 +1,177 @@
+"""Calibration report: headline quantities computed from the deliveries alone, beside their targets.
+
+    python -m models_py.simulator.calibration --landing DIR [--out report.csv]
+
+Only the landing folder (Parquet deliveries + manifests) and the classification seeds are read; the
+scale is taken from the manifest's producer string to express counts at scale 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import classif
+from .engine import load_params
+
+TABLES = ("persons", "population_status", "migration_events", "education", "income")
+
+
+def _connect(landing: Path) -> tuple[duckdb.DuckDBPyConnection, float, int]:
+    landing = Path(landing)
+    years = sorted(int(p.name) for p in landing.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}", p.name))
+    man = json.loads((landing / f"{years[-1]}" / "manifest.json").read_text())
+    m = re.search(r"scale=([0-9.eE+-]+)", man.get("producer", ""))
+    scale = float(m.group(1)) if m else 1.0
+    con = duckdb.connect()
+    for t in TABLES:
+        con.execute(f"create view {t} as select *, cast(regexp_extract(filename, '(\\d{{4}})[/\\\\][a-z_]+\\.parquet$', 1) as int) "
+                    f"as register_year from read_parquet('{landing.as_posix()}/*/{t}.parquet', filename=true)")
+    last = years[-1]
+    con.execute(f"create table p as select * from persons where register_year = {last}")
+    cty = pd.read_csv(classif.seeds_dir() / "countries.csv", dtype=str, keep_default_na=False)
+    con.register("cty_df", cty)
+    con.execute("create table cty as select * from cty_df")
+    # person attributes: study A group, first immigration (from events; null for the pre-first-year stock)
+    con.execute("""
+        create table pa as
+        select p.*, c.study_a_group as grp_a,
+               fi.first_in, year(fi.first_in) - p.birth_year as arr_age,
+               case when p.immigrant_category='C' and p.n_foreign_born_grandparents=4 then 1
+                    when p.immigrant_category='B' and year(fi.first_in) - p.birth_year between 0 and 9 then 2
+                    when p.immigrant_category='E' and p.n_foreign_born_grandparents>=2 then 3
+                    when p.immigrant_category='B' then 4 else 5 end as cgrp,
+               case when p.immigrant_category='B' then p.birth_country
+                    when p.mother_birth_country is not null and p.mother_birth_country <> 'NOR' then p.mother_birth_country
+                    when p.father_birth_country is not null and p.father_birth_country <> 'NOR' then p.father_birth_country
+                    when p.birth_country <> 'NOR' then p.birth_country end as origin,
+               fi.first_reason
+        from p left join cty c on c.country_code = p.birth_country
+        left join (select person_id, min(event_date) first_in, arg_min(immigration_reason, event_date) first_reason
+                   from migration_events where direction='in' group by 1) fi using (person_id)""")
+    con.execute("""create table ev as select e.*, year(e.event_date) ey from migration_events e""")
+    con.execute("""create table st as select s.*, pa.birth_year, pa.sex, pa.immigrant_category, pa.grp_a, pa.cgrp, pa.first_in
+                   from population_status s join pa using (person_id)""")
+    return con, scale, last
+
+
+def calibration_report(landing, params_path=None) -> pd.DataFrame:
+    con, scale, last = _connect(Path(landing))
+    P = load_params(params_path)
+    rows = []
+
+    def add(study, quantity, value, target, tolerance, note=""):
+        rows.append({"study": study, "quantity": quantity, "value": value, "target": target,
+                     "tolerance": tolerance, "note": note})
+
+    q = lambda sql: con.execute(sql).fetchall()
+    res = dict(q("select register_year, count(*) from population_status where status='resident' group by 1"))
+    y0 = min(res)
+    add("SYS", f"residents 1 Jan {y0} (scale 1)", res[y0] / scale, P["stock"]["residents"], "±3 %", "stock size [SYS]")
+    if 2023 in res:
+        add("SYS", "residents 1 Jan 2023 (scale 1)", res[2023] / scale, 5_488_984, "±5 %", "[SYS] about 5.5 million")
+    # ---------- study A: immigrants' emigration (event year, latest knowledge)
+    con.execute("""create table emi_b as select ev.*, pa.grp_a, pa.sex, pa.birth_year, pa.first_in from ev join pa using (person_id)
+                   where ev.direction='out' and pa.immigrant_category='B'""")
+    yrs = [y for y in range(max(y0, 1990), min(last, 2013) + 1)]
+    if yrs:
+        lo, hi = min(yrs), max(yrs)
+        r = q(f"""select ey, count(*) from emi_b where ey between {lo} and {hi} group by 1 order by 1""")
+        stock = dict(q(f"""select register_year, count(*) from st where status='resident' and immigrant_category='B'
+                          and register_year between {lo} and {hi} group by 1"""))
+        rate = {y: n / stock[y] for y, n in r if stock.get(y)}
+        if 2011 in rate:
+            add("A", "immigrants' emigration rate 2011 (%)", 100 * rate[2011], 4.4, "±1.5 pp", "[A §5 Fig 3.10] 44 per 1,000 in 2011")
+        if 2013 in dict(r):
+            n13 = dict(r)[2013] / scale
+            add("A", "immigrants' emigrations 2013 (scale 1)", n13, 25000, ">20,000", "[A §6 item 1] more than 20,000 a year")
+            allo = q("select count(*) from ev where direction='out' and ey=2013")[0][0]
+            add("A", "immigrants' share of all emigrations 2013", dict(r)[2013] / max(allo, 1), 0.67, "±0.10", "[A §5 Fig 3.3] about 2/3")
+        g = q(f"""with e as (select grp_a, count(*) n from emi_b where ey between 2009 and {hi} group by 1),
+                  s as (select grp_a, count(*) n from st where status='resident' and immigrant_category='B'
+                        and register_year between 2009 and {hi} group by 1)
+                  select e.grp_a, 100.0*e.n/s.n from e join s using (grp_a) order by 1""")
+        gd = {str(a): b for a, b in g}
+        for k, tgt in (("1", 7.0), ("2", 5.0), ("3", 3.5)):
+            if k in gd:
+                add("A", f"rate G{k} 2009-{hi} pooled (%)", gd[k], tgt, "±2.5 pp", "[A §5 Figs 5.36-5.38] G1 ~7, G2 ~5; G3 lowest")
+        sx = q(f"""with e as (select sex, count(*) n from emi_b where ey between 2000 and {hi} group by 1),
+                   s as (select sex, count(*) n from st where status='resident' and immigrant_category='B'
+                         and register_year between 2000 and {hi} group by 1)
+                   select e.sex, e.n*1.0/s.n from e join s using (sex) order by 1""")
+        if len(sx) == 2:
+            add("A", "rate ratio men/women 2000-2013", sx[0][1] / sx[1][1], 1.15, ">1", "[A §6 item 3] men > women")
+        adm = q(f"""select count(*) filter (where registration_type='administrative')*1.0/count(*) from emi_b
+                   where ey between 2000 and {hi}""")[0][0]
+        add("A", "administrative share of immigrants' emigrations 2000-2013", adm, 0.22, "0.15-0.35",
+            "[A §7] 19 % 1971-2011, recently >20 %")
+    spike = dict(q("""select register_year, count(*) from migration_events where direction='out'
+                      and registration_type='administrative' group by 1"""))
+    if all(y in spike for y in (2011, 2012, 2013)):
+        add("A", "administrative emigrations registered 2013 / mean(2011-2012)", spike[2013] / ((spike[2011] + spike[2012]) / 2),
+            2.0, ">1.3", "[A §7] 2013 clean-up spike")
+    mm = q("""with x as (select person_id, ey, count(*) filter (where direction='in') i, count(*) filter (where direction='out') o
+                         from ev join pa using (person_id) where pa.immigrant_category='B' group by 1, 2)
+              select count(*)*1.0/count(distinct ey) from x where i>0 and o>0""")[0][0]
+    add("A", "multi-migrant immigrant person-years per year (scale 1)", (mm or 0) / scale, 2000, "±50 %", "[A §2.4] about 2,000 a year")
+    # ---------- study B: onward share among labour immigrants' emigrations with known destination
+    ob = q("""select count(*) filter (where ev.country <> pa.birth_country)*1.0/count(*), count(*) from ev join pa using (person_id)
+              where ev.direction='out' and pa.immigrant_category='B' and ev.country is not null and ev.ey between 2000 and 2020
+                and (pa.first_reason in ('work', 'nordic')) and ey - pa.birth_year between 20 and 65 and pa.arr_age >= 18""")[0]
+    add("B", "onward share, labour immigrants 20-65, 2000-2020", ob[0], P["onward_logit"]["target_onward_share_labour"], "±0.04",
+        f"[B §3] about 1 in 10 (n={ob[1]})")
+    # ---------- study C: 18-35, 2000-2023
+    con.execute("""create table py as select cgrp, register_year y from st where status='resident'
+                   and register_year - birth_year between 18 and 35 and register_year between 2000 and 2023""")
+    con.execute("""create table ce as select ev.*, pa.cgrp, pa.origin, pa.birth_year from ev join pa using (person_id)
+                   where ev.direction='out' and ev.ey between 2000 and 2023 and ev.ey - pa.birth_year between 18 and 35""")
+    rc = dict(q("""with e as (select cgrp, count(*) n from ce group by 1), s as (select cgrp, count(*) n from py group by 1)
+                   select cgrp, 100.0*e.n/s.n from e join s using (cgrp)"""))
+    for gname, tgt, tol in ((1, 0.6, "<1"), (2, 0.8, "<1.2"), (3, 0.6, "<1"), (4, 4.0, ">2"), (5, 0.3, "<0.5")):
+        if gname in rc:
+            add("C", f"rate G{gname} 18-35 2000-2023 pooled (%)", rc[gname], tgt, tol, "[C §6 H1-H2] G4 >> G2 > G1 > G5, G5 < 0.5 %")
+    unk = dict(q("select cgrp, avg(case when country is null then 1.0 else 0 end) from ce group by 1"))
+    for gname, key in ((1, "G1"), (2, "G2"), (3, "G3"), (5, "G5")):
+        if gname in unk:
+            add("C", f"unknown-destination share G{gname}", unk[gname], P["destination"]["unknown_share"][key], "±0.06", "[C §2.7]")
+    if 4 in unk:
+        add("C", "unknown-destination share G4", unk[4], 0.39, "±0.10", "[C §2.7] 39 %")
+    con.execute("""create table ceo as select ce.*, co.group53_code dg, oo.group53_code og from ce
+                   left join cty co on co.country_code = ce.country left join cty oo on oo.country_code = ce.origin""")
+    to = dict(q("select cgrp, avg(case when dg is not null and dg = og then 1.0 else 0 end) from ceo group by 1"))
+    for gname, key in ((1, "G1"), (2, "G2")):
+        if gname in to:
+            add("C", f"to-origin share G{gname}", to[gname], {1: 0.20, 2: 0.30}[gname], "±0.08", "[C §6 H5] ~20 % / ~30 %")
+    if max(res) >= 2005:
+        ret = dict(q(f"""select ce.cgrp, avg(case when s.status in ('resident','dead') then 1.0 else 0 end)
+                        from ce left join population_status s on s.person_id = ce.person_id and s.register_year = ce.ey + 5
+                        where ce.ey between 2000 and {min(2019, last - 5)} group by 1"""))
+        for gname, tgt in ((1, 0.43), (2, 0.37), (4, 0.14), (5, 0.55)):
+            if gname in ret:
+                add("C", f"five-year return share G{gname}", ret[gname], tgt, "±0.10", "[C §2.8, §6 H8]")
+    df = pd.DataFrame(rows)
+    df.attrs["scale"] = scale
+    return df
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m models_py.simulator.calibration")
+    ap.add_argument("--landing", required=True)
+    ap.add_argument("--out", default=None, help="optional CSV path")
+    a = ap.parse_args(argv)
+    df = calibration_report(a.landing)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_rows", 200):
+        print(f"calibration report for {a.landing} (scale {df.attrs['scale']:g})")
+        print(df.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    if a.out:
+        df.to_csv(a.out, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

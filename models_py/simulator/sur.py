@@ -1,0 +1,149 @@
+"""Study A's nine SUR systems as a data-generating process for immigrants' cell emigration rates.
+
+Cells: country group g (1..3) x sex S (K = women, M = men) x age group a (1..6) [A §3.2-3.4].
+Each year the 36 rates are computed from the published equations [A §4.2] with the macro series,
+the simulated 1 Jan composition (ANKO/ANME shares, ln BEH) and the previous years' rates, plus an
+error vector per system drawn from the Appendix C covariance [A §4.4]; then clipped (params.yaml).
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+SEXES = ("K", "M")
+_TERM = re.compile(r"^(EMI_|ANKO_|ANME_)?([A-Za-z]+?)(\d)?(?:\[(-?\d+)\])?$")
+
+
+class MacroSeries:
+    """Macro series with the params' rule for blank cells (nearest available year)."""
+
+    def __init__(self, df: pd.DataFrame):
+        self.df = df.set_index("year").sort_index()
+
+    def get(self, name: str, year: int) -> float:
+        s = self.df[name.lower()].dropna()
+        if s.empty:
+            raise ValueError(f"macro series {name} is empty")
+        if year in s.index:
+            return float(s.loc[year])
+        idx = np.asarray(s.index)
+        j = int(np.argmin(np.abs(idx - year) + (idx > year) * 0.1))  # ties -> earlier year
+        return float(s.iloc[j])
+
+
+def _parse_expr(expr: str):
+    """'ANKO_K3 + ANME_K3' -> [(+1, 'ANKO_K3'), (+1, 'ANME_K3')]"""
+    parts = []
+    sign = 1
+    for tok in expr.replace("+", " + ").replace(" - ", " - ").split():
+        if tok == "+":
+            sign = 1
+        elif tok == "-":
+            sign = -1
+        else:
+            parts.append((sign, tok))
+            sign = 1
+    return parts
+
+
+class SurProcess:
+    def __init__(self, params: dict, macro: MacroSeries, rng: np.random.Generator):
+        self.p = params["sur"]
+        self.macro = macro
+        self.rng = rng
+        self.history: dict[int, dict[str, float]] = {}  # year -> {"1K3": rate}
+        init = self.p["initial_rates"]
+        for lag in (1, 2):
+            y0 = None
+            self.history[-lag] = {f"{g}{s}{a}": float(init[g][a]) for g in (1, 2, 3) for s in SEXES for a in range(1, 7)}
+        self.systems = []
+        for sysd in self.p["systems"]:
+            tri = sysd["cov"]
+            cov = np.zeros((4, 4))
+            for i, row in enumerate(tri):
+                for j, v in enumerate(row):
+                    cov[i, j] = cov[j, i] = float(v) * float(sysd["cov_scale"])
+            # guard: make PSD (unknown-sign entries were zeroed; keep PSD by eigenvalue floor)
+            w, v = np.linalg.eigh(cov)
+            w = np.clip(w, 0, None)
+            chol_like = v * np.sqrt(w)
+            a_young, a_old = sysd["ages"]
+            order = [f"K{a_young}", f"K{a_old}", f"M{a_young}", f"M{a_old}"]
+            eqs = {k: [(float(c), _parse_expr(str(e))) for c, e in terms] for k, terms in sysd["eq"].items()}
+            self.systems.append({"id": sysd["id"], "g": int(sysd["group"]), "order": order, "eqs": eqs,
+                                 "L": chol_like, "cov": cov})
+        self.first_year = None
+
+    def _rate(self, year: int, key: str) -> float:
+        h = self.history.get(year)
+        if h is None:
+            # before the first simulated year: initial rates
+            h = self.history[-1]
+        return h[key]
+
+    def step(self, year: int, comp: dict) -> dict[str, float]:
+        """comp: {(g, 'K', a): (anko, anme)}, {'BEH': {g: stock_at_scale1}}. Returns {'1K3': rate,...}."""
+        if self.first_year is None:
+            self.first_year = year
+            self.history[year - 1] = self.history[-1]
+            self.history[year - 2] = self.history[-2]
+        p = self.p
+        tb = int(p["trend_base_year"])
+        trend = min(year, int(p["trend_freeze_after"])) - tb
+        cur: dict[str, float] = {}
+        m = self.macro
+
+        def var(g: int, tok: str) -> float:
+            lag = 0
+            mlag = re.match(r"^(.*)\[(-?\d+)\]$", tok)
+            if mlag:
+                tok, lag = mlag.group(1), int(mlag.group(2))
+            y = year + lag
+            if tok == "const":
+                return 1.0
+            if tok == "Trend":
+                return float(trend)
+            if tok.startswith("EMI_"):
+                key = f"{g}{tok[4]}{tok[5:]}"
+                if lag == 0:
+                    return cur[key]
+                return self._rate(y, key)
+            if tok.startswith("ANKO_") or tok.startswith("ANME_"):
+                s, a = tok[5], int(tok[6:])
+                anko, anme = comp["shares"].get((g, s, a), (0.0, 0.0))
+                return anko if tok.startswith("ANKO_") else anme
+            if tok.startswith("lnBEH"):
+                return math.log(max(comp["BEH"][int(tok[5:])], 1.0))
+            if tok.startswith("lnRELINNT"):
+                return math.log(m.get("relinnt" + tok[9:], y))
+            if tok in ("LEDNOR", "LED1", "LED2"):
+                return m.get(tok.lower(), y)
+            raise KeyError(tok)
+
+        errs = {}
+        for sysd in self.systems:
+            if p.get("draw_errors", True):
+                e = sysd["L"] @ self.rng.standard_normal(4)
+            else:
+                e = np.zeros(4)
+            for k, name in enumerate(sysd["order"]):
+                errs[(sysd["g"], name)] = float(e[k])
+        # adults first, then elderly, then children (children use current adult rates)
+        for ages in ((3, 4), (5, 6), (1, 2)):
+            for sysd in self.systems:
+                if tuple(sorted(int(x[1]) for x in sysd["order"][:2])) != ages:
+                    continue
+                g = sysd["g"]
+                for name in sysd["order"]:
+                    val = 0.0
+                    for coef, parts in sysd["eqs"][name]:
+                        val += coef * sum(sg * var(g, t) for sg, t in parts)
+                    val += errs[(g, name)]
+                    a = int(name[1])
+                    val = min(max(val, float(p["clip_min"][a])), float(p["clip_max"][a]))
+                    cur[f"{g}{name}"] = val
+        self.history[year] = cur
+        return cur
