@@ -9,13 +9,15 @@ previous state. Per table and year: delivered = accepted + quarantined (`raw.ing
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from models_py.contracts import TYPE_FAMILIES, Contract, delivered_contracts
+from models_py.contracts import TYPE_FAMILIES, Column, Contract, delivered_contracts
 from models_py.delivery import MANIFEST, sha256_file
 from models_py.settings import SEEDS_DIR
 
@@ -81,6 +83,13 @@ def check_manifest(delivery_dir: Path, register_year: int, table: str, contract:
             delivery, table, None, "register_year_matches",
             f"manifest says register_year={manifest.get('register_year')!r}, the partition is {register_year}",
         )
+    try:
+        _dt.date.fromisoformat(str(manifest.get("vintage")))
+    except ValueError:
+        raise DeliveryError(
+            delivery, table, None, "vintage_valid",
+            f"manifest vintage {manifest.get('vintage')!r} is not an ISO date (YYYY-MM-DD)",
+        ) from None
     entry = (manifest.get("tables") or {}).get(table)
     if entry is None:
         raise DeliveryError(delivery, table, None, "table_in_manifest", "the manifest does not list this table")
@@ -96,6 +105,19 @@ def check_manifest(delivery_dir: Path, register_year: int, table: str, contract:
     return manifest
 
 
+def schema_problem(con, relation: str, contract: Contract) -> tuple[str, str, str] | None:
+    """(column, rule, detail) of the first column missing or of the wrong type, or None."""
+    delivered_types = {name: _base_type(typ) for name, typ, *_ in con.execute(f"describe {relation}").fetchall()}
+    for column in contract.columns:
+        if column.name not in delivered_types:
+            return column.name, "column_present", "the column is missing"
+        typ = delivered_types[column.name]
+        if typ not in TYPE_FAMILIES[column.logical_type] and typ != "NULL":
+            return (column.name, "column_type",
+                    f"delivered as {typ}, the contract says {column.logical_type} ({column.physical_type})")
+    return None
+
+
 def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: dict) -> int:
     """Read the file into a temp table `stage` (delivered types) and check the schema."""
     delivery = str(delivery_dir)
@@ -107,16 +129,9 @@ def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: di
         )
     except duckdb.Error as exc:
         raise DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {exc}".splitlines()[0]) from exc
-    delivered_types = {name: _base_type(typ) for name, typ, *_ in con.execute("describe stage").fetchall()}
-    for column in contract.columns:
-        if column.name not in delivered_types:
-            raise DeliveryError(delivery, table, column.name, "column_present", "the column is missing")
-        typ = delivered_types[column.name]
-        if typ not in TYPE_FAMILIES[column.logical_type] and typ != "NULL":
-            raise DeliveryError(
-                delivery, table, column.name, "column_type",
-                f"delivered as {typ}, the contract says {column.logical_type} ({column.physical_type})",
-            )
+    problem = schema_problem(con, "stage", contract)
+    if problem:
+        raise DeliveryError(delivery, table, *problem)
     delivered = con.execute("select count(*) from stage").fetchone()[0]
     expected = manifest["tables"][table].get("rows")
     if delivered != expected:
@@ -126,16 +141,65 @@ def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: di
     return delivered
 
 
-def _sibling_views(con, delivery_dir: Path, manifest: dict, contracts: dict[str, Contract]) -> None:
-    """The other tables of the same delivery, as delivered, for cross-table rules (`delivered_<table>`)."""
+def referenced_tables(rules: list[tuple[str, str]], contracts: dict[str, Contract]) -> dict[str, list[str]]:
+    """Delivered tables that the row rules read (`delivered_<table>`), with the rules that need each."""
+    needed: dict[str, list[str]] = {}
+    for rule_id, sql in rules:
+        for name in contracts:
+            if re.search(rf"\bdelivered_{name}\b", sql):
+                needed.setdefault(name, []).append(rule_id)
+    return needed
+
+
+def _sibling_views(con, delivery_dir: Path, table: str, manifest: dict, contracts: dict[str, Contract],
+                   needed: dict[str, list[str]]) -> None:
+    """The tables of the same delivery, as delivered, for cross-table rules (`delivered_<table>`).
+
+    A table that a rule needs must be in the manifest, present, match its checksum and be readable:
+    otherwise the rule cannot be judged, and the table-year is refused (rule reference_table_valid)
+    rather than quarantining rows for another file's fault.
+    """
+    delivery = str(delivery_dir)
     for name, contract in contracts.items():
         entry = (manifest.get("tables") or {}).get(name)
-        path = delivery_dir / (entry.get("file") if entry else contract.delivery_file)
+        path = delivery_dir / (entry.get("file", contract.delivery_file) if entry else contract.delivery_file)
+        if name in needed and name != table:
+            problem = None
+            if entry is None:
+                problem = "is not listed in the manifest"
+            elif not path.exists():
+                problem = f"file {path.name} is missing"
+            elif sha256_file(path) != entry.get("sha256"):
+                problem = f"file {path.name} does not match its manifest checksum"
+            if problem:
+                raise DeliveryError(
+                    delivery, table, None, "reference_table_valid",
+                    f"rules {', '.join(needed[name])} need table {name}, which {problem}",
+                )
         if path.exists():
-            con.execute(f"create or replace temp view delivered_{name} as select * from read_parquet('{path}')")
-        else:  # a missing sibling fails its own asset; here it is simply empty
-            cols = ", ".join(f"cast(null as {c.physical_type}) as {c.name}" for c in contract.columns)
-            con.execute(f"create or replace temp view delivered_{name} as select {cols} where false")
+            try:
+                con.execute(f"create or replace temp view delivered_{name} as select * from read_parquet('{path}')")
+                con.execute(f"select count(*) from delivered_{name}").fetchone()
+                problem = schema_problem(con, f"delivered_{name}", contract)
+            except duckdb.Error:
+                problem = ("-", "file_readable", "the file is unreadable")
+            if problem is None:
+                continue
+            if name in needed and name != table:
+                raise DeliveryError(
+                    delivery, table, None, "reference_table_valid",
+                    f"rules {', '.join(needed[name])} need table {name}, which fails its own rule "
+                    f"{problem[1]} (column {problem[0]})",
+                )
+        cols = ", ".join(f"cast(null as {c.physical_type}) as {c.name}" for c in contract.columns)
+        con.execute(f"create or replace temp view delivered_{name} as select {cols} where false")
+
+
+def _bound(column: Column, value) -> str:
+    """A range bound as SQL: dates and strings are typed literals, numbers as they are."""
+    if isinstance(value, (str, _dt.date)):
+        return f"cast({_sql_literal(str(value))} as {column.physical_type})"
+    return repr(value)
 
 
 def row_rules(contract: Contract, register_year: int) -> list[tuple[str, str]]:
@@ -151,9 +215,9 @@ def row_rules(contract: Contract, register_year: int) -> list[tuple[str, str]]:
             allowed = ", ".join(_sql_literal(v) for v in c.valid_values)
             rules.append((f"{c.name}.valid_values", f"{col} is not null and {col} not in ({allowed})"))
         if c.minimum is not None:
-            rules.append((f"{c.name}.minimum", f"{col} < {c.minimum}"))
+            rules.append((f"{c.name}.minimum", f"{col} < {_bound(c, c.minimum)}"))
         if c.maximum is not None:
-            rules.append((f"{c.name}.maximum", f"{col} > {c.maximum}"))
+            rules.append((f"{c.name}.maximum", f"{col} > {_bound(c, c.maximum)}"))
         if c.references:
             target_table, target_col = c.references.split(".")
             if c.references in refs:
@@ -193,12 +257,12 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
     con = duckdb.connect(str(warehouse))
     try:
         delivered = _stage(con, delivery_dir, table, contract, manifest)
-        _sibling_views(con, delivery_dir, manifest, contracts)
+        rules = row_rules(contract, register_year)
+        _sibling_views(con, delivery_dir, table, manifest, contracts, referenced_tables(rules, contracts))
         key = ", ".join(contract.key)
         con.execute(
             f"create or replace temp table stage_k as select *, count(*) over (partition by {key}) as _key_count from stage"
         )
-        rules = row_rules(contract, register_year)
         flags = ", ".join(f"case when coalesce(({sql}), false) then {_sql_literal(rid)} end" for rid, sql in rules)
         con.execute(
             f"create or replace temp table violations as select _row, rules from ("

@@ -37,6 +37,7 @@ def valid_tables(year: int) -> dict[str, pd.DataFrame]:
         "father_birth_country": ["NOR", "POL", "NOR", "SWE", "NOR"],
         "n_foreign_born_grandparents": [0, 4, 0, 4, 0],
         "immigrant_category": ["A", "B", "A", "B", "A"],
+        "first_immigration_date": [None, d(year, 2, 1), None, d(2001, 8, 1), None],
         "death_date": [None, None, None, None, d(year - 1, 5, 1)],
     })
     status = pd.DataFrame({

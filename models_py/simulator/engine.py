@@ -1311,7 +1311,7 @@ class Simulator:
                 "mother_birth_country": self.code_arr(pp.mbc, self.cty.codes),
                 "father_birth_country": self.code_arr(pp.fbc, self.cty.codes),
                 "n_foreign_born_grandparents": pp.nfgp, "immigrant_category": self.code_arr(pp.cat, CAT_CODES),
-                "death_date": self.dates(pp.death)}
+                "first_immigration_date": self.dates(pp.first_imm), "death_date": self.dates(pp.death)}
 
     def write_truth(self, truth_dir: Path):
         truth_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,90 @@
+"""The data-quality summary per register year, from the warehouse (aggregates only).
+
+`dq_summary(con)` returns a tidy frame, one row per (register_year, table, measure, rule):
+- measures `delivered`, `accepted`, `quarantined` per table (rule "all"), from raw.ingest_log, and
+  `quarantined` per rule (the first rule a quarantined row breaks, so the rules add up to the total);
+- for migration_events: `emigrations`, `administrative_share` and `unknown_destination_share` of the
+  emigrations registered in the year (unknown = country null or XXX);
+- `provisional` is true for the newest `provisional_years` register years (dbt var, the single home
+  of the setting): counts for them still grow with late and administrative registrations.
+`dq_summary_markdown(df)` renders one line per register year.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from models_py.settings import setting
+
+COLUMNS = ["register_year", "table", "measure", "rule", "value", "provisional"]
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [table]
+    ).fetchone()[0])
+
+
+def dq_summary(con, provisional_years: int | None = None) -> pd.DataFrame:
+    """Tidy data-quality summary per register year (see the module docstring)."""
+    if not _has(con, "ingest_log"):
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            COLUMNS, ["int64", "str", "str", "str", "float64", "bool"])})
+    k = int(setting("provisional_years") if provisional_years is None else provisional_years)
+    parts = [
+        """select register_year, table_name as "table", m.measure, 'all' as rule,
+                  cast(case m.measure when 'delivered' then delivered when 'accepted' then accepted
+                       else quarantined end as double) as value
+           from raw.ingest_log, (values ('delivered'), ('accepted'), ('quarantined')) m(measure)""",
+    ]
+    if _has(con, "quarantine"):
+        parts.append(
+            """select register_year, table_name, 'quarantined', rule_id, cast(count(*) as double)
+               from raw.quarantine group by all"""
+        )
+    if _has(con, "migration_events"):
+        parts.append(
+            """select register_year, 'migration_events', m.measure, 'all',
+                      case m.measure when 'emigrations' then cast(n as double)
+                           when 'administrative_share' then adm / nullif(n, 0)
+                           else unknown / nullif(n, 0) end
+               from (select register_year, count(*) as n,
+                            count(*) filter (where registration_type = 'administrative') as adm,
+                            count(*) filter (where country is null or country = 'XXX') as unknown
+                     from raw.migration_events where direction = 'out' group by register_year) e,
+                    (values ('emigrations'), ('administrative_share'), ('unknown_destination_share')) m(measure)"""
+        )
+    df = con.execute(
+        f"""with s as ({' union all '.join(parts)})
+            select cast(register_year as bigint) as register_year, "table", measure, rule, value,
+                   register_year > (select max(register_year) from raw.ingest_log) - {k} as provisional
+            from s order by register_year, "table", measure, rule = 'all' desc, rule"""
+    ).df()
+    df.columns = COLUMNS
+    return df
+
+
+def _pct(x) -> str:
+    return "-" if x is None or pd.isna(x) else f"{100 * x:.1f} %"
+
+
+def dq_summary_markdown(df: pd.DataFrame) -> str:
+    """One line per register year: rows delivered/accepted/quarantined (all tables), quarantine by
+    rule, emigrations with their administrative and unknown-destination shares, provisional flag."""
+    header = ("| register year | delivered | accepted | quarantined | quarantined by rule | emigrations "
+              "| administrative | unknown destination | provisional |\n|---|---|---|---|---|---|---|---|---|")
+    if df.empty:
+        return header + "\n| (no deliveries ingested) | | | | | | | | |"
+    lines = [header]
+    for year, g in df.groupby("register_year", sort=True):
+        total = g[g["rule"] == "all"].groupby("measure")["value"].sum()
+        by_rule = g[(g["measure"] == "quarantined") & (g["rule"] != "all")]
+        rules = ", ".join(f"{r.table}.{r.rule}: {int(r.value)}" for r in by_rule.itertuples()) or "-"
+        ev = g[g["table"] == "migration_events"].set_index("measure")["value"]
+        emig = ev.get("emigrations")
+        lines.append(
+            f"| {year} | {int(total.get('delivered', 0))} | {int(total.get('accepted', 0))} | "
+            f"{int(total.get('quarantined', 0))} | {rules} | {'-' if emig is None else int(emig)} | "
+            f"{_pct(ev.get('administrative_share'))} | {_pct(ev.get('unknown_destination_share'))} | "
+            f"{'yes' if bool(g['provisional'].iloc[0]) else 'no'} |"
+        )
+    return "\n".join(lines)
