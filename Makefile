@@ -24,6 +24,7 @@ export REGISTER_WAREHOUSE := $(abspath $(WAREHOUSE))
 export REGISTER_REPORTS := $(abspath $(REPORTS))
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
+export PATH := $(BIN):$(PATH)
 
 .PHONY: install run test ui simulate lock prepare clean
 

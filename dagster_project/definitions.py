@@ -3,6 +3,7 @@ import dagster as dg
 
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.ingest import ingest_assets
+from dagster_project.assets.quality import data_quality_summary
 from dagster_project.assets.models import emigration_logit, emigration_logit_converged
 from dagster_project.assets.report import emigration_report
 from dagster_project.checks.ingest_checks import ingest_checks
@@ -16,7 +17,7 @@ from dagster_project.sensors import sensors
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     """All definitions; tests pass their own resources (temporary warehouse, landing, reports)."""
     return dg.Definitions(
-        assets=[*ingest_assets, dbt_models, emigration_logit, emigration_report],
+        assets=[*ingest_assets, data_quality_summary, dbt_models, emigration_logit, emigration_report],
         asset_checks=[*ingest_checks, *quality_checks, emigration_logit_converged],
         jobs=jobs,
         schedules=schedules,

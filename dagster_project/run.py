@@ -9,12 +9,10 @@ import time
 
 import dagster as dg
 
+from dagster_project.automation import full_rebuild_tags, recover_orphaned_runs
 from dagster_project.prepare import prepare_dbt_manifest
 from models_py import settings
 from models_py.delivery import delivery_years
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def register_delivered_years(instance: dg.DagsterInstance, years: list[str]) -> list[str]:
@@ -51,10 +49,14 @@ def main() -> int:
 
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
+        for run_id in recover_orphaned_runs(instance):
+            print(f"run {run_id} was killed earlier: marked failed, its warehouse slot freed")
         register_delivered_years(instance, years)
+        # a range is taken in partition order (the order years were registered), not numeric order
+        order = instance.get_dynamic_partitions("register_year")
         job = defs.resolve_job_def("full_rebuild")
         result = job.execute_in_process(
-            instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]}, raise_on_error=False
+            instance=instance, tags=full_rebuild_tags([order[0], order[-1]]), raise_on_error=False
         )
     elapsed = time.perf_counter() - started
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]

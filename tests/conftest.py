@@ -5,7 +5,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import os
+import sys
+
 import pytest
+
+# dbt (and dagster-webserver) are console scripts beside this interpreter: make them findable even
+# when the venv is not activated (dagster-dbt's manifest preparer looks dbt up on PATH).
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 # A tiny register: enough people for every table and some emigrations, fast enough for CI.
 TINY = {"scale": 0.001, "first_year": 1996, "last_year": 2004, "seed": 7}
@@ -50,13 +57,10 @@ def pipeline_env(tmp_path, monkeypatch, tiny_landing) -> PipelineEnv:
 
 
 def resources_for(env: PipelineEnv) -> dict:
-    from dagster_dbt import DbtCliResource
-
-    from dagster_project.resources import RegisterPaths, Warehouse
-    from models_py import settings
+    from dagster_project.resources import RegisterPaths, Warehouse, dbt_resource
 
     return {
         "warehouse": Warehouse(path=str(env.warehouse)),
         "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports)),
-        "dbt": DbtCliResource(project_dir=str(settings.DBT_PROJECT_DIR), profiles_dir=str(settings.DBT_PROJECT_DIR)),
+        "dbt": dbt_resource(),
     }

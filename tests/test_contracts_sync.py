@@ -136,13 +136,6 @@ def test_drift_detector_passes_the_generated_file_and_names_each_drift(tmp_path)
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dbt/models/staging/_sources.yml lags the contracts (owned by the dbt engineer): replace it with "
-           "models_py.quality.dbt_sources.render_sources_yml() and remove this marker",
-)
 def test_dbt_source_tests_match_the_contracts():
-    if not dbt_sources.SOURCES_YML.exists():
-        pytest.skip("no dbt sources file yet")
     drift = dbt_sources.source_test_drift()
     assert not drift, f"{len(drift)} source test(s) drift from data_contracts/:\n" + "\n".join(drift)

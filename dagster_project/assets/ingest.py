@@ -2,8 +2,10 @@
 
 import dagster as dg
 
+from dagster_project.automation import delivery_fingerprints, fingerprints_metadata
 from dagster_project.partitions import DUCKDB_POOL, register_years
 from dagster_project.resources import RegisterPaths, Warehouse
+from models_py import revisions
 from models_py.contracts import DELIVERED_TABLES
 from models_py.ingest import ingest_table
 
@@ -23,8 +25,15 @@ def build_ingest_asset(table: str) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, paths: RegisterPaths):
         totals = {"delivered": 0, "accepted": 0, "quarantined": 0}
         per_year = []
+        fingerprints = delivery_fingerprints(paths.landing_dir, list(context.partition_keys))
+        changes = []
         for key in context.partition_keys:
+            # revision log around the replacement (models_py/revisions.py): snapshot, replace, diff
+            revisions.capture(warehouse.path, int(key), table)
             result = ingest_table(warehouse.path, paths.landing_dir / key, int(key), table)
+            revision = revisions.finalize(warehouse.path, int(key), table, context.run_id)
+            if revision is not None:
+                changes.append(f"| {key} | {revision.kind} | {revision.rows_added} | {revision.rows_removed} | {revision.rows_changed} |")
             context.log.info(
                 f"{table} {key}: delivered {result.delivered}, accepted {result.accepted}, "
                 f"quarantined {result.quarantined} {result.quarantined_by_rule or ''}"
@@ -36,7 +45,12 @@ def build_ingest_asset(table: str) -> dg.AssetsDefinition:
             )
         table_md = "| year | vintage | delivered | accepted | quarantined |\n|---|---|---|---|---|\n" + "\n".join(per_year)
         # counts only: no person-level values ever go into metadata
-        return dg.MaterializeResult(metadata={**totals, "by_year": dg.MetadataValue.md(table_md)})
+        revisions_md = "| year | kind | added | removed | changed |\n|---|---|---|---|---|\n" + "\n".join(changes)
+        return dg.MaterializeResult(
+            metadata={**totals, "by_year": dg.MetadataValue.md(table_md),
+                      "revisions": dg.MetadataValue.md(revisions_md if changes else "no change"),
+                      **fingerprints_metadata(fingerprints)}
+        )
 
     return _ingest
 

@@ -28,7 +28,7 @@ def emigration_logit(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     with warehouse.connect() as con:
         cells = con.execute(
             f"select {AGE_GROUP_SQL} as age_group, case sex when 1 then 'male' else 'female' end as sex,"
-            f" count(*) as n, sum(emigrated) as events from {relation_of('fct_person_year')} group by all"
+            f" count(*) as n, sum(emigrated) as events from {relation_of('fct_person_year')} group by all order by all"
         ).df()
         coefficients = fit_cell_logit(cells, {"age_group": AGE_LEVELS, "sex": SEX_LEVELS})
         con.execute("create schema if not exists models")

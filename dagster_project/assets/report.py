@@ -8,15 +8,17 @@ from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.assets.dbt import dbt_models, relation_of
 from dagster_project.assets.models import emigration_logit
+from dagster_project.assets.quality import data_quality_summary
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import RegisterPaths, Warehouse
 from models_py import settings
+from models_py.quality.summary import dq_summary, dq_summary_wide
 from models_py.report import Exhibit, Report, publish, suppress_small_cells
 from models_py.report_figures import line_figure
 
 
 @dg.asset(
-    deps=[get_asset_key_for_model([dbt_models], "rate_emigration_year_sex"), emigration_logit],
+    deps=[get_asset_key_for_model([dbt_models], "rate_emigration_year_sex"), emigration_logit, data_quality_summary],
     group_name="report",
     pool=DUCKDB_POOL,
     kinds={"html"},
@@ -29,6 +31,7 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
             f"select * from {relation_of('rate_emigration_year_sex')} order by population, year, sex"
         ).df()
         coefficients = con.execute("select * from models.emigration_logit").df()
+        quality = dq_summary_wide(dq_summary(con))
         vintages = con.execute(
             "select min(register_year), max(register_year), max(vintage) from raw.ingest_log"
         ).fetchone()
@@ -48,6 +51,10 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
             exhibits=[
                 Exhibit("rate_emigration_year_sex", "Emigration rate by year and sex (study A estimator: 1 January stock)",
                         rates, note="Provisional years are flagged; see the provisional column.", figure_png=figure),
+                Exhibit("data_quality", "Data quality per register year", quality,
+                        note="Rows delivered = accepted + quarantined (all tables); quarantined rows by the first rule "
+                        "they break; shares of the emigrations registered in the year. Provisional years still "
+                        "grow with late and administrative registrations."),
                 Exhibit("model_emigration_logit", "Logit of emigration on age group and sex (odds ratios)", coefficients.round(6),
                         note="Reference: age 18-34, male."),
             ],

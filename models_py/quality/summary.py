@@ -67,24 +67,43 @@ def _pct(x) -> str:
     return "-" if x is None or pd.isna(x) else f"{100 * x:.1f} %"
 
 
-def dq_summary_markdown(df: pd.DataFrame) -> str:
-    """One line per register year: rows delivered/accepted/quarantined (all tables), quarantine by
+def dq_summary_wide(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per register year: rows delivered/accepted/quarantined (all tables), quarantine by
     rule, emigrations with their administrative and unknown-destination shares, provisional flag."""
+    columns = ["register_year", "delivered", "accepted", "quarantined", "quarantined_by_rule", "emigrations",
+               "administrative_share", "unknown_destination_share", "provisional"]
+    rows = []
+    for year, g in df.groupby("register_year", sort=True):
+        counts = g[(g["rule"] == "all") & g["measure"].isin(["delivered", "accepted", "quarantined"])]
+        total = counts.groupby("measure")["value"].sum()
+        by_rule = g[(g["measure"] == "quarantined") & (g["rule"] != "all")]
+        ev = g[g["table"] == "migration_events"].set_index("measure")["value"]
+        rows.append({
+            "register_year": int(year),
+            "delivered": int(total.get("delivered", 0)),
+            "accepted": int(total.get("accepted", 0)),
+            "quarantined": int(total.get("quarantined", 0)),
+            "quarantined_by_rule": ", ".join(f"{r.table}.{r.rule}: {int(r.value)}" for r in by_rule.itertuples()) or "-",
+            "emigrations": ev.get("emigrations"),
+            "administrative_share": ev.get("administrative_share"),
+            "unknown_destination_share": ev.get("unknown_destination_share"),
+            "provisional": bool(g["provisional"].iloc[0]),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def dq_summary_markdown(df: pd.DataFrame) -> str:
+    """The wide summary as a Markdown table (Dagster metadata)."""
     header = ("| register year | delivered | accepted | quarantined | quarantined by rule | emigrations "
               "| administrative | unknown destination | provisional |\n|---|---|---|---|---|---|---|---|---|")
     if df.empty:
         return header + "\n| (no deliveries ingested) | | | | | | | | |"
     lines = [header]
-    for year, g in df.groupby("register_year", sort=True):
-        total = g[g["rule"] == "all"].groupby("measure")["value"].sum()
-        by_rule = g[(g["measure"] == "quarantined") & (g["rule"] != "all")]
-        rules = ", ".join(f"{r.table}.{r.rule}: {int(r.value)}" for r in by_rule.itertuples()) or "-"
-        ev = g[g["table"] == "migration_events"].set_index("measure")["value"]
-        emig = ev.get("emigrations")
+    for r in dq_summary_wide(df).itertuples(index=False):
+        emig = "-" if r.emigrations is None or pd.isna(r.emigrations) else int(r.emigrations)
         lines.append(
-            f"| {year} | {int(total.get('delivered', 0))} | {int(total.get('accepted', 0))} | "
-            f"{int(total.get('quarantined', 0))} | {rules} | {'-' if emig is None else int(emig)} | "
-            f"{_pct(ev.get('administrative_share'))} | {_pct(ev.get('unknown_destination_share'))} | "
-            f"{'yes' if bool(g['provisional'].iloc[0]) else 'no'} |"
+            f"| {r.register_year} | {r.delivered} | {r.accepted} | {r.quarantined} | {r.quarantined_by_rule} | "
+            f"{emig} | {_pct(r.administrative_share)} | {_pct(r.unknown_destination_share)} | "
+            f"{'yes' if r.provisional else 'no'} |"
         )
     return "\n".join(lines)

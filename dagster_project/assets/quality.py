@@ -1,0 +1,31 @@
+"""The data-quality summary per register year as Dagster metadata (aggregates only)."""
+import dagster as dg
+
+from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.resources import Warehouse
+from models_py.contracts import DELIVERED_TABLES
+from models_py.quality.summary import dq_summary, dq_summary_markdown
+
+
+@dg.asset(
+    deps=[dg.AssetKey(["raw", t]) for t in DELIVERED_TABLES],
+    group_name="quality",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="Rows delivered, accepted and quarantined by rule, administrative and unknown-destination "
+    "shares, and provisional flags, per register year.",
+)
+def data_quality_summary(warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        summary = dq_summary(con)
+    counts = summary[(summary["rule"] == "all") & summary["measure"].isin(["delivered", "accepted", "quarantined"])]
+    totals = counts.groupby("measure")["value"].sum()
+    return dg.MaterializeResult(
+        metadata={
+            "register_years": int(summary["register_year"].nunique()),
+            "delivered": int(totals.get("delivered", 0)),
+            "accepted": int(totals.get("accepted", 0)),
+            "quarantined": int(totals.get("quarantined", 0)),
+            "summary": dg.MetadataValue.md(dq_summary_markdown(summary)),
+        }
+    )

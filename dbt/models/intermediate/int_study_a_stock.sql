@@ -1,0 +1,18 @@
+-- Study A denominator: immigrants (SSB category B) resident on 1 January, classified on that date
+-- (age in completed years on 1 Jan, or 31 Dec age per var study_a_age_convention; botid from the
+-- first immigration; municipality on 1 Jan, 2013 borders).
+select
+    py.person_id,
+    py.year,
+    py.sex,
+    py.country_group_a,
+    {% if var('study_a_age_convention') == 'end_of_year' %} py.age {% else %} py.age_jan1 {% endif %} as age_a,
+    py.botid_jan1 as botid_a,
+    py.botid_group_a3a,
+    py.botid_group_a3b,
+    py.municipality_2013,
+    py.county_code,
+    py.centrality,
+    py.provisional
+from {{ ref('fct_person_year') }} as py
+where py.resident_jan1 and py.is_immigrant
