@@ -20,14 +20,16 @@ def run_job(env, selection=None, years=None):
     from dagster_project.definitions import build_definitions
 
     defs = build_definitions(resources_for(env))
-    instance = dg.DagsterInstance.ephemeral()
     years = years or delivery_years(env.landing)
-    instance.add_dynamic_partitions("register_year", delivery_years(env.landing))
-    job = defs.resolve_job_def("full_rebuild")
-    if selection is not None:
-        job = job.get_subset(asset_selection=selection)
-    return job.execute_in_process(instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]},
-                                  raise_on_error=False)
+    # Dispose the instance when done: it registers itself as the current defs-state storage (a
+    # context variable) until disposed, and a later load would find a dead instance there.
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("register_year", delivery_years(env.landing))
+        job = defs.resolve_job_def("full_rebuild")
+        if selection is not None:
+            job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
+        return job.execute_in_process(instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]},
+                                      raise_on_error=False)
 
 
 def raw_fingerprint(warehouse) -> dict[str, str]:

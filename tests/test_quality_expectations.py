@@ -186,13 +186,14 @@ def _run(warehouse, table, deps, tags=None, partition_key=None):
     def downstream() -> dg.MaterializeResult:
         return dg.MaterializeResult()
 
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(register_years.name, [str(YEAR - 1), str(YEAR)])
-    return dg.materialize(
-        [stub(table), *(stub(d) for d in deps), downstream, build_semantic_check(table)],
-        resources={"warehouse": Warehouse(path=str(warehouse))}, instance=instance,
-        partition_key=partition_key, tags=tags, raise_on_error=False,
-    )
+    # disposed afterwards: an undisposed instance stays registered as the current defs-state storage
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(register_years.name, [str(YEAR - 1), str(YEAR)])
+        return dg.materialize(
+            [stub(table), *(stub(d) for d in deps), downstream, build_semantic_check(table)],
+            resources={"warehouse": Warehouse(path=str(warehouse))}, instance=instance,
+            partition_key=partition_key, tags=tags, raise_on_error=False,
+        )
 
 
 def _warehouse(tmp_path, breaks=()):
