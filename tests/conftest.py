@@ -64,3 +64,19 @@ def resources_for(env: PipelineEnv) -> dict:
         "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports)),
         "dbt": dbt_resource(),
     }
+
+
+@pytest.fixture(autouse=True)
+def _clear_current_defs_state_storage():
+    """Isolate tests from Dagster instances left behind by earlier tests.
+
+    Creating a DagsterInstance registers its defs-state storage in a context variable until the
+    instance is disposed, and disposing restores the previous value, which may belong to an
+    instance that has since been garbage-collected. Loading definitions then fails with
+    "Attempted to resolve undefined DagsterInstance weakref". Each test starts and ends clean.
+    """
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)
+    yield
+    _current_storage.set(None)
