@@ -15,17 +15,27 @@ from pathlib import Path
 import pandas as pd
 
 
-def suppress_small_cells(df: pd.DataFrame, count_columns: list[str], min_count: int, value_columns: list[str]) -> pd.DataFrame:
+def suppress_small_cells(df: pd.DataFrame, count_columns: list[str], min_count: int, value_columns: list[str],
+                         detail_columns: list[str] = ()) -> pd.DataFrame:
     """Blank counts below `min_count` (but above zero) and the values derived from them.
 
-    Adds a boolean `suppressed` column. Zero cells are not disclosive and stay visible.
+    `count_columns` are the cell's numerator and denominator: if either is small, both and every
+    `value_columns` entry (rates, shares) are blanked and `suppressed` is set. `detail_columns` are
+    further counts (e.g. administrative emigrations within the cell): each small one is blanked on
+    its own. Zero cells are not disclosive and stay visible.
     """
     out = df.copy()
+
+    def is_small(column):
+        return (out[column] > 0) & (out[column] < min_count)
+
     small = pd.Series(False, index=out.index)
     for column in count_columns:
-        small |= (out[column] > 0) & (out[column] < min_count)
+        small |= is_small(column)
     out["suppressed"] = small
-    for column in count_columns + value_columns:
+    for column in detail_columns:
+        out[column] = out[column].astype("Float64").mask(small | is_small(column))
+    for column in list(count_columns) + list(value_columns):
         out[column] = out[column].astype("Float64").mask(small)
     return out
 

@@ -60,6 +60,16 @@ def test_full_materialization_publishes_a_report(built):
     rates = pd.read_csv(env.reports / "latest" / "rate_emigration_year_sex.csv")
     years = [int(y) for y in delivery_years(env.landing)]
     assert set(rates["year"]) <= set(years) and len(rates) > 0
+    # disclosure control: no published count between 1 and disclosure_min_count - 1
+    from models_py.settings import setting
+
+    min_count = int(setting("disclosure_min_count"))
+    counts = [c for c in rates.columns if c in ("emigrations", "administrative_emigrations",
+                                                "multi_migrant_emigrations", "population_jan1")]
+    assert len(counts) >= 2
+    for column in counts:
+        values = rates[column].dropna()
+        assert not ((values > 0) & (values < min_count)).any(), column
     # every delivered row is accounted for
     con = duckdb.connect(str(env.warehouse), read_only=True)
     balance = con.execute(

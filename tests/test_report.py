@@ -15,6 +15,14 @@ def test_small_cells_are_suppressed_with_their_derived_values():
     assert out.loc[2, "rate"] == 4.4 and out.loc[0, "emigrations"] == 0
 
 
+def test_detail_counts_are_suppressed_one_by_one():
+    df = pd.DataFrame({"emigrations": [40, 40], "population": [900, 900], "admin": [2, 12], "rate": [4.4, 4.4]})
+    out = suppress_small_cells(df, ["emigrations", "population"], 5, ["rate"], detail_columns=["admin"])
+    assert out["suppressed"].tolist() == [False, False]
+    assert pd.isna(out.loc[0, "admin"]) and out.loc[1, "admin"] == 12
+    assert out["rate"].tolist() == [4.4, 4.4]
+
+
 def _report(value: float) -> Report:
     return Report(title="t", exhibits=[Exhibit("x", "X", pd.DataFrame({"a": [value]}))])
 

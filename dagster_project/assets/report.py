@@ -35,7 +35,10 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
         vintages = con.execute(
             "select min(register_year), max(register_year), max(vintage) from raw.ingest_log"
         ).fetchone()
-    rates = suppress_small_cells(rates, ["emigrations", "population_jan1"], min_count, ["rate_per_100"])
+    # every count column is subject to disclosure control: the cell's numerator and denominator
+    # (with the rate derived from them) and any further count (each on its own)
+    details = [c for c in ("administrative_emigrations", "multi_migrant_emigrations") if c in rates.columns]
+    rates = suppress_small_cells(rates, ["emigrations", "population_jan1"], min_count, ["rate_per_100"], details)
     with tempfile.TemporaryDirectory() as tmp:
         figure = line_figure(
             rates, x="year", y="rate_per_100", series=["population", "sex"],
