@@ -9,9 +9,7 @@ from dagster_project.resources import Warehouse
 from models_py.report import markdown_table
 from models_py.stats.emigration_logit import fit_cell_logit
 
-# Study A's age groups (Table A2), on age at 31 December, as the covariate of the first model.
-AGE_GROUP_SQL = """case when age <= 6 then '0-6' when age <= 17 then '7-17' when age <= 34 then '18-34'
- when age <= 62 then '35-62' when age <= 70 then '63-70' else '71+' end"""
+# Study A's age groups (Table A2) come from the panel (dbt macro age_group_a, age on 1 January).
 AGE_LEVELS = ["18-34", "0-6", "7-17", "35-62", "63-70", "71+"]  # first = reference
 SEX_LEVELS = ["male", "female"]
 
@@ -21,13 +19,13 @@ SEX_LEVELS = ["male", "female"]
     group_name="models",
     pool=DUCKDB_POOL,
     kinds={"statsmodels"},
-    description="Logit of emigration in a resident person-year on age group (study A Table A2) and sex; "
+    description="Logit of emigration in a person-year on age group (study A Table A2, age on 1 January) and sex; "
     "fitted on aggregated cells of fct_person_year (identical to the person-level fit).",
 )
 def emigration_logit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         cells = con.execute(
-            f"select {AGE_GROUP_SQL} as age_group, case sex when 1 then 'male' else 'female' end as sex,"
+            f"select age_group_a as age_group, case sex when 1 then 'male' else 'female' end as sex,"
             f" count(*) as n, sum(emigrated) as events from {relation_of('fct_person_year')} group by all order by all"
         ).df()
         coefficients = fit_cell_logit(cells, {"age_group": AGE_LEVELS, "sex": SEX_LEVELS})
