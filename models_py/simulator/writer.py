@@ -1,12 +1,13 @@
 """Deterministic Parquet + manifest writing, with the column types of the data contracts."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from models_py.delivery import sha256_file  # the checksum ingestion verifies the manifest with
 
 TABLE_ORDER = ("persons", "population_status", "migration_events", "education", "income")
 
@@ -38,12 +39,6 @@ REQUIRED = {  # non-nullable columns per contract (required: true)
 }
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while b := fh.read(1 << 20):
-            h.update(b)
-    return h.hexdigest()
 
 
 def write_table(name: str, cols: dict, path: Path) -> int:

@@ -39,8 +39,7 @@ select
     cast(coalesce(ev.multi_migrant_emigrations, 0) as {{ dbt.type_bigint() }})  as multi_migrant_emigrations,
     cast(s.population_jan1 as {{ dbt.type_bigint() }})                 as population_jan1,
     cast(100.0 * coalesce(ev.emigrations, 0) / nullif(s.population_jan1, 0) as {{ type_double() }}) as rate_per_100,
-    cast(s.population_jan1 < {{ var('small_cell_threshold') }}
-         or coalesce(ev.emigrations, 0) < {{ var('small_cell_threshold') }} as boolean) as small_cell,
+    {{ small_cell('coalesce(ev.emigrations, 0)', 's.population_jan1') }} as small_cell,
     cast(s.year > cov.last_final_year as boolean)                      as provisional
 from stock as s
 cross join cov
