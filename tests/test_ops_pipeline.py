@@ -245,6 +245,19 @@ CHILD = textwrap.dedent("""
     from tests.test_ops_pipeline import run
     args = json.loads(sys.argv[1])
     env = PipelineEnv(Path(args["landing"]), Path(args["warehouse"]), Path(args["reports"]))
+    if args.get("freeze_at"):
+        # a deterministic kill point (the tiny run would otherwise finish before the parent looks):
+        # once two tables are in and the third has committed its first year, announce it and hang
+        import dagster_project.assets.ingest as ingest_assets
+        real, seen = ingest_assets.ingest_table, []
+        def ingest_then_maybe_freeze(warehouse, delivery_dir, year, table):
+            if table not in seen:
+                seen.append(table)
+            if len(seen) == 3 and year > int(args["years"][0]):
+                Path(args["freeze_at"]).touch()
+                time.sleep(3600)
+            return real(warehouse, delivery_dir, year, table)
+        ingest_assets.ingest_table = ingest_then_maybe_freeze
     with dg.DagsterInstance.get() as instance:
         if args.get("barrier"):
             Path(args["barrier"] + "." + args["name"]).touch()
@@ -255,11 +268,13 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def start_child(tmp_path: Path, env: PipelineEnv, years, mode, name="child", barrier=None) -> subprocess.Popen:
+def start_child(tmp_path: Path, env: PipelineEnv, years, mode, name="child", barrier=None,
+                freeze_at=None) -> subprocess.Popen:
     script = tmp_path / "ops_child.py"
     script.write_text(CHILD.format(root=str(settings.PROJECT_ROOT)))
     args = {"landing": str(env.landing), "warehouse": str(env.warehouse), "reports": str(env.reports),
-            "years": years, "mode": mode, "barrier": barrier, "name": name}
+            "years": years, "mode": mode, "barrier": barrier, "name": name,
+            "freeze_at": str(freeze_at) if freeze_at else None}
     # output to files, not pipes: a child blocked on a full pipe would never reach the kill point
     out, err = (open(tmp_path / f"{name}.{stream}", "w") for stream in ("out", "err"))
     return subprocess.Popen([sys.executable, str(script), json.dumps(args)], stdout=out, stderr=err,
@@ -301,7 +316,7 @@ def step_started(events, key):
 
 
 def test_kill_during_ingestion_and_rerun_converges(ops_env, tmp_path, dagster_home):
-    """Killed after two of the five tables of an all-years range were ingested (ingest job)."""
+    """Killed inside the third of five tables (its first year committed) of an all-years range."""
     kill_and_rerun(ops_env, tmp_path, "ingest")
 
 
@@ -324,10 +339,12 @@ def kill_and_rerun(ops_env: PipelineEnv, tmp_path: Path, kill_point: str) -> Non
 
     with dg.DagsterInstance.get() as inst:
         inst.add_dynamic_partitions("register_year", years)
-        child = start_child(tmp_path, ops_env, [years[0], years[-1]], mode)
+        frozen = tmp_path / "child.frozen"
+        child = start_child(tmp_path, ops_env, [years[0], years[-1]], mode,
+                            freeze_at=frozen if kill_point == "ingest" else None)
         try:
             if kill_point == "ingest":
-                killed = wait_for(inst, lambda ev: len(step_successes(ev, "raw__")) >= 2)
+                killed = wait_for(inst, lambda ev: frozen.exists() and len(step_successes(ev, "raw__")) >= 2)
             else:
                 killed = wait_for(inst, lambda ev: step_started(ev, "dbt_models"))
                 time.sleep(2)
