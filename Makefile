@@ -3,6 +3,7 @@
 #   make test       run the test suite
 #   make ui         the Dagster UI on workspace.yaml (http://127.0.0.1:3000)
 #   make simulate   write simulated deliveries into LANDING
+#   make bench      time and peak memory of simulation and the full run at SCALES (ratios between scales)
 # Override: make run LANDING=/secure/deliveries WAREHOUSE=/data/w.duckdb REPORTS=/out SCALE=0.1 SEED=7
 
 PYTHON ?= python3
@@ -18,6 +19,8 @@ FIRST_YEAR ?= 1990
 LAST_YEAR ?= 2023
 PORT ?= 3000
 PYTEST_ARGS ?= -m "not slow"
+SCALES ?= 0.01 0.1
+BENCH_OUT ?= $(CURDIR)/data/benchmark
 
 export REGISTER_LANDING := $(abspath $(LANDING))
 export REGISTER_WAREHOUSE := $(abspath $(WAREHOUSE))
@@ -26,7 +29,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test ui simulate lock prepare clean
+.PHONY: install run test ui simulate lock prepare clean bench
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +55,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/pipeline_benchmark.py --scales $(SCALES) --seed $(SEED) --out "$(BENCH_OUT)"
 
 ui: prepare
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)

@@ -24,6 +24,7 @@ from models_py.delivery import delivery_years, manifest_fingerprint, read_manife
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 PARTITIONS = "register_year"
 
 TAG_TRIGGER = "register/trigger"  # sensor | nightly | make-run
@@ -148,8 +149,14 @@ def contiguous_groups(order: list[str], selected: set[str]) -> list[list[str]]:
 
 
 def lookahead_years() -> int:
-    """How many earlier years' flags depend on a new year (administrative emigration, over-coverage)."""
-    return max(int(settings.setting("overcoverage_no_sign_of_life_years")), int(settings.setting("provisional_years")))
+    """How many earlier years' rows depend on a new year (late registrations, over-coverage, the
+    provisional flag): the dbt var panel_lookback_years, refused if it is below what those need."""
+    lookback = int(settings.setting("panel_lookback_years"))
+    needed = max(2, int(settings.setting("overcoverage_no_sign_of_life_years")) - 1, int(settings.setting("provisional_years")))
+    if lookback < needed:
+        raise ValueError(f"dbt var panel_lookback_years = {lookback} is below {needed}, the number of earlier years "
+                         "a new delivery can change (late registrations, over-coverage window, provisional_years)")
+    return lookback
 
 
 def reflagged_years(order: list[str], group: list[str]) -> list[str]:
@@ -173,6 +180,38 @@ def run_request(group: list[str], deliveries: dict[str, str], order: list[str], 
     if len(group) == 1:
         return dg.RunRequest(run_key=run_key, partition_key=group[0], tags=tags)
     return dg.RunRequest(run_key=run_key, tags={**tags, RANGE_START: group[0], RANGE_END: group[-1]})
+
+
+def run_years(tags: dict[str, str], order: list[str]) -> list[str]:
+    """The register years a run takes in: its partition, or its range (in partition order)."""
+    if tags.get(PARTITION_TAG):
+        return [tags[PARTITION_TAG]]
+    start, end = tags.get(RANGE_START), tags.get(RANGE_END)
+    if start in order and end in order:
+        return order[order.index(start): order.index(end) + 1]
+    return []
+
+
+def panel_window_start(years_in_run: list[str], order: list[str]) -> int | None:
+    """First year of the panel to rebuild for a run (None: the whole panel). The panel
+    (fct_person_year) is a dbt microbatch model with one batch per year: a run that takes in years
+    from Y on rebuilds its batches from Y - lookback to the newest year (delete+insert by year).
+    Whole when the run takes in no year (rebuild_downstream: models or settings changed) or the
+    earliest registered year."""
+    years = sorted(int(y) for y in years_in_run)
+    if not years or not order or years[0] <= min(int(y) for y in order):
+        return None
+    return years[0] - lookahead_years()
+
+
+def dbt_build_args(window_start: int | None, order: list[str], full_rebuild_reason: str | None = None) -> list[str]:
+    """`dbt build` arguments: the panel's batches from window_start on (every other model is rebuilt
+    whole in any case), or --full-refresh when there is no window or a reason to rebuild it all
+    (models_py.panel.full_rebuild_reason)."""
+    if window_start is None or full_rebuild_reason:
+        return ["build", "--full-refresh"]
+    end = max(int(y) for y in order) + 1
+    return ["build", "--event-time-start", f"{window_start}-01-01", "--event-time-end", f"{end}-01-01"]
 
 
 def delivery_run_key(group: list[str], deliveries: dict[str, str]) -> str:

@@ -6,9 +6,11 @@ from typing import Any, Mapping, Optional
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_project.automation import PARTITIONS, dbt_build_args, panel_window_start, run_years
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import Warehouse
 from models_py import settings
+from models_py.panel import full_rebuild_reason
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 # Only acts under `dagster dev` (DAGSTER_IS_DEV_CLI); tests and `make` prepare the manifest explicitly.
@@ -42,7 +44,18 @@ translator = RegisterDbtTranslator(
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt/profiles.yml reads the warehouse path from this variable: make it the resource's path.
     os.environ[settings.ENV_WAREHOUSE] = warehouse.path
-    yield from dbt.cli(["build"], context=context).stream()
+    order = context.instance.get_dynamic_partitions(PARTITIONS)
+    years = run_years(context.run.tags, order)
+    window_start = panel_window_start(years, order)
+    reason = None
+    if window_start is not None and os.path.exists(warehouse.path):
+        with warehouse.connect(read_only=True) as con:
+            reason = full_rebuild_reason(con, context.run_id, [int(y) for y in years], [int(y) for y in order], window_start)
+    elif window_start is not None:
+        reason = "no warehouse yet"
+    args = dbt_build_args(window_start, order, reason)
+    context.log.info(f"dbt {' '.join(args)}" + (f" ({reason})" if reason else ""))
+    yield from dbt.cli(args, context=context).stream()
 
 
 def relation_of(model_name: str) -> str:

@@ -11,3 +11,9 @@
 {% macro date_part_int(part, expr) -%}
 cast(extract({{ part }} from {{ expr }}) as {{ dbt.type_int() }})
 {%- endmacro %}
+
+{#- 1 January of an integer year as a date: the `event_time` column (`period_start`) that dbt's
+    microbatch uses to cut the panel into one batch per year. -#}
+{% macro year_start(year_expr) -%}
+cast({{ dbt.concat(["cast(" ~ year_expr ~ " as " ~ dbt.type_string() ~ ")", "'-01-01'"]) }} as date)
+{%- endmacro %}

@@ -1,3 +1,4 @@
+{{ config(event_time='period_start') }}
 -- Suspected over-coverage (narrow: person x year of the panel skeleton). A year is "quiet" when the
 -- person is resident on 1 January, aged within [overcoverage_min_age, overcoverage_max_age] on
 -- 31 Dec, and has no sign of life in that calendar year. Runs of consecutive quiet years of length
@@ -31,6 +32,7 @@ runs as (
 select
     b.person_id,
     b.year,
+    {{ year_start('b.year') }} as period_start,
     cast(sol_flag.has_sign_of_life as boolean) as has_sign_of_life,
     cast(coalesce(r.run_length >= {{ var('overcoverage_no_sign_of_life_years') }}, false) as boolean) as suspected_overcoverage,
     cast(b.unobserved

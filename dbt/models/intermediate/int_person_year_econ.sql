@@ -1,8 +1,10 @@
+{{ config(event_time='period_start') }}
 -- Education (1 Oct t-1) and income (calendar year t-1) per panel person-year: the "t-1"
 -- covariates (study B §4.1). Separate step of fct_person_year (see int_person_year_status).
 select
     py.person_id,
     py.year,
+    {{ year_start('py.year') }}                   as period_start,
     ed.nus_level,
     ed.enrolled                                   as enrolled_prev_year,
     inc.wage_income, inc.self_employment_income, inc.earned_income, inc.welfare_benefits,

@@ -1,3 +1,4 @@
+{{ config(event_time='period_start') }}
 -- Panel skeleton + the 1 January status of year t (= 31 Dec t-1) + residence on 31 Dec t.
 -- A separate step of fct_person_year so that no query joins more than two panel-sized tables
 -- (memory: at full scale each is ~10^8 rows).
@@ -8,6 +9,7 @@ nxt as (
 select
     py.person_id,
     py.year,
+    {{ year_start('py.year') }}                                      as period_start,
     py.resident_jan1,
     py.arrived_in_year,
     cast(case when py.year >= cov.last_register_year then null

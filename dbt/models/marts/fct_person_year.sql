@@ -1,4 +1,6 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='period_start',
+          batch_size='year', begin=var('panel_first_batch'), lookback=var('panel_lookback_years'),
+          concurrent_batches=false) }}
 -- The person-year panel: one row per person and calendar year at risk (resident on 1 January, or
 -- arrived during the year), with every covariate of studies A, B and C and the outcome of the year.
 --
@@ -39,6 +41,15 @@ imm_year as (
     where direction = 'in'
     group by person_id, event_year
 ),
+imm_to_date as (
+    -- immigrations registered up to and including year t: time-varying, so that a year's row never
+    -- depends on later deliveries (the panel is rebuilt only from the lookback window on)
+    select py.person_id, py.year, count(*) as n_immigrations_to_date
+    from py
+    join {{ ref('stg_migration_events') }} as e
+      on e.person_id = py.person_id and e.direction = 'in' and e.event_year <= py.year
+    group by py.person_id, py.year
+),
 death_place as (
     -- was the person in Norway when they died? (last migration event on or before the death date)
     select person_id, direction as last_direction_before_death from (
@@ -54,6 +65,7 @@ base as (
     select
         py.person_id,
         py.year,
+        py.period_start,
         py.resident_jan1,
         py.arrived_in_year,
         py.resident_dec31,
@@ -72,7 +84,7 @@ base as (
         p.first_immigration_reason,
         p.age_at_first_immigration,
         p.immigrated_before_data,
-        p.n_immigrations                                                   as n_immigrations_total,
+        cast(coalesce(itd.n_immigrations_to_date, 0) as {{ dbt.type_int() }}) as n_immigrations_to_date,
         -- duration of residence from the first immigration (study A §3.3; study B dur_years)
         cast(py.year - p.first_immigration_year as {{ dbt.type_int() }})   as duration_years,
         cast(case when p.first_immigration_date is not null and py.resident_jan1 then
@@ -126,14 +138,15 @@ base as (
     left join em_year as em on em.person_id = py.person_id and em.year = py.year
     left join imm_year as iy on iy.person_id = py.person_id and iy.year = py.year
     left join death_place as dp on dp.person_id = py.person_id
+    left join imm_to_date as itd on itd.person_id = py.person_id and itd.year = py.year
 ),
 select
-    r.person_id, r.year, r.resident_jan1, r.arrived_in_year, r.resident_dec31,
+    r.person_id, r.year, r.period_start, r.resident_jan1, r.arrived_in_year, r.resident_dec31,
     r.sex, r.birth_year, r.age, r.age_jan1,
     cast({{ age_group_a('r.age_jan1') }} as {{ dbt.type_string() }})          as age_group_a,
     r.immigrant_category, r.is_immigrant, r.foreign_born, r.birth_country, r.country_background,
     r.country_group_a, r.first_immigration_date, r.first_immigration_year, r.first_immigration_reason,
-    r.age_at_first_immigration, r.immigrated_before_data, r.n_immigrations_total,
+    r.age_at_first_immigration, r.immigrated_before_data, r.n_immigrations_to_date,
     r.duration_years, r.botid_jan1, r.botid_jan1_lower_bound,
     cast(case when r.botid_jan1 is null and r.botid_jan1_lower_bound >= 10 then '10+'
               else {{ botid_group_a3a('r.botid_jan1') }} end as {{ dbt.type_string() }}) as botid_group_a3a,

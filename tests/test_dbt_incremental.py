@@ -1,0 +1,132 @@
+"""The panel is built in yearly batches (dbt microbatch, delete+insert by year). Adding a register
+year rebuilds only the batches from (first new year - panel_lookback_years) on, with the arguments
+the Dagster dbt asset uses (dagster_project.automation.dbt_build_args), and must give exactly the
+panel that a rebuild from scratch gives; the earlier years it recomputes really do change."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.automation import dbt_build_args, lookahead_years, panel_window_start
+from models_py.panel import full_rebuild_reason
+from models_py.revisions import LOG_DDL
+from tests.test_dbt_build import run_dbt
+from tests.test_dbt_simulated import load_landing
+
+FIRST, LAST = 1996, 2004
+PANEL = "marts.fct_person_year"
+MODELS = ["--select", "+fct_person_year"]  # the panel and what it is built from (no tests: speed)
+
+
+def landing_up_to(full: Path, target: Path, last: int) -> Path:
+    target.mkdir()
+    for year in range(FIRST, last + 1):
+        (target / str(year)).symlink_to(full / str(year), target_is_directory=True)
+    return target
+
+
+def load(landing: Path, warehouse: Path) -> None:
+    first_time = not warehouse.exists()
+    con = duckdb.connect(str(warehouse))
+    try:
+        load_landing(landing, con)
+    finally:
+        con.close()
+    if first_time:
+        con = duckdb.connect(str(warehouse))
+        for ddl in LOG_DDL:  # what ingestion creates beside raw.* (empty: no revisions here)
+            con.execute(ddl)
+        con.close()
+        run_dbt(warehouse, "seed")
+
+
+def reason(warehouse: Path, run_years: list[int], window_start: int) -> str | None:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return full_rebuild_reason(con, "run-1", run_years, list(range(FIRST, LAST + 1)), window_start)
+    finally:
+        con.close()
+
+
+def year_hashes(warehouse: Path) -> dict[int, str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(f"select year, list(t order by t) from (select year, cast(p as varchar) as t "
+                           f"from {PANEL} as p) group by year").fetchall()
+    finally:
+        con.close()
+    return {year: hashlib.sha256(repr(values).encode()).hexdigest() for year, values in rows}
+
+
+@pytest.fixture(scope="module")
+def registers(tmp_path_factory):
+    from models_py.simulator import simulate
+
+    base = tmp_path_factory.mktemp("incremental")
+    simulate(base / "landing", scale=0.001, first_year=FIRST, last_year=LAST, seed=5, truth_dir=base / "truth")
+    return base
+
+
+def test_adding_a_year_rebuilds_the_lookback_years_and_equals_a_full_rebuild(registers):
+    base = registers
+    order = [str(y) for y in range(FIRST, LAST + 1)]
+
+    # reference: every year at once, from scratch
+    full = base / "full.duckdb"
+    load(base / "landing", full)
+    assert panel_window_start(order, order) is None
+    assert dbt_build_args(None, order) == ["build", "--full-refresh"]
+    run_dbt(full, "run", "--full-refresh", *MODELS)
+    expected = year_hashes(full)
+
+    # the same register one year earlier, then the new year arrives
+    inc = base / "incremental.duckdb"
+    load(landing_up_to(base / "landing", base / "landing_before", LAST - 1), inc)
+    run_dbt(inc, "run", "--full-refresh", *MODELS)
+    before = year_hashes(inc)
+    load(base / "landing", inc)  # raw.* now holds every year
+    start = panel_window_start([str(LAST)], order)
+    assert start == LAST - lookahead_years()
+    assert reason(inc, [LAST], start) is None  # the simulator never revises a person's attributes
+    args = dbt_build_args(start, order, None)
+    assert args == ["build", "--event-time-start", f"{start}-01-01", "--event-time-end", f"{LAST + 1}-01-01"]
+    run_dbt(inc, "run", *args[1:], *MODELS)
+    after = year_hashes(inc)
+
+    assert after == expected
+    # earlier years inside the window did change (resident_dec31, flags, late registrations): a
+    # window without the lookback would have left them stale
+    changed = sorted(y for y in before if before[y] != after[y])
+    assert changed and min(changed) >= start and (LAST - 1) in changed, changed
+
+
+def test_run_takes_the_whole_panel_from_scratch_when_it_must(registers):
+    order = [str(y) for y in range(1990, 2024)]
+    assert panel_window_start([], order) is None  # rebuild_downstream
+    assert panel_window_start(["1990", "1991"], order) is None  # takes in the earliest year
+    assert dbt_build_args(2020, order, "a reason") == ["build", "--full-refresh"]
+    # a revised old year: its window runs to the newest year
+    start = panel_window_start(["2005"], order)
+    assert dbt_build_args(start, order)[1:] == ["--event-time-start", f"{2005 - lookahead_years()}-01-01",
+                                                "--event-time-end", "2024-01-01"]
+
+    # reasons found in the warehouse (the one built by the test above)
+    wh = registers / "incremental.duckdb"
+    con = duckdb.connect(str(wh))
+    try:
+        # a corrected birth country in the newest delivery changes every year of that person
+        con.execute(f"""update raw.persons set birth_country = 'ZZZ' where register_year = {LAST}
+                        and person_id = (select min(person_id) from raw.persons where register_year = {LAST - 1})""")
+        assert "changes the attributes of 1 people already delivered in" in full_rebuild_reason(
+            con, "run-2", [LAST], list(range(FIRST, LAST + 1)), LAST - 3)
+        con.execute(f"""insert into raw.revision_log (register_year, table_name, rows_changed, rows_removed, run_id)
+                        values ({LAST - 5}, 'persons', 3, 0, 'run-3')""")
+        assert full_rebuild_reason(con, "run-3", [LAST - 5], list(range(FIRST, LAST + 1)), LAST - 8) == \
+            f"this run revised persons rows of register year(s) {LAST - 5}"
+        con.execute("drop table marts.fct_person_year")
+        assert "not a yearly-batched table" in full_rebuild_reason(con, "run-4", [LAST], list(range(FIRST, LAST + 1)), LAST - 3)
+    finally:
+        con.close()
