@@ -203,3 +203,16 @@ def test_immigrant_categories_and_parents(con):
     n, linked = con.execute("""select count(*), count(mother_id) from persons where register_year=2023 and birth_year >= 1991
                                and birth_country='NOR'""").fetchone()
     assert linked == n
+
+
+def test_every_foreign_born_person_has_a_first_immigration_date_also_before_1970(con):
+    # dates are day numbers since 1970 inside the simulator: arrivals of the 1990 stock from 1946 on
+    # are negative numbers and must still be delivered (only the sentinel means "no date")
+    missing, before_1970, too_early = con.execute("""
+        select count(*) filter (where first_immigration_date is null),
+               count(*) filter (where first_immigration_date < date '1970-01-01'),
+               count(*) filter (where first_immigration_date < date '1946-01-01')
+        from persons where register_year = 2023 and immigrant_category in ('B', 'F', 'G')""").fetchone()
+    assert missing == 0 and before_1970 > 0 and too_early == 0
+    assert con.execute("""select count(*) from persons where register_year = 2023
+                          and immigrant_category not in ('B', 'F', 'G') and first_immigration_date is not null""").fetchone()[0] == 0

@@ -3,7 +3,9 @@
     python -m models_py.simulator.calibration --landing DIR [--out report.csv]
 
 Only the landing folder (Parquet deliveries + manifests) and the classification seeds are read; the
-scale is taken from the manifest's producer string to express counts at scale 1.
+scale is taken from the manifest's producer string to express counts at scale 1. The simulator's
+truth folder (default <landing>/../simulation_truth) is read only for the *targets* of the study A
+breakdowns (sex x age group, duration band): the values themselves come from the deliveries.
 """
 from __future__ import annotations
 
@@ -41,9 +43,10 @@ def _connect(landing: Path) -> tuple[duckdb.DuckDBPyConnection, float, int]:
     con.execute("""
         create table pa as
         select p.*, c.study_a_group as grp_a,
-               fi.first_in, year(fi.first_in) - p.birth_year as arr_age,
+               coalesce(p.first_immigration_date, fi.first_in) as first_in,
+               year(coalesce(p.first_immigration_date, fi.first_in)) - p.birth_year as arr_age,
                case when p.immigrant_category='C' and p.n_foreign_born_grandparents=4 then 1
-                    when p.immigrant_category='B' and year(fi.first_in) - p.birth_year between 0 and 9 then 2
+                    when p.immigrant_category='B' and year(coalesce(p.first_immigration_date, fi.first_in)) - p.birth_year between 0 and 9 then 2
                     when p.immigrant_category='E' and p.n_foreign_born_grandparents>=2 then 3
                     when p.immigrant_category='B' then 4 else 5 end as cgrp,
                case when p.immigrant_category='B' then p.birth_country
@@ -60,8 +63,24 @@ def _connect(landing: Path) -> tuple[duckdb.DuckDBPyConnection, float, int]:
     return con, scale, last
 
 
-def calibration_report(landing, params_path=None) -> pd.DataFrame:
+AGE_GROUPS = {1: "0-6", 2: "7-17", 3: "18-34", 4: "35-62", 5: "63-70", 6: "71+"}   # [A §3.2]
+DUR_BANDS = ("0-2", "3-5", "6-10", "11-15", "16+")                                     # [A §3.3 A3b]
+AGE_SQL = "case when {a} < 7 then 1 when {a} < 18 then 2 when {a} < 35 then 3 when {a} < 63 then 4 when {a} < 71 then 5 else 6 end"
+DUR_SQL = ("case when {d} <= 2 then '0-2' when {d} <= 5 then '3-5' when {d} <= 10 then '6-10' "
+           "when {d} <= 15 then '11-15' else '16+' end")
+
+
+def _se_tol(n_events: float, stock: float, k: float = 3.0, floor_rel: float = 0.15, target: float = 0.0) -> float:
+    """Tolerance for a pooled rate (%): k binomial standard errors (sqrt(n)/stock), at least floor_rel of
+    the target (the delivered rate differs from the truth by registration timing: administrative
+    emigrations dated up to years after the departure, the 2013 clean-up, multi-migrants)."""
+    se = 100.0 * (max(n_events, 1.0) ** 0.5) / max(stock, 1.0)
+    return max(k * se, floor_rel * target)
+
+
+def calibration_report(landing, params_path=None, truth_dir=None) -> pd.DataFrame:
     con, scale, last = _connect(Path(landing))
+    truth_dir = Path(truth_dir) if truth_dir is not None else Path(landing).parent / "simulation_truth"
     P = load_params(params_path)
     rows = []
 
@@ -110,6 +129,52 @@ def calibration_report(landing, params_path=None) -> pd.DataFrame:
                    where ey between 2000 and {hi}""")[0][0]
         add("A", "administrative share of immigrants' emigrations 2000-2013", adm, 0.22, "0.15-0.35",
             "[A §7] 19 % 1971-2011, recently >20 %")
+        # ---- rates by sex x age group and by duration band, pooled 2000-{hi} [A §5 Figs 3.12, 3.14, 3.16],
+        # classified by the 1 Jan status (the cohort variant of [A §3.1]) so that they compare with the
+        # simulator's truth (cell rates x 1 Jan stock, pooled = sum(expected) / sum(stock)).
+        lo2 = max(lo, 2000)
+        sa = AGE_SQL.format(a="(register_year - 1 - birth_year)")
+        ea = AGE_SQL.format(a="(ey - 1 - birth_year)")
+        # numerator: emigrations of persons in the 1 Jan stock of the event year (same-year arrivals,
+        # i.e. multi-migrants, excluded as in the report's "excl." figures [A §2.4])
+        con.execute(f"""create table emi_c as select e.* from emi_b e join st s on s.person_id = e.person_id
+                        and s.register_year = e.ey and s.status = 'resident' where e.ey between {lo2} and {hi}""")
+        num = dict(((int(a), int(b)), n) for a, b, n in q(f"""select sex, {ea}, count(*) from emi_c group by 1, 2"""))
+        den = dict(((int(a), int(b)), n) for a, b, n in q(f"""select sex, {sa}, count(*) from st where status='resident'
+                   and immigrant_category='B' and register_year between {lo2} and {hi} group by 1, 2"""))
+        sur = truth_dir / "sur_cell_rates.csv"
+        tr = None
+        if sur.exists():
+            t = pd.read_csv(sur)
+            t = t[(t.year >= lo2) & (t.year <= hi)].assign(exp=lambda d: d.rate * d.stock_1jan)
+            tr = t.groupby(["sex", "age_group"]).apply(lambda d: 100 * d.exp.sum() / max(d.stock_1jan.sum(), 1), include_groups=False).to_dict()
+        for sx, sname in ((1, "men"), (2, "women")):
+            for a, lab in AGE_GROUPS.items():
+                n, d = num.get((sx, a), 0), den.get((sx, a), 0)
+                if d:
+                    tgt = tr.get((sx, a)) if tr else None
+                    tol = _se_tol(n, d, target=tgt or 0.0)
+                    add("A", f"rate {sname} {lab} {lo2}-{hi} pooled (%)", 100 * n / d, tgt, f"±{tol:.2f} pp",
+                        f"truth: SUR cell rates x 1 Jan stock [A §3.2]; n={n}")
+        dur_sql = DUR_SQL.format(d="(register_year - 1 - year(first_in))")
+        edur = DUR_SQL.format(d="(ey - 1 - year(first_in))")
+        numd = dict(q(f"""select {edur}, count(*) from emi_c where first_in is not null group by 1"""))
+        dend = dict(q(f"""select {dur_sql}, count(*) from st where status='resident' and immigrant_category='B'
+                   and first_in is not null and register_year between {lo2} and {hi} group by 1"""))
+        dpath = truth_dir / "departure_rates_by_duration.csv"
+        trd = None
+        if dpath.exists():
+            t = pd.read_csv(dpath)
+            t = t[(t.year >= lo2) & (t.year <= hi)]
+            g_ = t.groupby("duration_band")[["expected_departures", "stock_1jan"]].sum()
+            trd = (100 * g_.expected_departures / g_.stock_1jan.clip(lower=1)).to_dict()
+        for band in DUR_BANDS:
+            n, d = numd.get(band, 0), dend.get(band, 0)
+            if d:
+                tgt = trd.get(band) if trd else None
+                tol = _se_tol(n, d, target=tgt or 0.0)
+                add("A", f"rate botid {band} {lo2}-{hi} pooled (%)", 100 * n / d, tgt, f"±{tol:.2f} pp",
+                    f"truth: expected departures / 1 Jan stock [A §3.3 A3b, Fig 3.16 falls with botid]; n={n}")
     spike = dict(q("""select register_year, count(*) from migration_events where direction='out'
                       and registration_type='administrative' group by 1"""))
     if all(y in spike for y in (2011, 2012, 2013)):
@@ -125,6 +190,26 @@ def calibration_report(landing, params_path=None) -> pd.DataFrame:
                 and (pa.first_reason in ('work', 'nordic')) and ey - pa.birth_year between 20 and 65 and pa.arr_age >= 18""")[0]
     add("B", "onward share, labour immigrants 20-65, 2000-2020", ob[0], P["onward_logit"]["target_onward_share_labour"], "±0.04",
         f"[B §3] about 1 in 10 (n={ob[1]})")
+    # income gradient [B §1.2 item 8]: onward share by quartile of the previous year's income (wage +
+    # self-employment) as a percentile rank within all income rows of that income year (the simulator's
+    # covariate), then quartiles of that rank within the analysis sample (equal-sized groups)
+    con.execute("""create table incq as select person_id, income_year,
+                   percent_rank() over (partition by income_year order by wage_income + self_employment_income) pr
+                   from income""")
+    iq = q("""with x as (select ev.country <> pa.birth_country as onward,
+                        ntile(4) over (order by incq.pr, ev.event_id) q
+                 from ev join pa using (person_id) join incq on incq.person_id = ev.person_id and incq.income_year = ev.ey - 1
+                 where ev.direction='out' and pa.immigrant_category='B' and ev.country is not null and ev.ey between 2000 and 2020
+                   and (pa.first_reason in ('work', 'nordic')) and ey - pa.birth_year between 20 and 65 and pa.arr_age >= 18)
+              select q, avg(onward::int), count(*) from x group by 1 order by 1""")
+    iqd = {int(k): (v, n) for k, v, n in iq}
+    for k in (1, 2, 3, 4):
+        if k in iqd:
+            add("B", f"onward share, labour immigrants, income quartile {k}", iqd[k][0], None, "increasing in quartile",
+                f"[B §1.2 item 8] onward more likely with higher income (n={iqd[k][1]})")
+    if 1 in iqd and 4 in iqd:
+        add("B", "onward share Q4 - Q1, labour immigrants", iqd[4][0] - iqd[1][0], None, ">0",
+            "[B §1.2 item 8] monotone increasing income effect")
     # ---------- study C: 18-35, 2000-2023
     con.execute("""create table py as select cgrp, register_year y from st where status='resident'
                    and register_year - birth_year between 18 and 35 and register_year between 2000 and 2023""")
@@ -147,6 +232,22 @@ def calibration_report(landing, params_path=None) -> pd.DataFrame:
     for gname, key in ((1, "G1"), (2, "G2")):
         if gname in to:
             add("C", f"to-origin share G{gname}", to[gname], {1: 0.20, 2: 0.30}[gname], "±0.08", "[C §6 H5] ~20 % / ~30 %")
+    # ---- group sizes: residents 1 Jan aged 18-35 in the latest year, and persons ever in the sample
+    # (resident 1 Jan aged 18-35 some year 2000-2023) beside Table A1 [C §2.5, Fig 2]
+    ylast = min(max(res), 2023)
+    gs = dict(q(f"""select cgrp, count(*) from st where status='resident' and register_year = {ylast}
+                   and register_year - 1 - birth_year between 18 and 35 group by 1"""))
+    for gname in (1, 2, 3, 4, 5):
+        add("C", f"persons 18-35 G{gname} 1 Jan {ylast} (scale 1)", gs.get(gname, 0) / scale, None, "",
+            "[C Fig 2] no per-group value printed")
+    add("C", f"persons 18-35 G1+G2 1 Jan {ylast} (scale 1)", (gs.get(1, 0) + gs.get(2, 0)) / scale, 95_000, "±30 %",
+        "[C §5 Fig 2] G1+G2 'nearly 100,000' in 2023 (<20,000 in 2000)")
+    ever = dict(q(f"""select cgrp, count(distinct person_id) from st where status='resident'
+                     and register_year between 2000 and {ylast} and register_year - 1 - birth_year between 18 and 35 group by 1"""))
+    a1 = {1: 65_155, 2: 56_531, 3: 118_856, 4: 810_231, 5: 2_169_524}
+    for gname in (1, 2, 3, 4, 5):
+        add("C", f"persons ever 18-35 2000-{ylast} G{gname} (scale 1)", ever.get(gname, 0) / scale, a1[gname], "±30 %",
+            "[C §2.5 Table A1]" + (" G4 printed 141,307 (impossible); 810,231 implied by the total [C §8]" if gname == 4 else ""))
     if max(res) >= 2005:
         ret = dict(q(f"""select ce.cgrp, avg(case when s.status in ('resident','dead') then 1.0 else 0 end)
                         from ce left join population_status s on s.person_id = ce.person_id and s.register_year = ce.ey + 5

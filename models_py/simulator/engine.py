@@ -30,6 +30,8 @@ REASONS = np.array(["work", "family", "refuge", "education", "nordic", "other"],
 R_IDX = {r: i for i, r in enumerate(REASONS)}
 STATUS = np.array(["resident", "emigrated", "dead"], dtype=object)
 AGEGROUP_EDGES = np.array([7, 18, 35, 63, 71])  # -> groups 1..6 [A §3.2]
+DUR_EDGES = np.array([3, 6, 11, 16])             # completed years since first immigration -> A3b bands [A §3.3]
+DUR_BANDS = ("0-2", "3-5", "6-10", "11-15", "16+")
 
 
 def days(y: int, m: int = 1, d: int = 1) -> int:
@@ -65,6 +67,14 @@ def agegroup(age: np.ndarray) -> np.ndarray:
 
 def logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
+
+
+NO_DATE = -1  # day-number sentinel for "no date" (days since 1970-01-01; earlier dates are negative)
+
+
+def real_day(d: np.ndarray) -> np.ndarray:
+    """Day numbers of real dates, moved off the sentinel (1969-12-31 becomes 1969-12-30)."""
+    return np.where(d == NO_DATE, NO_DATE - 1, d)
 
 
 FIELDS = {  # name: (dtype, default)
@@ -145,6 +155,7 @@ class Simulator:
         self.truth_rows: list[dict] = []
         self.truth_emig: list[dict] = []
         self.truth_sur: list[dict] = []
+        self.truth_dur: list[dict] = []
         # derived country arrays
         c = self.cty
         self.c_group = c.group_a.astype(np.int8)
@@ -208,8 +219,10 @@ class Simulator:
         return pa.DictionaryArray.from_arrays(ind, dictionary).cast(pa.string())
 
     def dates(self, d: np.ndarray) -> pa.Array:
+        # -1 is the "no date" sentinel; other negative day numbers are real dates before 1970
+        # (immigrants of the 1990 stock arrived from 1946 on)
         d = np.asarray(d, dtype=np.int32)
-        return pa.array(d, type=pa.int32(), mask=d < 0).cast(pa.date32())
+        return pa.array(d, type=pa.int32(), mask=d == NO_DATE).cast(pa.date32())
 
     def age_at(self, year: int) -> np.ndarray:
         """Completed age on 1 Jan `year` (birth month known, day taken as the 1st)."""
@@ -278,9 +291,20 @@ class Simulator:
         births = interp_knots(p["cohort_births_knots"], cohorts)
         mp = self.p["mortality"]
         ages = Y0 - cohorts - 0.5
-        surv = np.exp(-np.exp(mp["alpha"]) / mp["beta"] * (np.exp(mp["beta"] * ages) - 1))
-        w = births * surv
-        by = cohorts[self.choice_w(N, w)].astype(np.int16)
+        # survival to 1 Jan Y0 by sex: Gompertz with the sex multipliers, scaled up by the cohorts'
+        # higher historical mortality (stock.historical_mortality_multiplier), so that the old-age
+        # stock and its sex ratio (women outnumber men from ~75) are right; sex is drawn jointly
+        # with the birth year [SSB~]
+        hm = float(p.get("historical_mortality_multiplier", 1.0))
+        msh = float(self.p["fertility"]["male_share"])
+        ws = []
+        for sx in (1, 2):
+            h = np.exp(mp["alpha"]) * mp["sex_multiplier"][sx] * hm / mp["beta"] * (np.exp(mp["beta"] * ages) - 1)
+            ws.append(births * (msh if sx == 1 else 1 - msh) * np.exp(-h))
+        w = np.concatenate(ws)
+        pick = self.choice_w(N, w)
+        by = cohorts[pick % len(cohorts)].astype(np.int16)
+        sex = np.where(pick < len(cohorts), 1, 2).astype(np.int8)
         n_b = sround(rng, N * p["immigrant_share"])
         n_c = sround(rng, N * p["descendant_share"])
         n_e = sround(rng, N * p["one_foreign_parent_share"])
@@ -293,7 +317,6 @@ class Simulator:
         cat[ie] = E
         cat[ic] = C
         # immigrants: adult-heavy ages -> redraw birth years for B from arrival model
-        sex = np.where(rng.random(N) < 0.493, 1, 2).astype(np.int8)
         bm = rng.integers(1, 13, N).astype(np.int8)
         bc = np.full(N, cty.NOR, dtype=np.int16)
         grp = np.zeros(N, dtype=np.int8)
@@ -312,7 +335,7 @@ class Simulator:
         aage = np.where(child, rng.integers(0, 18, len(ib)), adult_age).astype(np.int16)
         by[ib] = (ay - aage).astype(np.int16)
         arr_age[ib] = aage
-        first_imm[ib] = np.array([days(int(y)) for y in ay]) + rng.integers(0, 365, len(ib))
+        first_imm[ib] = real_day(np.array([days(int(y)) for y in ay]) + rng.integers(0, 365, len(ib)))
         for g in (1, 2, 3):
             s = ib[gb == g]
             cw = self.country_weights(g, 1990)
@@ -323,7 +346,7 @@ class Simulator:
         bc[ifg] = self.choice_w(len(ifg), self.country_weights(1, 1990) + 0.3 * self.country_weights(3, 1990))
         fg_arr = np.clip(Y0 - by[ifg] - rng.integers(0, 20, len(ifg)), 0, None)
         arr_age[ifg] = fg_arr
-        first_imm[ifg] = np.array([days(int(y)) for y in (by[ifg] + fg_arr)]) + rng.integers(0, 365, len(ifg))
+        first_imm[ifg] = real_day(np.array([days(int(y)) for y in (by[ifg] + fg_arr)]) + rng.integers(0, 365, len(ifg)))
         mbc = np.full(N, cty.NOR, dtype=np.int16)
         fbc = np.full(N, cty.NOR, dtype=np.int16)
         mbc[ib] = bc[ib]
@@ -740,7 +763,9 @@ class Simulator:
         age = Y - 1 - pp.by[st]
         ag = agegroup(age)
         dur = Y - 1 - (pp.first_imm[st] // 365 + 1970)   # completed years since first immigration (approx.)
-        key = (pp.grp[st].astype(np.int64) * 2 + (pp.sex[st] - 1)) * 7 + ag
+        # cell index: sex 2 (women) -> "K" (si 0), sex 1 (men) -> "M" (si 1). v1.0 used sex - 1 here, which
+        # gave men the women's (K) equations and vice versa (men/women ratio < 1) -- fixed in v1.1
+        key = (pp.grp[st].astype(np.int64) * 2 + (2 - pp.sex[st])) * 7 + ag
         cnt = np.bincount(key, minlength=4 * 2 * 7)
         ko = np.bincount(key, weights=(dur <= 2), minlength=56)
         me = np.bincount(key, weights=(dur >= 3) & (dur <= 9), minlength=56)
@@ -753,7 +778,9 @@ class Simulator:
                     shares[(g, s, a)] = (ko[k] / c if c else 0.0, me[k] / c if c else 0.0)
                     ncell[(g, s, a)] = int(c)
         beh = {g: np.sum(pp.grp[st] == g) / self.scale for g in (1, 2, 3)}
-        return {"shares": shares, "BEH": beh, "n": ncell}
+        # truth only: 1 Jan stock by duration-of-residence band (study A Table A3b)
+        dband = np.bincount(np.searchsorted(DUR_EDGES, dur, side="right"), minlength=len(DUR_BANDS))
+        return {"shares": shares, "BEH": beh, "n": ncell, "dur_n": dband}
 
     def departures(self, Y: int, pool: np.ndarray, rates: dict, comp: dict):
         """Draw who leaves Norway in Y (physical departure) among present residents in `pool`."""
@@ -787,7 +814,7 @@ class Simulator:
             cm[self.m_county == k] = v
         lm += cm[pp.muni[ii]]
         mult = np.exp(lm)
-        key = (pp.grp[ii].astype(np.int64) * 2 + (pp.sex[ii] - 1)) * 7 + ag
+        key = (pp.grp[ii].astype(np.int64) * 2 + (2 - pp.sex[ii])) * 7 + ag   # K = women (sex 2), as in sur_composition
         summ = np.bincount(key, weights=mult, minlength=56)
         target = np.zeros(56)
         for g in (1, 2, 3):
@@ -801,6 +828,12 @@ class Simulator:
         as_ = pp.asylum[ii] & (Y - pp.arr_year_cur[ii] <= 2)
         pi = np.where(as_, 1 - (1 - pi) * (1 - art["departure_prob_per_year"]), pi)
         prob[imm] = pi
+        # truth only: expected departures by duration band (A3b) beside the 1 Jan stock of the band
+        eb = np.bincount(np.searchsorted(DUR_EDGES, dur, side="right"), weights=pi, minlength=len(DUR_BANDS))
+        for k, band in enumerate(DUR_BANDS):
+            self.truth_dur.append({"year": Y, "duration_band": band, "stock_1jan": int(comp["dur_n"][k]),
+                                   "expected_departures": float(eb[k]),
+                                   "rate": float(eb[k] / comp["dur_n"][k]) if comp["dur_n"][k] else float("nan")})
         # --- non-immigrants: age profile x study C group multipliers x trend
         ni = pool[~imm]
         ne = P["nonimmigrant_emigration"]
@@ -1259,7 +1292,7 @@ class Simulator:
             pp.a["muni"][kids[okk]] = pp.muni[m[okk]]
         # naturalisation
         ip = P["immigration"]
-        cand = alive[(pp.cit[alive] != self.cty.NOR) & (pp.first_imm[alive] >= 0)]
+        cand = alive[(pp.cit[alive] != self.cty.NOR) & (pp.first_imm[alive] != NO_DATE)]
         yrs = Y - (pp.first_imm[cand] // 365 + 1970)
         el = cand[yrs >= ip["naturalisation_min_years"]]
         hzn = np.array([0.03, ip["naturalisation_hazard"][1], ip["naturalisation_hazard"][2], ip["naturalisation_hazard"][3]])[pp.grp[el]]
@@ -1318,6 +1351,7 @@ class Simulator:
         pd.DataFrame(self.truth_rows).to_csv(truth_dir / "yearly.csv", index=False)
         pd.DataFrame(self.truth_emig).to_csv(truth_dir / "emigrations_by_registration_event_type.csv", index=False)
         pd.DataFrame(self.truth_sur).to_csv(truth_dir / "sur_cell_rates.csv", index=False)
+        pd.DataFrame(self.truth_dur).to_csv(truth_dir / "departure_rates_by_duration.csv", index=False)
         shutil.copyfile(PARAMS_PATH if not hasattr(self, "params_path") else self.params_path, truth_dir / "params.yaml")
         (truth_dir / "run.json").write_text(json.dumps({"seed": self.seed, "scale": self.scale, "first_year": self.first_year,
                                                          "last_year": self.last_year, "params_version": self.p["version"]}, indent=2) + "\n")
