@@ -160,10 +160,11 @@ def lookahead_years() -> int:
 
 
 def reflagged_years(order: list[str], group: list[str]) -> list[str]:
-    """Registered years before the group whose look-ahead flags change when the group is (re)ingested."""
+    """Registered years before the group whose rows change when the group is (re)ingested: the
+    panel window's lookback (panel_window_start)."""
     k = lookahead_years()
-    newest = max(int(y) for y in group)
-    return sorted(y for y in order if y not in group and newest - k <= int(y) < newest)
+    first = min(int(y) for y in group)
+    return sorted(y for y in order if y not in group and first - k <= int(y) < first)
 
 
 def run_request(group: list[str], deliveries: dict[str, str], order: list[str], trigger: str,

@@ -101,7 +101,7 @@ def test_sensor_registers_a_new_year_and_fires_once_per_delivery(env, instance, 
     third = tick(defs, instance, second.cursor)
     assert [r.partition_keys for r in third.dynamic_partitions_requests] == [["2002"]]
     assert [r.partition_key for r in third.run_requests] == ["2002"]
-    # the look-ahead window (max(overcoverage_no_sign_of_life_years, provisional_years) = 2 earlier years)
+    # the panel's lookback window (dbt var panel_lookback_years earlier years)
     k = automation.lookahead_years()
     expected = [str(y) for y in range(2002 - k, 2002) if y >= 2000]
     assert third.run_requests[0].tags[TAG_REFLAGGED] == ",".join(expected)
