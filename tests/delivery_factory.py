@@ -15,11 +15,7 @@ import pyarrow.parquet as pq
 
 from models_py.contracts import delivered_contracts
 from models_py.delivery import sha256_file
-
-ARROW_TYPES = {
-    "VARCHAR": pa.string(), "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "DATE": pa.date32(), "BOOLEAN": pa.bool_(),
-}
+from models_py.simulator.writer import ARROW_TYPES  # one map: contract type -> Arrow type
 
 
 def valid_tables(year: int) -> dict[str, pd.DataFrame]:

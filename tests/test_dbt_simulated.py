@@ -202,7 +202,9 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
         "event_date": d0, "event_year": d0.dt.year, "event_month": d0.dt.month,
         "immigration_reason": first_event["immigration_reason"].where(event_is_first),
     })[d0.notna()]
-    nordic = {"SWE", "DNK", "FIN", "ISL", "NOR", "FRO", "GRL", "ALA"}
+    countries = pd.read_csv(Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "countries.csv", dtype=str,
+                            keep_default_na=False)
+    nordic = set(countries.loc[countries["is_nordic"] == "true", "country_code"])  # the seed decides
     cit = status.set_index(["person_id", "register_year"])["citizenship"]
     cit_at = pd.Series([cit.get((i, y + 1)) for i, y in zip(first.index, first["event_year"])], index=first.index)
     age_at = first["event_year"] - p.loc[first.index, "birth_year"] - (first["event_month"] < p.loc[first.index, "birth_month"])
