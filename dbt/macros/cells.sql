@@ -17,7 +17,9 @@ group by {{ group_cols | join(', ') }}{% for c in b[1] %}, {{ c }}{% endfor %}
 {%- endfor %}
 {%- endmacro %}
 
-{#- small-cell flag: denominator or numerator below the threshold var -#}
-{% macro small_cell(num, den) -%}
-cast(({{ num }}) < {{ var('small_cell_threshold') }} or ({{ den }}) < {{ var('small_cell_threshold') }} as boolean)
+{#- small-cell flag: numerator or denominator below the threshold var. Shares of a total give
+    only the total (den omitted): the flag then reads the count alone. -#}
+{% macro small_cell(num, den=none) -%}
+cast(({{ num }}) < {{ var('small_cell_threshold') }}
+     {%- if den is not none %} or ({{ den }}) < {{ var('small_cell_threshold') }}{% endif %} as boolean)
 {%- endmacro %}

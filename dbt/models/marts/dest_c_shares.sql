@@ -49,5 +49,5 @@ select
     cast(sum(n) over (partition by exhibit, panel, population_group, level1, level2) as {{ dbt.type_bigint() }}) as cell_emigrations,
     cast(100.0 * n / nullif(sum(n) over (partition by exhibit, panel, population_group, level1, level2), 0)
          as {{ type_double() }})                      as share_pct,
-    {{ small_cell('sum(n) over (partition by exhibit, panel, population_group, level1, level2)', var('small_cell_threshold')) }} as small_cell
+    {{ small_cell('sum(n) over (partition by exhibit, panel, population_group, level1, level2)') }} as small_cell
 from cells

@@ -35,6 +35,6 @@ select
     cast(sum(case when return_censored then 1 else 0 end) as {{ dbt.type_bigint() }})    as censored,
     cast(100.0 * sum(case when returned_5y = 1 then 1 else 0 end)
          / nullif(sum(case when not return_censored then 1 else 0 end), 0) as {{ type_double() }}) as return_share_pct,
-    {{ small_cell('sum(case when not return_censored then 1 else 0 end)', var('small_cell_threshold')) }} as small_cell
+    {{ small_cell('sum(case when not return_censored then 1 else 0 end)') }} as small_cell
 from cells
 group by exhibit, panel, population_group, level1, level2
