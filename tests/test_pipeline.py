@@ -16,7 +16,7 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def run_job(env, selection=None, years=None):
+def run_job(env, selection=None, years=None, log_messages: list | None = None):
     from dagster_project.definitions import build_definitions
 
     defs = build_definitions(resources_for(env))
@@ -28,8 +28,11 @@ def run_job(env, selection=None, years=None):
         job = defs.resolve_job_def("full_rebuild")
         if selection is not None:
             job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
-        return job.execute_in_process(instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]},
-                                      raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]},
+                                        raise_on_error=False)
+        if log_messages is not None:
+            log_messages.extend(e.user_message for e in instance.all_logs(result.run_id) if e.user_message)
+        return result
 
 
 def raw_fingerprint(warehouse) -> dict[str, str]:
@@ -86,3 +89,30 @@ def test_rematerializing_a_partition_is_idempotent(built):
     again = run_job(env, selection=dg.AssetSelection.groups("ingest"), years=[year])
     assert again.success
     assert raw_fingerprint(env.warehouse) == before
+
+
+def panel_fingerprint(warehouse) -> str:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute("select * from marts.fct_person_year order by person_id, year").fetchall()
+    finally:
+        con.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_a_run_for_the_newest_year_rebuilds_the_panel_from_its_lookback_window(built):
+    """Through Dagster: the dbt step of a run taking in one (newest) year rebuilds the panel's batches
+    from year - panel_lookback_years only (no full refresh), and the panel is what it was."""
+    from dagster_project.automation import lookahead_years
+
+    env, first = built
+    assert first.success
+    before = panel_fingerprint(env.warehouse)
+    newest = delivery_years(env.landing)[-1]
+    messages: list[str] = []
+    again = run_job(env, years=[newest], log_messages=messages)
+    assert again.success
+    start = int(newest) - lookahead_years()
+    assert f"dbt build --event-time-start {start}-01-01 --event-time-end {int(newest) + 1}-01-01" in messages, \
+        [m for m in messages if m.startswith("dbt ")]
+    assert panel_fingerprint(env.warehouse) == before
