@@ -151,9 +151,26 @@ def referenced_tables(rules: list[tuple[str, str]], contracts: dict[str, Contrac
     return needed
 
 
+def _accepted_rows_view(con, name: str, contract: Contract, register_year: int) -> None:
+    """Narrow delivered_<name> to the rows its own ingestion will accept, so that a row quarantined
+    there (a person born before the contract's minimum, a duplicate key) also makes the rows of other
+    tables that refer to it fail (orphans are quarantined, never loaded beside a missing parent).
+    Rules of <name> that read other delivered tables are left out (no chains between siblings)."""
+    own = [sql for _, sql in row_rules(contract, register_year) if not re.search(r"\bdelivered_\w+\b", sql)]
+    broken = " or ".join(f"coalesce(({sql}), false)" for sql in own) or "false"
+    key = ", ".join(contract.key) if contract.key else "1"
+    con.execute(
+        # a table, not a view: the rules of the ingested table may read it several times
+        f"create or replace temp table delivered_{name} as select * exclude (_key_count) from ("
+        f" select *, count(*) over (partition by {key}) as _key_count from delivered_{name}_as_delivered) as t"
+        f" where not ({broken})"
+    )
+
+
 def _sibling_views(con, delivery_dir: Path, table: str, manifest: dict, contracts: dict[str, Contract],
-                   needed: dict[str, list[str]]) -> None:
-    """The tables of the same delivery, as delivered, for cross-table rules (`delivered_<table>`).
+                   needed: dict[str, list[str]], register_year: int) -> None:
+    """The other tables of the same delivery, for cross-table rules (`delivered_<table>`): the rows
+    their own ingestion accepts (see _accepted_rows_view); the table being ingested, as delivered.
 
     A table that a rule needs must be in the manifest, present, match its checksum and be readable:
     otherwise the rule cannot be judged, and the table-year is refused (rule reference_table_valid)
@@ -184,6 +201,9 @@ def _sibling_views(con, delivery_dir: Path, table: str, manifest: dict, contract
             except duckdb.Error:
                 problem = ("-", "file_readable", "the file is unreadable")
             if problem is None:
+                if name in needed and name != table:
+                    con.execute(f"alter view delivered_{name} rename to delivered_{name}_as_delivered")
+                    _accepted_rows_view(con, name, contract, register_year)
                 continue
             if name in needed and name != table:
                 raise DeliveryError(
@@ -258,7 +278,7 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
     try:
         delivered = _stage(con, delivery_dir, table, contract, manifest)
         rules = row_rules(contract, register_year)
-        _sibling_views(con, delivery_dir, table, manifest, contracts, referenced_tables(rules, contracts))
+        _sibling_views(con, delivery_dir, table, manifest, contracts, referenced_tables(rules, contracts), register_year)
         key = ", ".join(contract.key)
         con.execute(
             f"create or replace temp table stage_k as select *, count(*) over (partition by {key}) as _key_count from stage"

@@ -128,6 +128,18 @@ def _all(*changes):
 ALL_TABLES = tuple(DELIVERED_TABLES)
 REFERS_TO_PERSONS = ("population_status", "migration_events", "education", "income")
 
+# A quarantined row takes the rows that refer to it along (ingestion judges references against the
+# rows the other table accepts): a quarantined person orphans their rows in the other tables, a
+# quarantined status row leaves the person's education and income without a resident status.
+def ORPHANED(tables):  # noqa: N802 (reads as a constant in the table below)
+    return {t: {"person_id.references_persons": 1} for t in tables}
+
+
+PERSON_0_ROWS = ("population_status", "education", "income")  # person 0 has no migration event
+PERSON_1_ROWS = ("population_status", "migration_events", "education", "income")
+PERSON_2_ROWS = ("population_status", "education", "income")  # the duplicated person
+WITHOUT_STATUS = {"education": {"education_of_non_resident": 1}, "income": {"income_of_person_without_status": 1}}
+
 KINDS = [
     # ---------------------------------------------------------------- structural: the table-year is refused
     Kind("missing_manifest", after_writing(lambda f: (f / "manifest.json").unlink()),
@@ -167,13 +179,13 @@ KINDS = [
          Refused({"migration_events": ("file_readable", None)})),
     # ---------------------------------------------------------------- row level: quarantined with the rule
     Kind("bad_sex_code", tables_with(_set("persons", 1, "sex", 3)),
-         Quarantined({"persons": {"sex.valid_values": 1}})),
+         Quarantined({"persons": {"sex.valid_values": 1}, **ORPHANED(PERSON_1_ROWS)})),
     Kind("birth_month_13", tables_with(_set("persons", 0, "birth_month", 13)),
-         Quarantined({"persons": {"birth_month.maximum": 1}})),
+         Quarantined({"persons": {"birth_month.maximum": 1}, **ORPHANED(PERSON_0_ROWS)})),
     Kind("duplicate_person_id", tables_with(_append_copy("persons", 2)),
-         Quarantined({"persons": {"person_id.unique_key": 2}})),
+         Quarantined({"persons": {"person_id.unique_key": 2}, **ORPHANED(PERSON_2_ROWS)})),
     Kind("death_after_register_year", tables_with(_set("persons", 0, "death_date", d(YEAR + 1, 1, 5))),
-         Quarantined({"persons": {"death_after_register_year": 1}})),
+         Quarantined({"persons": {"death_after_register_year": 1}, **ORPHANED(PERSON_0_ROWS)})),
     Kind("missing_required_value", tables_with(_set("income", 1, "employed", None)),
          Quarantined({"income": {"employed.required": 1}})),
     Kind("negative_wage", tables_with(_set("income", 2, "wage_income", -5.0)),
@@ -206,7 +218,7 @@ KINDS = [
     Kind("administrative_immigration", tables_with(_set("migration_events", 1, "registration_type", "administrative")),
          Quarantined({"migration_events": {"administrative_immigration": 1}})),
     Kind("resident_without_municipality", tables_with(_set("population_status", 2, "municipality", None)),
-         Quarantined({"population_status": {"resident_without_municipality": 1}})),
+         Quarantined({"population_status": {"resident_without_municipality": 1}, **WITHOUT_STATUS})),
     Kind("dead_without_death_date", tables_with(_set("persons", 4, "death_date", None)),
          Quarantined({"population_status": {"dead_person_without_death_date": 1}})),
     Kind("resident_after_death",
@@ -214,9 +226,9 @@ KINDS = [
                           _set("population_status", 4, "municipality", "0301"))),
          Quarantined({"population_status": {"resident_after_death": 1}})),
     Kind("unknown_country_code", tables_with(_set("population_status", 1, "citizenship", "ZZZ")),
-         Quarantined({"population_status": {"citizenship.references_countries": 1}})),
+         Quarantined({"population_status": {"citizenship.references_countries": 1}, **WITHOUT_STATUS})),
     Kind("unknown_municipality_code", tables_with(_set("population_status", 0, "municipality", "9998")),
-         Quarantined({"population_status": {"municipality.references_municipalities": 1}})),
+         Quarantined({"population_status": {"municipality.references_municipalities": 1}, **WITHOUT_STATUS})),
 ]
 
 

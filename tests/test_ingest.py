@@ -54,8 +54,14 @@ def test_bad_rows_are_quarantined_with_their_rule_and_nothing_is_lost(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     results = ingest_all(warehouse, folder)
     assert results["persons"].quarantined_by_rule == {"sex.valid_values": 1}
-    assert results["migration_events"].quarantined_by_rule == {"person_id.references_persons": 1}
+    # the orphan event, and person 1's own event: person 1 is quarantined, so it is no parent
+    assert results["migration_events"].quarantined_by_rule == {"person_id.references_persons": 2}
+    for table in ("population_status", "education", "income"):  # person 1's rows follow it
+        assert results[table].quarantined_by_rule == {"person_id.references_persons": 1}, table
     con = duckdb.connect(str(warehouse), read_only=True)
+    # nothing in the warehouse refers to a person that is not there
+    for table in ("population_status", "migration_events", "education", "income"):
+        assert con.execute(f"select count(*) from raw.{table} anti join raw.persons using (person_id)").fetchone()[0] == 0
     for table in DELIVERED_TABLES:
         counts = reconcile(con, YEAR, table)
         assert counts["balanced"], (table, counts)
