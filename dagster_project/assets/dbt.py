@@ -50,7 +50,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     reason = None
     if window_start is not None and os.path.exists(warehouse.path):
         with warehouse.connect(read_only=True) as con:
-            reason = full_rebuild_reason(con, context.run_id, [int(y) for y in years], [int(y) for y in order], window_start)
+            reason = full_rebuild_reason(con, context.run.run_id, [int(y) for y in years], [int(y) for y in order], window_start)
     elif window_start is not None:
         reason = "no warehouse yet"
     args = dbt_build_args(window_start, order, reason)

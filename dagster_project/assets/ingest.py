@@ -31,7 +31,7 @@ def build_ingest_asset(table: str) -> dg.AssetsDefinition:
             # revision log around the replacement (models_py/revisions.py): snapshot, replace, diff
             revisions.capture(warehouse.path, int(key), table)
             result = ingest_table(warehouse.path, paths.landing_dir / key, int(key), table)
-            revision = revisions.finalize(warehouse.path, int(key), table, context.run_id)
+            revision = revisions.finalize(warehouse.path, int(key), table, context.run.run_id)
             if revision is not None:
                 changes.append(f"| {key} | {revision.kind} | {revision.rows_added} | {revision.rows_removed} | {revision.rows_changed} |")
             context.log.info(

@@ -48,7 +48,7 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
             title="Emigration from Norway: register pipeline report",
             provenance={
                 "register years": f"{vintages[0]}-{vintages[1]} (newest extraction {vintages[2]})",
-                "dagster run": context.run_id,
+                "dagster run": context.run.run_id,
                 "disclosure control": f"counts between 1 and {min_count - 1} suppressed with the values derived from them",
             },
             exhibits=[
@@ -62,7 +62,7 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
                         note="Reference: age 18-34, male."),
             ],
         )
-        index = publish(report, paths.reports_dir, context.run_id)
+        index = publish(report, paths.reports_dir, context.run.run_id)
     context.log.info(f"report published: {index}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(index)), "rate_rows": len(rates),
