@@ -60,7 +60,7 @@ def _table_html(df: pd.DataFrame, max_rows: int = 60) -> str:
     shown = df.head(max_rows)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{'' if pd.isna(v) else html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(format_cell(v))}</td>" for v in row) + "</tr>"
         for row in shown.itertuples(index=False)
     )
     more = f"<p class='note'>{len(df) - max_rows} more rows in the CSV.</p>" if len(df) > max_rows else ""
@@ -119,12 +119,17 @@ def publish(report: Report, reports_root: Path, run_id: str) -> Path:
     return reports_root / "latest" / "index.html"
 
 
+def format_cell(v, digits: int = 4) -> str:
+    """A table cell as shown: empty when missing (suppressed), whole numbers as integers (a count
+    held as a float because a column has suppressed cells), other floats to `digits` significant digits."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.{digits}g}"
+    return str(v)
+
+
 def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
     """A small Markdown table for Dagster metadata (aggregates only)."""
-    def fmt(v):
-        if pd.isna(v):
-            return ""
-        return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
-
     head = "| " + " | ".join(map(str, df.columns)) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "\n".join("| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False))
+    return head + "\n".join("| " + " | ".join(format_cell(v, digits) for v in row) + " |" for row in df.itertuples(index=False))

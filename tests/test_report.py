@@ -57,3 +57,15 @@ def test_a_failure_while_writing_leaves_latest_untouched(tmp_path, monkeypatch):
         pass
     assert (tmp_path / "latest").resolve() == before
     assert {p.name: p.read_bytes() for p in before.iterdir()} == snapshot
+
+
+def test_cells_show_counts_as_integers_and_suppressed_values_as_empty():
+    import numpy as np
+
+    from models_py.report import format_cell, markdown_table
+
+    # a count column with a suppressed cell is float in pandas; it must not print as 2.095e+04
+    assert [format_cell(v) for v in (20950.0, np.float64(3.0), 0.47251, np.nan, None, 1990, True)] == \
+        ["20950", "3", "0.4725", "", "", "1990", "True"]
+    table = pd.DataFrame({"year": [1990, 1991], "population_jan1": [20950.0, np.nan]})
+    assert markdown_table(table).splitlines()[2:] == ["| 1990 | 20950 |", "| 1991 |  |"]
