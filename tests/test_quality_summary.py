@@ -69,7 +69,11 @@ def test_markdown_has_one_line_per_year_with_aggregates_only(warehouse):
     con.close()
     lines = text.splitlines()
     assert len(lines) == 2 + len(YEARS)
-    assert lines[3] == "| 2004 | 20 | 19 | 1 | persons.sex.valid_values: 1 | 1 | 100.0 % | 100.0 % | no |"
+    # the quarantined person (P1) takes their four rows in the other tables along
+    assert lines[3] == ("| 2004 | 20 | 15 | 5 | education.person_id.references_persons: 1, "
+                        "income.person_id.references_persons: 1, migration_events.person_id.references_persons: 1, "
+                        "persons.sex.valid_values: 1, population_status.person_id.references_persons: 1 "
+                        "| 1 | 100.0 % | 100.0 % | no |")
     assert lines[4].endswith("| yes |")
     assert "P1" not in text and "P2" not in text
 
