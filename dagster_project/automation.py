@@ -161,10 +161,12 @@ def lookahead_years() -> int:
 
 def reflagged_years(order: list[str], group: list[str]) -> list[str]:
     """Registered years before the group whose rows change when the group is (re)ingested: the
-    panel window's lookback (panel_window_start)."""
-    k = lookahead_years()
+    lookback part of the panel window (panel_window_start)."""
+    start = panel_window_start(group, order)
+    if start is None:  # the group takes in the earliest year: nothing before it
+        return []
     first = min(int(y) for y in group)
-    return sorted(y for y in order if y not in group and first - k <= int(y) < first)
+    return sorted(y for y in order if y not in group and start <= int(y) < first)
 
 
 def run_request(group: list[str], deliveries: dict[str, str], order: list[str], trigger: str,
