@@ -75,8 +75,14 @@ def _clear_current_defs_state_storage():
     instance that has since been garbage-collected. Loading definitions then fails with
     "Attempted to resolve undefined DagsterInstance weakref". Each test starts and ends clean.
     """
+    clear_defs_state_storage()
+    yield
+    clear_defs_state_storage()
+
+
+def clear_defs_state_storage() -> None:
+    """Forget the instance registered as current defs-state storage (see the fixture above); also
+    called after each instance a test disposes, since several runs in one test hit the same trap."""
     from dagster._core.storage.defs_state.base import _current_storage
 
-    _current_storage.set(None)
-    yield
     _current_storage.set(None)

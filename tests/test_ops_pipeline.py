@@ -29,7 +29,7 @@ from dagster_project import automation
 from models_py import settings
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years
-from tests.conftest import PipelineEnv, resources_for
+from tests.conftest import PipelineEnv, clear_defs_state_storage, resources_for
 from tests.delivery_factory import write_delivery
 
 FACTORY_YEARS = [str(y) for y in range(2000, 2004)]
@@ -154,6 +154,7 @@ def run(env: PipelineEnv, years: list[str], instance=None, mode: str = "full") -
     finally:
         if own:
             instance.dispose()
+            clear_defs_state_storage()
 
 
 def failures(result) -> list[str]:
