@@ -78,18 +78,18 @@ def real_day(d: np.ndarray) -> np.ndarray:
 
 
 FIELDS = {  # name: (dtype, default)
-    "sex": (np.int8, 1), "by": (np.int16, 1900), "bm": (np.int8, 1), "bc": (np.int16, 0),
-    "mid": (np.int64, -1), "fid": (np.int64, -1), "mbc": (np.int16, -1), "fbc": (np.int16, -1),
-    "nfgp": (np.int8, 0), "cat": (np.int8, 0), "death": (np.int32, -1),
-    "reg": (np.int8, 0), "present": (np.bool_, False), "muni": (np.int16, 0), "cit": (np.int16, 0),
-    "mar": (np.int8, 0), "spouse": (np.int64, -1), "first_imm": (np.int32, -1), "arr_age": (np.int16, -1),
-    "reason": (np.int8, -1), "edu_final": (np.int8, 4), "edu_missing": (np.bool_, False), "z": (np.float32, 0.0),
-    "grp": (np.int8, 0), "cgrp": (np.int8, 5), "exit_year": (np.int16, 0), "away_since": (np.int32, -1),
-    "pend_year": (np.int16, 0), "pend_date": (np.int32, -1), "pend_country": (np.int16, -1), "pend_admin": (np.bool_, False),
-    "ret_year": (np.int16, 0), "dest": (np.int16, -1), "arr_year_cur": (np.int16, 0),
-    "employed": (np.bool_, False), "inc_pct": (np.float32, 0.5), "welfare": (np.bool_, False),
-    "wealth_top": (np.bool_, False), "selfemp": (np.bool_, False), "asylum": (np.bool_, False),
-    "div_year": (np.int16, 0), "emig_count": (np.int16, 0), "last_emig_year": (np.int16, 0),
+    "sex": (np.int8, 1), "birth_year": (np.int16, 1900), "birth_month": (np.int8, 1), "birth_country": (np.int16, 0),
+    "mother": (np.int64, -1), "father": (np.int64, -1), "mother_birth_country": (np.int16, -1), "father_birth_country": (np.int16, -1),
+    "n_foreign_grandparents": (np.int8, 0), "category": (np.int8, 0), "death_day": (np.int32, -1),
+    "register_status": (np.int8, 0), "present": (np.bool_, False), "municipality": (np.int16, 0), "citizenship": (np.int16, 0),
+    "marital_status": (np.int8, 0), "spouse": (np.int64, -1), "first_immigration_day": (np.int32, -1), "arrival_age": (np.int16, -1),
+    "immigration_reason": (np.int8, -1), "final_education": (np.int8, 4), "education_unregistered": (np.bool_, False), "earnings_potential": (np.float32, 0.0),
+    "country_group": (np.int8, 0), "study_c_group": (np.int8, 5), "exit_year": (np.int16, 0), "departure_day": (np.int32, -1),
+    "pending_registration_year": (np.int16, 0), "pending_event_day": (np.int32, -1), "pending_country": (np.int16, -1), "pending_administrative": (np.bool_, False),
+    "return_year": (np.int16, 0), "destination": (np.int16, -1), "latest_arrival_year": (np.int16, 0),
+    "employed": (np.bool_, False), "income_percentile": (np.float32, 0.5), "welfare": (np.bool_, False),
+    "wealth_top_quintile": (np.bool_, False), "self_employed": (np.bool_, False), "asylum_artefact": (np.bool_, False),
+    "separation_year": (np.int16, 0), "emigration_count": (np.int16, 0), "last_emigration_year": (np.int16, 0),
 }
 
 
@@ -227,7 +227,7 @@ class Simulator:
     def age_at(self, year: int) -> np.ndarray:
         """Completed age on 1 Jan `year` (birth month known, day taken as the 1st)."""
         pp = self.pop
-        return (year - 1 - pp.by).astype(np.int16)
+        return (year - 1 - pp.birth_year).astype(np.int16)
 
     def assign_muni(self, n: int, immigrant: np.ndarray | None = None, cent_w: dict | None = None) -> np.ndarray:
         w_all, w_imm = self.m_w_all, self.m_w_imm
@@ -375,20 +375,20 @@ class Simulator:
         cit[ib] = np.where(rng.random(len(ib)) < p_nat, cty.NOR, bc[ib])
         cit[ic] = np.where(rng.random(len(ic)) < 0.5, cty.NOR, co)
         reason = np.full(N, -1, dtype=np.int8)
-        idx = self.pop.add(N, sex=sex, by=by, bm=bm, bc=bc, mbc=mbc, fbc=fbc, nfgp=nfgp, cat=cat, reg=1,
-                           present=True, cit=cit, first_imm=first_imm, arr_age=arr_age, grp=grp, reason=reason,
-                           z=rng.standard_normal(N).astype(np.float32))
+        idx = self.pop.add(N, sex=sex, birth_year=by, birth_month=bm, birth_country=bc, mother_birth_country=mbc, father_birth_country=fbc, n_foreign_grandparents=nfgp, category=cat, register_status=1,
+                           present=True, citizenship=cit, first_immigration_day=first_imm, arrival_age=arr_age, country_group=grp, immigration_reason=reason,
+                           earnings_potential=rng.standard_normal(N).astype(np.float32))
         pp = self.pop
-        pp.a["mbc"][ib] = np.where(pp.a["mbc"][ib] < 0, -1, pp.a["mbc"][ib])
+        pp.mother_birth_country[ib] = np.where(pp.mother_birth_country[ib] < 0, -1, pp.mother_birth_country[ib])
         # reasons for stock immigrants (internal only; no events before 1990)
         self._assign_reason(ib, gb, aage)
-        pp.a["cgrp"][:N] = self.cgroup_of(cat, bc, arr_age, nfgp)
+        pp.study_c_group[:N] = self.cgroup_of(cat, bc, arr_age, nfgp)
         # municipalities
-        pp.a["muni"][:N] = self.assign_muni(N, immigrant=(cat == B))
+        pp.municipality[:N] = self.assign_muni(N, immigrant=(cat == B))
         # education
         eg = np.where(cat == B, grp, 0)
-        pp.a["edu_final"][:N] = self.edu_draw(N, by.astype(float), eg)
-        pp.a["edu_missing"][ib] = rng.random(len(ib)) < self.p["education"]["immigrant_missing_at_arrival"] * np.exp(-0.05 * years_here)
+        pp.final_education[:N] = self.edu_draw(N, by.astype(float), eg)
+        pp.education_unregistered[ib] = rng.random(len(ib)) < self.p["education"]["immigrant_missing_at_arrival"] * np.exp(-0.05 * years_here)
         # marital status and couples
         age = Y0 - 1 - by
         pm = interp_knots(p["married_share_by_age"], age)
@@ -398,7 +398,7 @@ class Simulator:
         mar = np.zeros(N, dtype=np.int8)
         mar[(u >= pm) & (u < pm + pdv)] = 3
         mar[(age >= 70) & (u >= pm + pdv) & (u < pm + pdv + 0.25 * (age - 60) / 30)] = 2
-        pp.a["mar"][:N] = mar
+        pp.marital_status[:N] = mar
         self._marry(np.flatnonzero(want_married), year=Y0 - 1, initial=True)
         # link children (<18) to mothers in the stock: same origin market, mother 20-40 years older
         kids = np.flatnonzero(age < 25)
@@ -415,46 +415,46 @@ class Simulator:
         kid = arr_age < 18
         fam = kid & (r != R_IDX["refuge"]) & (rng.random(len(idx)) < ip["child_reason_family_share"] + 0.3)
         r[fam] = R_IDX["family"]
-        nordic = self.c_nordic[pp.a["cit"][idx]] & (pp.a["cit"][idx] != self.cty.NOR)
+        nordic = self.c_nordic[pp.citizenship[idx]] & (pp.citizenship[idx] != self.cty.NOR)
         r[nordic] = R_IDX["nordic"]
-        pp.a["reason"][idx] = r
+        pp.immigration_reason[idx] = r
 
     def _link_mothers(self, kids: np.ndarray, year: int):
         pp, rng = self.pop, self.rng
         if len(kids) == 0:
             return
-        women = np.flatnonzero((pp.sex == 2) & (pp.reg == 1) & (year - 1 - pp.by >= 18))
-        mk = np.where(pp.cat == B, pp.bc, -1).astype(np.int64)          # immigrants: by birth country
-        mk = np.where((pp.cat != B), -1, mk)
-        target_by = pp.by[kids] - rng.integers(20, 38, len(kids))
-        kid_market = np.where(np.isin(pp.cat[kids], [C]), pp.mbc[kids], np.where(pp.cat[kids] == B, pp.bc[kids], -1)).astype(np.int64)
+        women = np.flatnonzero((pp.sex == 2) & (pp.register_status == 1) & (year - 1 - pp.birth_year >= 18))
+        mk = np.where(pp.category == B, pp.birth_country, -1).astype(np.int64)          # immigrants: by birth country
+        mk = np.where((pp.category != B), -1, mk)
+        target_by = pp.birth_year[kids] - rng.integers(20, 38, len(kids))
+        kid_market = np.where(np.isin(pp.category[kids], [C]), pp.mother_birth_country[kids], np.where(pp.category[kids] == B, pp.birth_country[kids], -1)).astype(np.int64)
         keys_t = kid_market * 4000 + target_by
-        keys_p = mk[women] * 4000 + pp.by[women]
+        keys_p = mk[women] * 4000 + pp.birth_year[women]
         mom = self.pair_sample(keys_t, women, keys_p)
         # B children: mother must have arrived no later than the child
         ok = mom >= 0
         kb = kids[ok]
         mb = mom[ok]
-        isb = pp.cat[kb] == B
-        pp.a["first_imm"][kb[isb]] = np.maximum(pp.first_imm[kb[isb]], pp.first_imm[mb[isb]])
-        pp.a["arr_age"][kb[isb]] = np.clip((pp.first_imm[kb[isb]] // 365 + 1970) - pp.by[kb[isb]], 0, None)
-        pp.a["mid"][kb] = mb
+        isb = pp.category[kb] == B
+        pp.first_immigration_day[kb[isb]] = np.maximum(pp.first_immigration_day[kb[isb]], pp.first_immigration_day[mb[isb]])
+        pp.arrival_age[kb[isb]] = np.clip((pp.first_immigration_day[kb[isb]] // 365 + 1970) - pp.birth_year[kb[isb]], 0, None)
+        pp.mother[kb] = mb
         sp = pp.spouse[mb]
-        pp.a["fid"][kb] = np.where(sp >= 0, sp, -1)
-        pp.a["mbc"][kb] = pp.bc[mb]
-        fb = pp.fid[kb]
-        pp.a["fbc"][kb] = np.where(fb >= 0, pp.bc[np.maximum(fb, 0)], pp.fbc[kb])
-        pp.a["cgrp"][kb] = self.cgroup_of(pp.cat[kb], pp.bc[kb], pp.arr_age[kb], pp.nfgp[kb])
+        pp.father[kb] = np.where(sp >= 0, sp, -1)
+        pp.mother_birth_country[kb] = pp.birth_country[mb]
+        fb = pp.father[kb]
+        pp.father_birth_country[kb] = np.where(fb >= 0, pp.birth_country[np.maximum(fb, 0)], pp.father_birth_country[kb])
+        pp.study_c_group[kb] = self.cgroup_of(pp.category[kb], pp.birth_country[kb], pp.arrival_age[kb], pp.n_foreign_grandparents[kb])
 
     def _marry(self, cand: np.ndarray, year: int, initial: bool = False):
         """Pair candidates (any sex) by market and age rank; unpaired stay unmarried."""
         pp, rng = self.pop, self.rng
         if len(cand) == 0:
             return 0
-        market = np.where(pp.cat[cand] == B, pp.grp[cand], 0).astype(np.int64)
+        market = np.where(pp.category[cand] == B, pp.country_group[cand], 0).astype(np.int64)
         cross = rng.random(len(cand)) > self.p["household"]["same_market_share"]
         market[cross] = 0
-        age = (year - pp.by[cand]).astype(float) + rng.normal(0, 3, len(cand))
+        age = (year - pp.birth_year[cand]).astype(float) + rng.normal(0, 3, len(cand))
         # men are on average ~2.5 years older
         age = np.where(pp.sex[cand] == 1, age - 2.5, age)
         n_pairs = 0
@@ -475,12 +475,12 @@ class Simulator:
                 women, aw = women[sel], aw[sel]
             men = men[np.argsort(am, kind="stable")]
             women = women[np.argsort(aw, kind="stable")]
-            pp.a["spouse"][men] = women
-            pp.a["spouse"][women] = men
+            pp.spouse[men] = women
+            pp.spouse[women] = men
             rp = rng.random(k) < self.p["household"]["registered_partner_share"]
             code = np.where(rp, 5, 1).astype(np.int8)
-            pp.a["mar"][men] = code
-            pp.a["mar"][women] = code
+            pp.marital_status[men] = code
+            pp.marital_status[women] = code
             n_pairs += k
         return n_pairs
 
@@ -497,8 +497,8 @@ class Simulator:
 
     def immigration_reason_for(self, idx):
         pp = self.pop
-        r = pp.reason[idx].copy()
-        cit = pp.cit[idx]
+        r = pp.immigration_reason[idx].copy()
+        cit = pp.citizenship[idx]
         r = np.where(cit == self.cty.NOR, -1, r)
         nordic = self.c_nordic[cit] & (cit != self.cty.NOR)
         r = np.where(nordic, R_IDX["nordic"], r)
@@ -550,28 +550,28 @@ class Simulator:
         cit = np.where(cat == B, bc, cty.NOR).astype(np.int16)
         is_imm = cat == B
         cent_w = None
-        idx = pp.add(ntot, sex=sex, by=by, bm=rng.integers(1, 13, ntot), bc=bc, mbc=mbc, fbc=fbc, nfgp=nfgp, cat=cat,
-                     reg=1, present=True, cit=cit, first_imm=arr_date, arr_age=aage, grp=np.where(is_imm, grp, 0),
-                     z=rng.standard_normal(ntot).astype(np.float32), asylum=is_as, arr_year_cur=Y)
+        idx = pp.add(ntot, sex=sex, birth_year=by, birth_month=rng.integers(1, 13, ntot), birth_country=bc, mother_birth_country=mbc, father_birth_country=fbc, n_foreign_grandparents=nfgp, category=cat,
+                     register_status=1, present=True, citizenship=cit, first_immigration_day=arr_date, arrival_age=aage, country_group=np.where(is_imm, grp, 0),
+                     earnings_potential=rng.standard_normal(ntot).astype(np.float32), asylum_artefact=is_as, latest_arrival_year=Y)
         muni = self.assign_muni(ntot, immigrant=np.ones(ntot, bool))
         if n_as:
             muni[is_as] = self.assign_muni(n_as, immigrant=np.ones(n_as, bool), cent_w=art["centrality_weights"])
-        pp.a["muni"][idx] = muni
+        pp.municipality[idx] = muni
         self._assign_reason(idx, grp, aage)
-        pp.a["reason"][idx[is_as]] = R_IDX["refuge"]
-        pp.a["cgrp"][idx] = self.cgroup_of(cat, bc, aage, nfgp)
-        pp.a["edu_final"][idx] = self.edu_draw(ntot, by.astype(float), np.where(is_imm, grp, 0))
-        pp.a["edu_missing"][idx] = is_imm & (aage >= 10) & (rng.random(ntot) < self.p["education"]["immigrant_missing_at_arrival"])
+        pp.immigration_reason[idx[is_as]] = R_IDX["refuge"]
+        pp.study_c_group[idx] = self.cgroup_of(cat, bc, aage, nfgp)
+        pp.final_education[idx] = self.edu_draw(ntot, by.astype(float), np.where(is_imm, grp, 0))
+        pp.education_unregistered[idx] = is_imm & (aage >= 10) & (rng.random(ntot) < self.p["education"]["immigrant_missing_at_arrival"])
         # link arriving children to arriving women of the same birth country
         kids = idx[aage < 18]
         women = idx[(sex == 2) & (aage >= 20) & (aage <= 50)]
         if len(kids) and len(women):
-            mom = self.pair_sample(pp.bc[kids].astype(np.int64), women, pp.bc[women].astype(np.int64))
+            mom = self.pair_sample(pp.birth_country[kids].astype(np.int64), women, pp.birth_country[women].astype(np.int64))
             ok = (mom >= 0)
-            ok[ok] &= (pp.by[kids[ok]] - pp.by[mom[ok]]) >= 16
-            pp.a["mid"][kids[ok]] = mom[ok]
+            ok[ok] &= (pp.birth_year[kids[ok]] - pp.birth_year[mom[ok]]) >= 16
+            pp.mother[kids[ok]] = mom[ok]
         # family immigrants join a resident spouse
-        fam = idx[(pp.reason[idx] == R_IDX["family"]) & (aage >= 20) & (aage <= 60)]
+        fam = idx[(pp.immigration_reason[idx] == R_IDX["family"]) & (aage >= 20) & (aage <= 60)]
         fam = fam[rng.random(len(fam)) < 0.6]
         if len(fam):
             self._join_spouse(fam, Y)
@@ -581,69 +581,69 @@ class Simulator:
 
     def _join_spouse(self, fam: np.ndarray, Y: int):
         pp, rng = self.pop, self.rng
-        res = np.flatnonzero((pp.reg == 1) & pp.present & (pp.spouse < 0) & (Y - pp.by >= 20) & (Y - pp.by <= 65))
+        res = np.flatnonzero((pp.register_status == 1) & pp.present & (pp.spouse < 0) & (Y - pp.birth_year >= 20) & (Y - pp.birth_year <= 65))
         if len(res) == 0:
             return
         fs = self.p["immigration"]["family_spouse_native_share"]
-        nat_share = np.array([0.6, fs[1], fs[2], fs[3]])[pp.grp[fam]]
+        nat_share = np.array([0.6, fs[1], fs[2], fs[3]])[pp.country_group[fam]]
         to_native = rng.random(len(fam)) < nat_share
-        mk_f = np.where(to_native, 0, pp.bc[fam]).astype(np.int64)
-        mk_r = np.where(pp.cat[res] == B, pp.bc[res], 0).astype(np.int64)
+        mk_f = np.where(to_native, 0, pp.birth_country[fam]).astype(np.int64)
+        mk_r = np.where(pp.category[res] == B, pp.birth_country[res], 0).astype(np.int64)
         # key: market, opposite sex, 10-year age band
-        kf = (mk_f * 3 + (3 - pp.sex[fam])) * 20 + (Y - pp.by[fam]) // 10
-        kr = (mk_r * 3 + pp.sex[res]) * 20 + (Y - pp.by[res]) // 10
+        kf = (mk_f * 3 + (3 - pp.sex[fam])) * 20 + (Y - pp.birth_year[fam]) // 10
+        kr = (mk_r * 3 + pp.sex[res]) * 20 + (Y - pp.birth_year[res]) // 10
         sp = self.pair_sample(kf, res, kr)
         ok = sp >= 0
         f, s = fam[ok], sp[ok]
         # resolve duplicates: a resident can be chosen once
         _, first = np.unique(s, return_index=True)
         f, s = f[first], s[first]
-        pp.a["spouse"][f] = s
-        pp.a["spouse"][s] = f
-        pp.a["mar"][f] = 1
-        pp.a["mar"][s] = 1
-        pp.a["muni"][f] = pp.muni[s]
+        pp.spouse[f] = s
+        pp.spouse[s] = f
+        pp.marital_status[f] = 1
+        pp.marital_status[s] = 1
+        pp.municipality[f] = pp.municipality[s]
 
     def deaths(self, Y: int, alive_idx: np.ndarray):
         pp, rng, mp = self.pop, self.rng, self.p["mortality"]
-        age = (Y - pp.by[alive_idx]).astype(float)
+        age = (Y - pp.birth_year[alive_idx]).astype(float)
         imp = (1 - mp["improvement_per_year"]) ** (Y - 1990)
         m = np.exp(mp["alpha"] + mp["beta"] * age) * np.where(age < 95, imp, 1.0)
         m *= np.where(pp.sex[alive_idx] == 1, mp["sex_multiplier"][1], mp["sex_multiplier"][2])
-        m *= np.where(pp.cat[alive_idx] == B, mp["immigrant_multiplier"], 1.0)
+        m *= np.where(pp.category[alive_idx] == B, mp["immigrant_multiplier"], 1.0)
         m = np.where(age <= 1, float(interp_knots(mp["infant_rate"], Y)), m)
         q = 1 - np.exp(-m)
         die = alive_idx[rng.random(len(alive_idx)) < q]
         dd = days(Y) + rng.integers(0, 365, len(die))
-        pp.a["death"][die] = dd
-        pp.a["reg"][die] = 3
-        pp.a["present"][die] = False
-        pp.a["exit_year"][die] = Y
+        pp.death_day[die] = dd
+        pp.register_status[die] = 3
+        pp.present[die] = False
+        pp.exit_year[die] = Y
         sp = pp.spouse[die]
         sp = sp[sp >= 0]
-        pp.a["mar"][sp] = 2
-        pp.a["spouse"][sp] = -1
-        pp.a["spouse"][die] = -1
+        pp.marital_status[sp] = 2
+        pp.spouse[sp] = -1
+        pp.spouse[die] = -1
         return die
 
     def income(self, Y: int, rows: np.ndarray):
         """Income for calendar year Y-1 for the population_status rows aged 16+ in Y-1."""
         pp, rng, ip = self.pop, self.rng, self.p["income"]
-        age = (Y - 1 - pp.by[rows]).astype(float)
+        age = (Y - 1 - pp.birth_year[rows]).astype(float)
         rows = rows[age >= 16]
         age = age[age >= 16]
         n = len(rows)
-        z = pp.z[rows].astype(float)
+        z = pp.earnings_potential[rows].astype(float)
         idxw = (1 + ip["nominal_growth"]) ** (Y - 1 - ip["wage_index_base_year"])
         # active in Y-1: present at least part of the year (ghosts away since before Y-1 have no income)
-        away = pp.away_since[rows]
+        away = pp.departure_day[rows]
         ghost = (away >= 0) & (away < days(Y - 1)) & ~pp.present[rows]
-        ghost |= (pp.reg[rows] == 1) & ~pp.present[rows] & (away < 0)
-        imm = pp.cat[rows] == B
+        ghost |= (pp.register_status[rows] == 1) & ~pp.present[rows] & (away < 0)
+        imm = pp.category[rows] == B
         eb = ip["employment_base"]
-        base = np.where(imm, np.array([eb[1], eb[2], eb[3], eb[3]])[np.clip(pp.grp[rows] - 1, 0, 3)], eb["native"])
-        dur = np.where(imm, np.clip((Y - 1) - (pp.first_imm[rows] // 365 + 1970), 0, 15), 15)
-        edu = pp.edu_final[rows]
+        base = np.where(imm, np.array([eb[1], eb[2], eb[3], eb[3]])[np.clip(pp.country_group[rows] - 1, 0, 3)], eb["native"])
+        dur = np.where(imm, np.clip((Y - 1) - (pp.first_immigration_day[rows] // 365 + 1970), 0, 15), 15)
+        edu = pp.final_education[rows]
         le = base - ((age - 42) ** 2) / 260 + 0.5 * z + np.where(edu >= 6, 0.5, np.where(edu <= 2, -0.5, 0)) \
             + np.where(imm, 0.08 * dur - 0.6, 0) + ip["lednor_effect"] * (self.macro.get("lednor", Y - 1) - 4) \
             - np.where(age < 20, 1.2, 0) - np.where(age >= 67, 4.0, 0) - np.where(age >= 62, 1.0, 0)
@@ -658,7 +658,7 @@ class Simulator:
         neg = selfemp & (rng.random(n) < 0.07)
         se_inc = np.where(neg, -rng.uniform(0, 100000 * idxw / 1.8, n), se_inc)
         wl = ip["welfare_logit"]
-        lwf = np.where(employed, wl["employed"], wl["not_employed"]) - 0.4 * z + np.where(pp.reason[rows] == R_IDX["refuge"], wl["refuge_extra"], 0) \
+        lwf = np.where(employed, wl["employed"], wl["not_employed"]) - 0.4 * z + np.where(pp.immigration_reason[rows] == R_IDX["refuge"], wl["refuge_extra"], 0) \
             - np.where(age >= 67, 3.0, 0)
         welfare = (rng.random(n) < logistic(lwf)) & ~ghost
         wel_amt = np.where(welfare, np.exp(np.log(80000 * idxw / 1.8) + rng.normal(0, 0.6, n)), 0.0)
@@ -675,20 +675,20 @@ class Simulator:
         rank = np.empty(n)
         if n:
             rank[np.argsort(tot, kind="stable")] = np.arange(n) / max(n - 1, 1)
-        pp.a["employed"][rows] = employed
-        pp.a["inc_pct"][rows] = rank
-        pp.a["welfare"][rows] = welfare
-        pp.a["selfemp"][rows] = selfemp
+        pp.employed[rows] = employed
+        pp.income_percentile[rows] = rank
+        pp.welfare[rows] = welfare
+        pp.self_employed[rows] = selfemp
         if n:
-            pp.a["wealth_top"][rows] = wealth >= np.quantile(wealth, 0.8)
+            pp.wealth_top_quintile[rows] = wealth >= np.quantile(wealth, 0.8)
         return {"person_id": self.ids_for(rows), "income_year": np.full(n, Y - 1, dtype=np.int16),
                 "wage_income": wage, "self_employment_income": se_inc, "welfare_benefits": wel_amt,
                 "net_wealth": wealth, "employed": employed, "self_employed": selfemp}
 
     def education_table(self, Y: int, rows: np.ndarray):
         pp, rng = self.pop, self.rng
-        age = (Y - 1 - pp.by[rows]).astype(np.int16)
-        fin = pp.edu_final[rows]
+        age = (Y - 1 - pp.birth_year[rows]).astype(np.int16)
+        fin = pp.final_education[rows]
         reach = np.select([age < 6, age < 13, age < 16, age < 19, age < 21, age < 23, age < 26, age < 30],
                           [0, 1, 2, 3, 4, 5, 6, 7], 8).astype(np.int8)
         cur = np.minimum(fin, reach)
@@ -696,7 +696,7 @@ class Simulator:
         cur = np.where((age >= 19) & (fin >= 4) & (cur == 3), 4, cur)
         cur = np.where((age >= 16) & (fin == 3), 3, cur)
         cur = np.where(age >= 16, np.maximum(cur, np.minimum(fin, 2)), cur)
-        missing = pp.edu_missing[rows] | ((pp.cat[rows] == B) & (age < 6) & False)
+        missing = pp.education_unregistered[rows] | ((pp.category[rows] == B) & (age < 6) & False)
         nus = np.where(missing, -1, cur).astype(np.int16)
         enrolled = ((age >= 6) & (age <= 18) & (rng.random(len(rows)) < 0.97)) | \
                    ((age >= 19) & (age <= 32) & (cur < fin) & (fin >= 5) & (rng.random(len(rows)) < self.p["education"]["enrol_prob_higher"])) | \
@@ -708,45 +708,45 @@ class Simulator:
 
     def status_table(self, Y: int, rows: np.ndarray):
         pp = self.pop
-        reg = pp.reg[rows]
+        reg = pp.register_status[rows]
         st = np.where(reg == 1, 0, np.where(reg == 2, 1, 2))
         res = reg == 1
         mcode = np.full(len(rows), -1, dtype=np.int32)
-        mcode[res] = self.mcoder.codes_at(Y, pp.muni[rows[res]].astype(np.int64), rows[res])
+        mcode[res] = self.mcoder.codes_at(Y, pp.municipality[rows[res]].astype(np.int64), rows[res])
         sp = pp.spouse[rows]
         sp_ok = (sp >= 0) & res
-        sp_ok[sp_ok] &= pp.reg[sp[sp_ok]] == 1
+        sp_ok[sp_ok] &= pp.register_status[sp[sp_ok]] == 1
         spi = np.where(sp_ok, sp, -1)
         ids = self.all_ids()
         spouse_ids = ids.take(pa.array(np.maximum(spi, 0), type=pa.int64()))
         spouse_ids = pc.if_else(pa.array(sp_ok), spouse_ids, pa.scalar(None, pa.string()))
-        mar = pp.mar[rows].copy()
+        mar = pp.marital_status[rows].copy()
         # separated -> divorced one year after the separation
-        sepd = (mar == 4) & (pp.div_year[rows] < Y - 1)
-        pp.a["mar"][rows[sepd]] = 3
+        sepd = (mar == 4) & (pp.separation_year[rows] < Y - 1)
+        pp.marital_status[rows[sepd]] = 3
         mar[sepd] = 3
         nch = self.children_counts(Y)[rows]
         return {"person_id": ids.take(pa.array(rows, type=pa.int64())), "status": self.code_arr(st, STATUS),
                 "municipality": self.code_arr(mcode, np.array(self.mcoder.all_codes, dtype=object)),
-                "citizenship": self.code_arr(pp.cit[rows], self.cty.codes),
+                "citizenship": self.code_arr(pp.citizenship[rows], self.cty.codes),
                 "marital_status": self.code_arr(mar, MARITAL), "spouse_id": spouse_ids,
                 "n_children_in_household": np.minimum(nch, 20).astype(np.int8)}
 
     def children_counts(self, Y: int) -> np.ndarray:
         pp = self.pop
         n = pp.n
-        kids = np.flatnonzero((pp.reg == 1) & (Y - 1 - pp.by < 18))
+        kids = np.flatnonzero((pp.register_status == 1) & (Y - 1 - pp.birth_year < 18))
         out = np.zeros(n, dtype=np.int64)
-        m = pp.mid[kids]
+        m = pp.mother[kids]
         ok = m >= 0
-        ok[ok] &= pp.reg[m[ok]] == 1
+        ok[ok] &= pp.register_status[m[ok]] == 1
         out += np.bincount(m[ok], minlength=n)
-        f = pp.fid[kids]
+        f = pp.father[kids]
         okf = (f >= 0)
-        okf[okf] &= (pp.reg[f[okf]] == 1)
+        okf[okf] &= (pp.register_status[f[okf]] == 1)
         # father counts the child when the mother is absent or is his spouse
-        mm = pp.mid[kids[okf]]
-        with_f = (mm < 0) | (pp.spouse[np.maximum(mm, 0)] == f[okf]) | (pp.reg[np.maximum(mm, 0)] != 1)
+        mm = pp.mother[kids[okf]]
+        with_f = (mm < 0) | (pp.spouse[np.maximum(mm, 0)] == f[okf]) | (pp.register_status[np.maximum(mm, 0)] != 1)
         out += np.bincount(f[okf][with_f], minlength=n)
         return out
 
@@ -759,13 +759,13 @@ class Simulator:
 
     def sur_composition(self, Y: int):
         pp = self.pop
-        st = np.flatnonzero((pp.reg == 1) & (pp.cat == B))
-        age = Y - 1 - pp.by[st]
+        st = np.flatnonzero((pp.register_status == 1) & (pp.category == B))
+        age = Y - 1 - pp.birth_year[st]
         ag = agegroup(age)
-        dur = Y - 1 - (pp.first_imm[st] // 365 + 1970)   # completed years since first immigration (approx.)
+        dur = Y - 1 - (pp.first_immigration_day[st] // 365 + 1970)   # completed years since first immigration (approx.)
         # cell index: sex 2 (women) -> "K" (si 0), sex 1 (men) -> "M" (si 1). v1.0 used sex - 1 here, which
         # gave men the women's (K) equations and vice versa (men/women ratio < 1) -- fixed in v1.1
-        key = (pp.grp[st].astype(np.int64) * 2 + (2 - pp.sex[st])) * 7 + ag
+        key = (pp.country_group[st].astype(np.int64) * 2 + (2 - pp.sex[st])) * 7 + ag
         cnt = np.bincount(key, minlength=4 * 2 * 7)
         ko = np.bincount(key, weights=(dur <= 2), minlength=56)
         me = np.bincount(key, weights=(dur >= 3) & (dur <= 9), minlength=56)
@@ -777,7 +777,7 @@ class Simulator:
                     c = cnt[k]
                     shares[(g, s, a)] = (ko[k] / c if c else 0.0, me[k] / c if c else 0.0)
                     ncell[(g, s, a)] = int(c)
-        beh = {g: np.sum(pp.grp[st] == g) / self.scale for g in (1, 2, 3)}
+        beh = {g: np.sum(pp.country_group[st] == g) / self.scale for g in (1, 2, 3)}
         # truth only: 1 Jan stock by duration-of-residence band (study A Table A3b)
         dband = np.bincount(np.searchsorted(DUR_EDGES, dur, side="right"), minlength=len(DUR_BANDS))
         return {"shares": shares, "BEH": beh, "n": ncell, "dur_n": dband}
@@ -786,35 +786,35 @@ class Simulator:
         """Draw who leaves Norway in Y (physical departure) among present residents in `pool`."""
         pp, rng, P = self.pop, self.rng, self.p
         le = P["leave_effects"]
-        age = (Y - 1 - pp.by[pool]).astype(np.int64)
-        imm = pp.cat[pool] == B
+        age = (Y - 1 - pp.birth_year[pool]).astype(np.int64)
+        imm = pp.category[pool] == B
         prob = np.zeros(len(pool))
         # --- immigrants: SUR cell rate redistributed by study B multipliers
         ii = pool[imm]
         ag = agegroup(age[imm])
-        dur = Y - 1 - (pp.first_imm[ii] // 365 + 1970)
+        dur = Y - 1 - (pp.first_immigration_day[ii] // 365 + 1970)
         lm = np.zeros(len(ii))
         lm += np.where(pp.spouse[ii] >= 0, le["spouse_in_norway"], 0)
         nch = self.nch_of(ii)
         lm += np.where(nch > 0, le["child_in_household"], 0)
         dcat = np.select([dur <= 1, dur <= 4, dur <= 9], [0, 1, 2], 3)
         lm += np.array([le["duration"][k] for k in ("0-1", "2-4", "5-9", "10+")])[dcat]
-        e = pp.edu_final[ii]
-        ecat = np.where(pp.edu_missing[ii], 3, np.where(e >= 6, 2, np.where(e >= 4, 1, 0)))
+        e = pp.final_education[ii]
+        ecat = np.where(pp.education_unregistered[ii], 3, np.where(e >= 6, 2, np.where(e >= 4, 1, 0)))
         lm += np.array([le["education"][k] for k in ("low", "medium", "high", "unknown")])[ecat] * (age[imm] >= 20)
         lm += np.where(pp.employed[ii], le["employed"], 0)
-        lm += np.where((pp.arr_age[ii] <= 9) & (pp.arr_age[ii] >= 0), le["arrived_as_child"], 0)
-        lm += np.where(pp.cit[ii] == self.cty.NOR, le["norwegian_citizen"], 0)
+        lm += np.where((pp.arrival_age[ii] <= 9) & (pp.arrival_age[ii] >= 0), le["arrived_as_child"], 0)
+        lm += np.where(pp.citizenship[ii] == self.cty.NOR, le["norwegian_citizen"], 0)
         w = float(np.clip((Y - 2004) / 5, 0, 1))
-        cent = self.m_cent[pp.muni[ii]]
+        cent = self.m_cent[pp.municipality[ii]]
         ce = np.array([0] + [(1 - w) * le["centrality_early"][k] + w * le["centrality_late"][k] for k in (1, 2, 3, 4)])
         lm += ce[cent]
         cm = np.zeros(len(self.m_county))
         for k, v in le["county"].items():
             cm[self.m_county == k] = v
-        lm += cm[pp.muni[ii]]
+        lm += cm[pp.municipality[ii]]
         mult = np.exp(lm)
-        key = (pp.grp[ii].astype(np.int64) * 2 + (2 - pp.sex[ii])) * 7 + ag   # K = women (sex 2), as in sur_composition
+        key = (pp.country_group[ii].astype(np.int64) * 2 + (2 - pp.sex[ii])) * 7 + ag   # K = women (sex 2), as in sur_composition
         summ = np.bincount(key, weights=mult, minlength=56)
         target = np.zeros(56)
         for g in (1, 2, 3):
@@ -825,7 +825,7 @@ class Simulator:
         pi = np.minimum(pi, le["max_individual_prob"])
         # asylum artefact: extra departure hazard in the first two years [A §7]
         art = P["immigration"]["asylum_artefact"]
-        as_ = pp.asylum[ii] & (Y - pp.arr_year_cur[ii] <= 2)
+        as_ = pp.asylum_artefact[ii] & (Y - pp.latest_arrival_year[ii] <= 2)
         pi = np.where(as_, 1 - (1 - pi) * (1 - art["departure_prob_per_year"]), pi)
         prob[imm] = pi
         # truth only: expected departures by duration band (A3b) beside the 1 Jan stock of the band
@@ -839,14 +839,14 @@ class Simulator:
         ne = P["nonimmigrant_emigration"]
         a2 = age[~imm]
         r = interp_knots(ne["age_rates"], a2)
-        cg = pp.cgrp[ni]
+        cg = pp.study_c_group[ni]
         gm = np.ones(len(ni))
         gm[cg == 1] = ne["group_multiplier"]["G1"]
         gm[cg == 3] = ne["group_multiplier"]["G3"]
-        gm[np.isin(pp.cat[ni], [F, G])] = ne["group_multiplier"]["F_G"]
+        gm[np.isin(pp.category[ni], [F, G])] = ne["group_multiplier"]["F_G"]
         lr = np.log(gm)
         lr += np.where((cg == 1) & (a2 >= 26) & (a2 <= 30), ne["late_twenties_peak_G1"], 0)
-        lr += np.where((pp.edu_final[ni] >= 6) & (a2 >= 22), ne["high_education"], 0)
+        lr += np.where((pp.final_education[ni] >= 6) & (a2 >= 22), ne["high_education"], 0)
         lr += ne["yearly_trend"] * (Y - 2000)
         lr += np.log(ne["covid_multiplier"].get(Y, 1.0))
         prob[~imm] = np.minimum(r * np.exp(lr), 0.5)
@@ -855,25 +855,25 @@ class Simulator:
 
     def onward_logit(self, idx: np.ndarray, Y: int) -> np.ndarray:
         pp, ol = self.pop, self.p["onward_logit"]
-        age = (Y - pp.by[idx]).astype(np.int64)
+        age = (Y - pp.birth_year[idx]).astype(np.int64)
         ab = np.select([age < 20, age <= 27, age <= 34, age <= 39, age <= 49, age <= 65], [0, 1, 2, 3, 4, 5], 6)
         names = ["<20", "20-27", "28-34", "35-39", "40-49", "50-65", "66+"]
         x = np.array([ol["age_band"][k] for k in names])[ab]
         x += np.where(pp.sex[idx] == 2, ol["female"], 0)
-        x += np.where(pp.cit[idx] == self.cty.NOR, ol["norwegian_citizen"], 0)
+        x += np.where(pp.citizenship[idx] == self.cty.NOR, ol["norwegian_citizen"], 0)
         x += np.where(pp.spouse[idx] >= 0, ol["spouse_in_norway"], 0)
         x += np.where(self.nch_of(idx) > 0, ol["child_in_household"], 0)
-        dur = Y - (pp.first_imm[idx] // 365 + 1970)
+        dur = Y - (pp.first_immigration_day[idx] // 365 + 1970)
         dcat = np.select([dur <= 1, dur <= 4, dur <= 9], [0, 1, 2], 3)
         x += np.array([ol["duration"][k] for k in ("0-1", "2-4", "5-9", "10+")])[dcat]
-        e = pp.edu_final[idx]
-        ecat = np.where(pp.edu_missing[idx], 3, np.where(e >= 6, 2, np.where(e >= 4, 1, 0)))
+        e = pp.final_education[idx]
+        ecat = np.where(pp.education_unregistered[idx], 3, np.where(e >= 6, 2, np.where(e >= 4, 1, 0)))
         x += np.array([ol["education"][k] for k in ("low", "medium", "high", "unknown")])[ecat]
         x += np.where(pp.employed[idx], ol["employed"], 0)
-        x += ol["income_pct"] * pp.inc_pct[idx] + np.where(pp.inc_pct[idx] >= 0.95, ol["top_earner_p95"], 0)
-        x += np.where(pp.wealth_top[idx], ol["wealth_positive_top_quintile"], 0)
+        x += ol["income_pct"] * pp.income_percentile[idx] + np.where(pp.income_percentile[idx] >= 0.95, ol["top_earner_p95"], 0)
+        x += np.where(pp.wealth_top_quintile[idx], ol["wealth_positive_top_quintile"], 0)
         x += np.where(pp.welfare[idx], ol["welfare"], 0)
-        x += np.array([ol["origin"][k] for k in ("nordic", "eu_west", "eu_east", "other_europe", "non_europe")])[self.c_origin[pp.bc[idx]]]
+        x += np.array([ol["origin"][k] for k in ("nordic", "eu_west", "eu_east", "other_europe", "non_europe")])[self.c_origin[pp.birth_country[idx]]]
         return x
 
     def pick_dest_country(self, cats: np.ndarray, exclude: np.ndarray) -> np.ndarray:
@@ -907,7 +907,7 @@ class Simulator:
                 s = origin == self.cty.idx(code)
                 for k, v in mults.items():
                     W[s, names.index(k)] *= v
-        hi = self.pop.edu_final[idx] >= 6
+        hi = self.pop.final_education[idx] >= 6
         W[hi, 0] *= dp["high_education_nordic_multiplier"]
         cw = np.cumsum(W, 1)
         u = self.rng.random(len(idx)) * cw[:, -1]
@@ -919,12 +919,12 @@ class Simulator:
         dp, rp = P["destination"], P["registration"]
         n = len(leave)
         country = np.full(n, -1, dtype=np.int16)
-        cat = pp.cat[leave]
-        cg = pp.cgrp[leave]
+        cat = pp.category[leave]
+        cg = pp.study_c_group[leave]
         imm = cat == B
         # unreported departures -> administrative emigration later [A §7]
         pu = np.zeros(n)
-        pu[imm] = rp["unreported_base"] * self.c_admin[pp.bc[leave[imm]]]
+        pu[imm] = rp["unreported_base"] * self.c_admin[pp.birth_country[leave[imm]]]
         pu[imm & (cg == 2)] *= 0.4
         un = rp["unreported_nonimmigrant"]
         pu[~imm] = np.select([cg[~imm] == 1, cg[~imm] == 3, cg[~imm] == 5], [un["G1"], un["G3"], un["G5"]], un["other"])
@@ -936,23 +936,23 @@ class Simulator:
         s_known = s[~unk]
         li = leave[s_known]
         x = self.onward_logit(li, Y)
-        labour = (pp.reason[li] == R_IDX["work"]) | (pp.reason[li] == R_IDX["nordic"])
+        labour = (pp.immigration_reason[li] == R_IDX["work"]) | (pp.immigration_reason[li] == R_IDX["nordic"])
         b0 = self._solve_intercept(x[labour], P["onward_logit"]["target_onward_share_labour"])
         ro = P["onward_logit"]["reason_offset"]
-        off = np.array([ro.get(r, 0.0) for r in REASONS] + [ro["none"]])[np.where(pp.reason[li] < 0, len(REASONS), pp.reason[li])]
+        off = np.array([ro.get(r, 0.0) for r in REASONS] + [ro["none"]])[np.where(pp.immigration_reason[li] < 0, len(REASONS), pp.immigration_reason[li])]
         onward = rng.random(len(li)) < logistic(b0 + x + np.where(labour, 0, off))
-        onward |= pp.bc[li] == self.cty.XXX
-        country[s_known[~onward]] = pp.bc[li[~onward]]
-        oc = self.nonorigin_cats(li[onward], "immigrant", pp.bc[li[onward]], Y)
-        country[s_known[onward]] = self.pick_dest_country(oc, pp.bc[li[onward]])
+        onward |= pp.birth_country[li] == self.cty.XXX
+        country[s_known[~onward]] = pp.birth_country[li[~onward]]
+        oc = self.nonorigin_cats(li[onward], "immigrant", pp.birth_country[li[onward]], Y)
+        country[s_known[onward]] = self.pick_dest_country(oc, pp.birth_country[li[onward]])
         self._onward_truth = (li, onward, labour)
         # descendants & natives & G2: study C shares [C §2.7]
         s = np.flatnonzero(rep & ((~imm) | (cg == 2)))
         li = leave[s]
-        cgs = pp.cgrp[li]
-        origin = np.where(pp.cat[li] == B, pp.bc[li], np.where(pp.mbc[li] >= 0, pp.mbc[li], -1)).astype(np.int16)
-        origin = np.where((origin == self.cty.NOR) | (origin < 0), np.where((pp.fbc[li] >= 0) & (pp.fbc[li] != self.cty.NOR), pp.fbc[li], -1), origin)
-        origin = np.where(np.isin(pp.cat[li], [F, G]) & (pp.bc[li] != self.cty.NOR), pp.bc[li], origin)
+        cgs = pp.study_c_group[li]
+        origin = np.where(pp.category[li] == B, pp.birth_country[li], np.where(pp.mother_birth_country[li] >= 0, pp.mother_birth_country[li], -1)).astype(np.int16)
+        origin = np.where((origin == self.cty.NOR) | (origin < 0), np.where((pp.father_birth_country[li] >= 0) & (pp.father_birth_country[li] != self.cty.NOR), pp.father_birth_country[li], -1), origin)
+        origin = np.where(np.isin(pp.category[li], [F, G]) & (pp.birth_country[li] != self.cty.NOR), pp.birth_country[li], origin)
         unk_share = np.select([cgs == 1, cgs == 2, cgs == 3], [dp["unknown_share"]["G1"], dp["unknown_share"]["G2"], dp["unknown_share"]["G3"]], dp["unknown_share"]["G5"])
         unk_share = np.maximum(unk_share - pu[s], 0) / np.maximum(1 - pu[s], 1e-9)
         u1 = rng.random(len(li))
@@ -964,7 +964,7 @@ class Simulator:
         for code, v in dp["origin_to_origin_multipliers"].items():
             if self.cty.has(code):
                 odds = np.where(origin == self.cty.idx(code), odds * v, odds)
-        odds = np.where(pp.edu_final[li] >= 6, odds * dp["high_education_to_origin_multiplier"], odds)
+        odds = np.where(pp.final_education[li] >= 6, odds * dp["high_education_to_origin_multiplier"], odds)
         p_or = odds / (1 + odds) / (1 - unk_share)   # share among all -> among known
         to_or = (~unknown) & (rng.random(len(li)) < np.minimum(p_or, 1))
         country[s[to_or]] = origin[to_or]
@@ -998,26 +998,26 @@ class Simulator:
             return
         if admin:
             ret = rng.random(len(idx)) < rm["admin_return"]
-            pp.a["ret_year"][idx[ret]] = Y + rng.integers(1, 6, int(ret.sum()))
+            pp.return_year[idx[ret]] = Y + rng.integers(1, 6, int(ret.sum()))
             return
         w5 = rm["within5"]
-        age = Y - pp.by[idx]
-        cg = pp.cgrp[idx]
+        age = Y - pp.birth_year[idx]
+        cg = pp.study_c_group[idx]
         base = np.select([cg == 1, cg == 2, cg == 3, cg == 4], [w5["G1"], w5["G2"], w5["G3"], w5["G4"]], w5["G5"])
         base = np.where(age < 18, w5["child"], base)
-        base = np.where((age > 35) & (pp.cat[idx] == B), w5["elderly"], base)
-        dest = pp.dest[idx]
-        origin_dest = (dest == pp.bc[idx]) | ((dest == pp.mbc[idx]) & (pp.mbc[idx] != self.cty.NOR))
+        base = np.where((age > 35) & (pp.category[idx] == B), w5["elderly"], base)
+        dest = pp.destination[idx]
+        origin_dest = (dest == pp.birth_country[idx]) | ((dest == pp.mother_birth_country[idx]) & (pp.mother_birth_country[idx] != self.cty.NOR))
         base = base * np.where(origin_dest, rm["destination_multiplier"]["origin"], rm["destination_multiplier"]["other"])
-        base = base * np.where(pp.edu_final[idx] >= 6, rm["high_education_multiplier"], 1.0)
+        base = base * np.where(pp.final_education[idx] >= 6, rm["high_education_multiplier"], 1.0)
         u = rng.random(len(idx))
         ret = u < np.minimum(base, 0.95)
         late = (~ret) & (u < base + rm["late_return"])
-        ev_y = (pp.pend_date[idx] // 365.2425 + 1970).astype(np.int64)
+        ev_y = (pp.pending_event_day[idx] // 365.2425 + 1970).astype(np.int64)
         k = 1 + self.choice_w(len(idx), np.array(rm["delay_probs"]))
         ry = np.where(ret, ev_y + k, np.where(late, ev_y + rng.integers(5, 11, len(idx)), 0))
         ry = np.where((ry > 0) & (ry <= Y), Y + 1, ry)
-        pp.a["ret_year"][idx] = ry.astype(np.int16)
+        pp.return_year[idx] = ry.astype(np.int16)
 
     # ------------------------------------------------------------------ main loop
     def run(self, out_dir: Path, truth_dir: Path, progress: bool = False) -> SimulationSummary:
@@ -1035,8 +1035,8 @@ class Simulator:
         for Y in it:
             self.ev = []
             # ---------- 1 Jan Y: register view
-            rows = np.flatnonzero((pp.reg == 1) | ((pp.reg >= 2) & (pp.exit_year == Y - 1)))
-            residents = np.flatnonzero(pp.reg == 1)
+            rows = np.flatnonzero((pp.register_status == 1) | ((pp.register_status >= 2) & (pp.exit_year == Y - 1)))
+            residents = np.flatnonzero(pp.register_status == 1)
             if Y == self.first_year:
                 summ.residents_first = len(residents)
             self._nch = self.children_counts(Y)
@@ -1052,26 +1052,26 @@ class Simulator:
                                                "rate": rates[f"{g}{s}{a}"], "stock_1jan": comp["n"][(g, s, a)],
                                                "anko": comp["shares"][(g, s, a)][0], "anme": comp["shares"][(g, s, a)][1]})
             n_res_jan1 = len(residents)
-            present0 = np.flatnonzero(pp.present & (pp.reg == 1))
+            present0 = np.flatnonzero(pp.present & (pp.register_status == 1))
             # ---------- returns scheduled for Y (re-immigration)
-            ret = np.flatnonzero((pp.reg == 2) & (pp.ret_year == Y) & (pp.death < 0))
+            ret = np.flatnonzero((pp.register_status == 2) & (pp.return_year == Y) & (pp.death_day < 0))
             n_ret = len(ret)
             if n_ret:
                 rd = days(Y) + rng.integers(0, 365, n_ret)
-                pp.a["reg"][ret] = 1
-                pp.a["present"][ret] = True
-                pp.a["ret_year"][ret] = 0
-                pp.a["away_since"][ret] = -1
-                pp.a["arr_year_cur"][ret] = Y
-                pp.a["muni"][ret] = self.assign_muni(n_ret, immigrant=pp.cat[ret] == B)
-                cfrom = np.where(pp.dest[ret] >= 0, pp.dest[ret], np.where(pp.bc[ret] != self.cty.NOR, pp.bc[ret], -1))
+                pp.register_status[ret] = 1
+                pp.present[ret] = True
+                pp.return_year[ret] = 0
+                pp.departure_day[ret] = -1
+                pp.latest_arrival_year[ret] = Y
+                pp.municipality[ret] = self.assign_muni(n_ret, immigrant=pp.category[ret] == B)
+                cfrom = np.where(pp.destination[ret] >= 0, pp.destination[ret], np.where(pp.birth_country[ret] != self.cty.NOR, pp.birth_country[ret], -1))
                 self.add_event(ret, 1, rd, np.minimum(rd + rng.integers(0, 20, n_ret), days(Y, 12, 31)), cfrom, False,
-                               self.immigration_reason_for(ret), pp.muni[ret])
+                               self.immigration_reason_for(ret), pp.municipality[ret])
                 sp = pp.spouse[ret]
                 bad = (sp >= 0)
-                bad[bad] = pp.reg[sp[bad]] != 1
-                pp.a["spouse"][ret[bad]] = -1
-                pp.a["mar"][ret[bad & (pp.mar[ret] == 1)]] = 3
+                bad[bad] = pp.register_status[sp[bad]] != 1
+                pp.spouse[ret[bad]] = -1
+                pp.marital_status[ret[bad & (pp.marital_status[ret] == 1)]] = 3
             # ---------- new immigrants
             new = self.new_immigrants(Y)
             # ---------- deaths among those present at 1 Jan
@@ -1082,9 +1082,9 @@ class Simulator:
             dd = days(Y) + rng.integers(0, 365, len(leave))
             # multi-migrants: new immigrants who leave again within the year [A §2.4]
             mm = new[rng.random(len(new)) < P["registration"]["multi_migrant_same_year_share"]]
-            mm = mm[~pp.asylum[mm]]
-            mm_d = np.minimum(pp.first_imm[mm] + 30 + rng.integers(0, 200, len(mm)), days(Y, 12, 31))
-            ok_mm = mm_d > pp.first_imm[mm]
+            mm = mm[~pp.asylum_artefact[mm]]
+            mm_d = np.minimum(pp.first_immigration_day[mm] + 30 + rng.integers(0, 200, len(mm)), days(Y, 12, 31))
+            ok_mm = mm_d > pp.first_immigration_day[mm]
             mm, mm_d = mm[ok_mm], mm_d[ok_mm]
             leave_all = np.concatenate([leave, mm])
             dd_all = np.concatenate([dd, mm_d]).astype(np.int32)
@@ -1092,66 +1092,66 @@ class Simulator:
             is_mm = np.zeros(len(leave_all), bool)
             is_mm[len(leave):] = True
             unreported &= ~is_mm
-            pp.a["present"][leave_all] = False
-            pp.a["away_since"][leave_all] = dd_all
-            pp.a["dest"][leave_all] = country
+            pp.present[leave_all] = False
+            pp.departure_day[leave_all] = dd_all
+            pp.destination[leave_all] = country
             # reported: registration lag
             rp = P["registration"]
             lagp = np.array(rp["reported_lag_probs"])
             lag = self.choice_w(len(leave_all), lagp)
             lag[is_mm] = 0
             rep = ~unreported
-            pp.a["pend_year"][leave_all[rep]] = Y + lag[rep]
-            pp.a["pend_date"][leave_all[rep]] = dd_all[rep]
-            pp.a["pend_country"][leave_all[rep]] = country[rep]
-            pp.a["pend_admin"][leave_all[rep]] = False
-            pp.a["pend_year"][leave_all[unreported]] = -1
-            pp.a["pend_date"][leave_all[unreported]] = dd_all[unreported]
-            pp.a["pend_admin"][leave_all[unreported]] = True
+            pp.pending_registration_year[leave_all[rep]] = Y + lag[rep]
+            pp.pending_event_day[leave_all[rep]] = dd_all[rep]
+            pp.pending_country[leave_all[rep]] = country[rep]
+            pp.pending_administrative[leave_all[rep]] = False
+            pp.pending_registration_year[leave_all[unreported]] = -1
+            pp.pending_event_day[leave_all[unreported]] = dd_all[unreported]
+            pp.pending_administrative[leave_all[unreported]] = True
             # ---------- 2013 clean-up: outstanding late reported cases registered now [A §7]
             if Y == rp["cleanup_year"]:
-                late = np.flatnonzero((pp.pend_year > Y) & ~pp.pend_admin & (pp.pend_date < days(Y)))
+                late = np.flatnonzero((pp.pending_registration_year > Y) & ~pp.pending_administrative & (pp.pending_event_day < days(Y)))
                 late = late[rng.random(len(late)) < rp["cleanup_extra_lag_cases"]]
-                pp.a["pend_year"][late] = Y
+                pp.pending_registration_year[late] = Y
             # ---------- register reported emigrations due in Y
-            due = np.flatnonzero((pp.pend_year == Y) & ~pp.pend_admin & (pp.reg == 1))
-            ed = pp.pend_date[due]
+            due = np.flatnonzero((pp.pending_registration_year == Y) & ~pp.pending_administrative & (pp.register_status == 1))
+            ed = pp.pending_event_day[due]
             same = ed >= days(Y)
             rdate = np.where(same, np.minimum(ed + rng.integers(0, 45, len(due)), days(Y, 12, 31)),
                              days(Y) + rng.integers(0, 365, len(due)))
             if Y == rp["cleanup_year"]:
                 rdate = np.where(~same, days(Y) + rng.integers(0, 181, len(due)), rdate)
-            self._register_emigration(Y, due, ed, rdate, pp.pend_country[due], False)
+            self._register_emigration(Y, due, ed, rdate, pp.pending_country[due], False)
             # ---------- administrative emigrations [A §2.3, §7]
-            gh = np.flatnonzero(pp.pend_admin & (pp.pend_year == -1) & (pp.reg == 1))
-            elig = gh[pp.away_since[gh] + 731 <= days(Y, 12, 31)]
+            gh = np.flatnonzero(pp.pending_administrative & (pp.pending_registration_year == -1) & (pp.register_status == 1))
+            elig = gh[pp.departure_day[gh] + 731 <= days(Y, 12, 31)]
             hz = np.full(len(elig), rp["admin_decision_hazard"])
             if Y >= rp["eu_rule_year"]:
-                hz = np.where(self.c_g2[pp.cit[elig]] | (self.cty.eea[pp.cit[elig]] & ~self.c_nordic[pp.cit[elig]]),
+                hz = np.where(self.c_g2[pp.citizenship[elig]] | (self.cty.eea[pp.citizenship[elig]] & ~self.c_nordic[pp.citizenship[elig]]),
                               hz * rp["eu_rule_hazard_multiplier"], hz)
             cleanup = Y == rp["cleanup_year"]
             if cleanup:
                 hz = np.maximum(hz, rp["cleanup_hazard"])
             dec = elig[rng.random(len(elig)) < hz]
-            lo = np.maximum(days(Y), pp.away_since[dec] + 731)
+            lo = np.maximum(days(Y), pp.departure_day[dec] + 731)
             hi_ = np.full(len(dec), days(Y, 12, 31))
             if cleanup:
                 hi_ = np.where(lo <= days(Y, 6, 30), days(Y, 6, 30), hi_)
             ddate = lo + np.floor(rng.random(len(dec)) * (hi_ - lo + 1)).astype(np.int32)
             self._register_emigration(Y, dec, ddate, ddate, np.full(len(dec), -1, np.int16), True)
             # same-year returners (emigrate and come back within Y) [A §2.4]
-            sy = due[(pp.pend_date[due] >= days(Y)) & (rng.random(len(due)) < P["return_migration"]["same_year_return_share"])]
+            sy = due[(pp.pending_event_day[due] >= days(Y)) & (rng.random(len(due)) < P["return_migration"]["same_year_return_share"])]
             if len(sy):
-                rd_e = np.minimum(pp.away_since[sy] + 60 + rng.integers(0, 120, len(sy)), days(Y, 12, 31))
-                ok = rd_e > pp.away_since[sy]
+                rd_e = np.minimum(pp.departure_day[sy] + 60 + rng.integers(0, 120, len(sy)), days(Y, 12, 31))
+                ok = rd_e > pp.departure_day[sy]
                 sy, rd_e = sy[ok], rd_e[ok]
                 # event of return must follow the registration of the emigration
-                pp.a["reg"][sy] = 1
-                pp.a["present"][sy] = True
-                pp.a["ret_year"][sy] = 0
-                pp.a["away_since"][sy] = -1
-                cfrom = np.where(pp.dest[sy] >= 0, pp.dest[sy], -1)
-                self.add_event(sy, 1, rd_e, rd_e, cfrom, False, self.immigration_reason_for(sy), pp.muni[sy])
+                pp.register_status[sy] = 1
+                pp.present[sy] = True
+                pp.return_year[sy] = 0
+                pp.departure_day[sy] = -1
+                cfrom = np.where(pp.destination[sy] >= 0, pp.destination[sy], -1)
+                self.add_event(sy, 1, rd_e, rd_e, cfrom, False, self.immigration_reason_for(sy), pp.municipality[sy])
             # ---------- births
             self.births(Y)
             # ---------- household, moves, naturalisation, education registration
@@ -1181,7 +1181,7 @@ class Simulator:
                     self.truth_emig.append({"registration_year": Y, "event_year": int(r["event_year"]),
                                             "registration_type": "administrative" if r["admin"] else "reported",
                                             "n": int(r["count"])})
-        summ.residents_last = int((pp.reg == 1).sum())
+        summ.residents_last = int((pp.register_status == 1).sum())
         summ.persons_last = int(pp.n)
         self.write_truth(truth_dir)
         summ.seconds = time.time() - t0
@@ -1191,25 +1191,25 @@ class Simulator:
         pp = self.pop
         if len(idx) == 0:
             return
-        self.add_event(idx, 0, event_date, reg_date, country, admin, -1, pp.muni[idx])
-        pp.a["reg"][idx] = 2
-        pp.a["exit_year"][idx] = Y
-        pp.a["pend_year"][idx] = 0
-        pp.a["pend_admin"][idx] = False
-        pp.a["emig_count"][idx] += 1
-        pp.a["last_emig_year"][idx] = Y
+        self.add_event(idx, 0, event_date, reg_date, country, admin, -1, pp.municipality[idx])
+        pp.register_status[idx] = 2
+        pp.exit_year[idx] = Y
+        pp.pending_registration_year[idx] = 0
+        pp.pending_administrative[idx] = False
+        pp.emigration_count[idx] += 1
+        pp.last_emigration_year[idx] = Y
         if admin:
-            pp.a["dest"][idx] = -1
-        pp.a["pend_date"][idx] = event_date
+            pp.destination[idx] = -1
+        pp.pending_event_day[idx] = event_date
         self.schedule_return(Y, idx, admin)
 
     def births(self, Y: int):
         pp, rng, fp = self.pop, self.rng, self.p["fertility"]
-        women = np.flatnonzero(pp.present & (pp.reg == 1) & (pp.sex == 2) & (Y - pp.by >= 15) & (Y - pp.by <= 49))
-        age = Y - pp.by[women]
+        women = np.flatnonzero(pp.present & (pp.register_status == 1) & (pp.sex == 2) & (Y - pp.birth_year >= 15) & (Y - pp.birth_year <= 49))
+        age = Y - pp.birth_year[women]
         prof = interp_knots(fp["age_profile"], np.arange(15, 50))
         asfr = prof / prof.sum() * float(interp_knots(fp["tfr"], Y))
-        gm = np.where(pp.cat[women] == B, np.array([1.0, fp["group_multiplier"][1], fp["group_multiplier"][2], fp["group_multiplier"][3]])[pp.grp[women]],
+        gm = np.where(pp.category[women] == B, np.array([1.0, fp["group_multiplier"][1], fp["group_multiplier"][2], fp["group_multiplier"][3]])[pp.country_group[women]],
                       fp["group_multiplier"]["native"])
         pbirth = asfr[age - 15] * gm
         moms = women[rng.random(len(women)) < pbirth]
@@ -1219,19 +1219,19 @@ class Simulator:
             return
         cty = self.cty
         dad = pp.spouse[moms].copy()
-        dad = np.where((dad >= 0) & (pp.reg[np.maximum(dad, 0)] == 1), dad, -1)
+        dad = np.where((dad >= 0) & (pp.register_status[np.maximum(dad, 0)] == 1), dad, -1)
         # unmarried mothers: a father from the same market (cohabitants) unless unknown
         nod = np.flatnonzero(dad < 0)
         if len(nod):
-            men = np.flatnonzero(pp.present & (pp.reg == 1) & (pp.sex == 1) & (Y - pp.by >= 18) & (Y - pp.by <= 60))
-            mk = lambda ix: np.where(pp.cat[ix] == B, pp.bc[ix], -1).astype(np.int64) * 100 + (Y - pp.by[ix]) // 5
+            men = np.flatnonzero(pp.present & (pp.register_status == 1) & (pp.sex == 1) & (Y - pp.birth_year >= 18) & (Y - pp.birth_year <= 60))
+            mk = lambda ix: np.where(pp.category[ix] == B, pp.birth_country[ix], -1).astype(np.int64) * 100 + (Y - pp.birth_year[ix]) // 5
             dad[nod] = self.pair_sample(mk(moms[nod]), men, mk(men))
             unk = rng.random(len(nod)) < fp["father_unknown_share"] * 3
             dad[nod[unk]] = -1
-        mbc = pp.bc[moms]
-        fbc = np.where(dad >= 0, pp.bc[np.maximum(dad, 0)], -1).astype(np.int16)
-        mB = pp.cat[moms] == B
-        fB = np.where(dad >= 0, pp.cat[np.maximum(dad, 0)] == B, True)
+        mbc = pp.birth_country[moms]
+        fbc = np.where(dad >= 0, pp.birth_country[np.maximum(dad, 0)], -1).astype(np.int16)
+        mB = pp.category[moms] == B
+        fB = np.where(dad >= 0, pp.category[np.maximum(dad, 0)] == B, True)
         mfor = mbc != cty.NOR
         ffor = np.where(dad >= 0, fbc != cty.NOR, False)
         cat = np.where(mB & fB & (mfor | (dad < 0)), C, np.where(mfor | ffor, E, A)).astype(np.int8)
@@ -1239,70 +1239,70 @@ class Simulator:
 
         def gp(ix, exists):
             ixs = np.maximum(ix, 0)
-            own = (np.where(pp.mbc[ixs] < 0, 1, pp.mbc[ixs] != cty.NOR).astype(np.int8)
-                   + np.where(pp.fbc[ixs] < 0, 1, pp.fbc[ixs] != cty.NOR).astype(np.int8))
-            own = np.where(pp.cat[ixs] == B, 2, own)
+            own = (np.where(pp.mother_birth_country[ixs] < 0, 1, pp.mother_birth_country[ixs] != cty.NOR).astype(np.int8)
+                   + np.where(pp.father_birth_country[ixs] < 0, 1, pp.father_birth_country[ixs] != cty.NOR).astype(np.int8))
+            own = np.where(pp.category[ixs] == B, 2, own)
             return np.where(exists, own, 2)   # unknown parent -> grandparents counted as foreign-born
         nf = gp(moms, np.ones(n, bool)) + gp(dad, dad >= 0)
         nf = np.where(dad < 0, gp(moms, np.ones(n, bool)) + np.where(mB, 2, 0), nf)
-        cit = np.where((pp.cit[moms] == cty.NOR) | ((dad >= 0) & (pp.cit[np.maximum(dad, 0)] == cty.NOR)), cty.NOR, pp.cit[moms])
+        cit = np.where((pp.citizenship[moms] == cty.NOR) | ((dad >= 0) & (pp.citizenship[np.maximum(dad, 0)] == cty.NOR)), cty.NOR, pp.citizenship[moms])
         bdate_m = rng.integers(1, 13, n)
-        idx = pp.add(n, sex=np.where(rng.random(n) < fp["male_share"], 1, 2), by=Y, bm=bdate_m, bc=cty.NOR,
-                     mid=moms, fid=dad, mbc=mbc, fbc=fbc, nfgp=np.minimum(nf, 4), cat=cat, reg=1, present=True,
-                     muni=pp.muni[moms], cit=cit, z=rng.standard_normal(n).astype(np.float32))
-        pp.a["cgrp"][idx] = self.cgroup_of(cat, pp.bc[idx], pp.arr_age[idx], pp.nfgp[idx])
-        pp.a["edu_final"][idx] = self.edu_draw(n, np.full(n, 1990.0), np.zeros(n, dtype=np.int8))
+        idx = pp.add(n, sex=np.where(rng.random(n) < fp["male_share"], 1, 2), birth_year=Y, birth_month=bdate_m, birth_country=cty.NOR,
+                     mother=moms, father=dad, mother_birth_country=mbc, father_birth_country=fbc, n_foreign_grandparents=np.minimum(nf, 4), category=cat, register_status=1, present=True,
+                     municipality=pp.municipality[moms], citizenship=cit, earnings_potential=rng.standard_normal(n).astype(np.float32))
+        pp.study_c_group[idx] = self.cgroup_of(cat, pp.birth_country[idx], pp.arrival_age[idx], pp.n_foreign_grandparents[idx])
+        pp.final_education[idx] = self.edu_draw(n, np.full(n, 1990.0), np.zeros(n, dtype=np.int8))
 
     def household(self, Y: int):
         pp, rng, P = self.pop, self.rng, self.p
         hp = P["household"]
-        alive = np.flatnonzero(pp.present & (pp.reg == 1))
-        age = Y - pp.by[alive]
+        alive = np.flatnonzero(pp.present & (pp.register_status == 1))
+        age = Y - pp.birth_year[alive]
         # divorce
-        wives = alive[(pp.sex[alive] == 2) & (pp.spouse[alive] >= 0) & np.isin(pp.mar[alive], [1, 5])]
+        wives = alive[(pp.sex[alive] == 2) & (pp.spouse[alive] >= 0) & np.isin(pp.marital_status[alive], [1, 5])]
         div = wives[rng.random(len(wives)) < hp["divorce_hazard"]]
         hus = pp.spouse[div]
         for grp_ in (div, hus):
-            pp.a["mar"][grp_] = 4
-            pp.a["spouse"][grp_] = -1
-            pp.a["div_year"][grp_] = Y
+            pp.marital_status[grp_] = 4
+            pp.spouse[grp_] = -1
+            pp.separation_year[grp_] = Y
         # marriage
         single = alive[(pp.spouse[alive] < 0) & (age >= 18) & (age <= 80)]
-        h = interp_knots(hp["marriage_hazard"], Y - pp.by[single])
+        h = interp_knots(hp["marriage_hazard"], Y - pp.birth_year[single])
         cand = single[rng.random(len(single)) < h * 2]   # both sides are drawn: ~ hazard x 2 / 2 pairs
         self._marry(cand, Y)
         # internal moves: women and single men move; spouses and minor children follow
         im = P["internal_moves"]
         heads = alive[(age >= 18) & ((pp.sex[alive] == 2) | (pp.spouse[alive] < 0))]
-        ha = Y - pp.by[heads]
-        hz = interp_knots(im["hazard_by_age"], ha) * np.where(pp.cat[heads] == B, im["immigrant_multiplier"], 1.0)
+        ha = Y - pp.birth_year[heads]
+        hz = interp_knots(im["hazard_by_age"], ha) * np.where(pp.category[heads] == B, im["immigrant_multiplier"], 1.0)
         mv = heads[rng.random(len(heads)) < hz]
         if len(mv):
             w = self.m_w_all * np.where(self.m_cent == 4, im["central_pull"], 1.0)
             nm = self.choice_w(len(mv), w).astype(np.int16)
             wi = self.choice_w(len(mv), self.m_w_imm).astype(np.int16)
-            nm = np.where(pp.cat[mv] == B, wi, nm)
-            pp.a["muni"][mv] = nm
+            nm = np.where(pp.category[mv] == B, wi, nm)
+            pp.municipality[mv] = nm
             sp = pp.spouse[mv]
             ok = sp >= 0
-            pp.a["muni"][sp[ok]] = nm[ok]
+            pp.municipality[sp[ok]] = nm[ok]
             kids = alive[(age < 18)]
-            m = pp.mid[kids]
+            m = pp.mother[kids]
             okk = m >= 0
-            pp.a["muni"][kids[okk]] = pp.muni[m[okk]]
+            pp.municipality[kids[okk]] = pp.municipality[m[okk]]
         # naturalisation
         ip = P["immigration"]
-        cand = alive[(pp.cit[alive] != self.cty.NOR) & (pp.first_imm[alive] != NO_DATE)]
-        yrs = Y - (pp.first_imm[cand] // 365 + 1970)
+        cand = alive[(pp.citizenship[alive] != self.cty.NOR) & (pp.first_immigration_day[alive] != NO_DATE)]
+        yrs = Y - (pp.first_immigration_day[cand] // 365 + 1970)
         el = cand[yrs >= ip["naturalisation_min_years"]]
-        hzn = np.array([0.03, ip["naturalisation_hazard"][1], ip["naturalisation_hazard"][2], ip["naturalisation_hazard"][3]])[pp.grp[el]]
+        hzn = np.array([0.03, ip["naturalisation_hazard"][1], ip["naturalisation_hazard"][2], ip["naturalisation_hazard"][3]])[pp.country_group[el]]
         nat = el[rng.random(len(el)) < hzn]
-        pp.a["cit"][nat] = self.cty.NOR
-        kids = alive[(pp.cit[alive] != self.cty.NOR) & (pp.cat[alive] == C)]
-        pp.a["cit"][kids[rng.random(len(kids)) < 0.05]] = self.cty.NOR
+        pp.citizenship[nat] = self.cty.NOR
+        kids = alive[(pp.citizenship[alive] != self.cty.NOR) & (pp.category[alive] == C)]
+        pp.citizenship[kids[rng.random(len(kids)) < 0.05]] = self.cty.NOR
         # immigrants' education becomes registered over time [C §2.9]
-        miss = alive[pp.edu_missing[alive]]
-        pp.a["edu_missing"][miss[rng.random(len(miss)) < P["education"]["missing_resolution_hazard"]]] = False
+        miss = alive[pp.education_unregistered[alive]]
+        pp.education_unregistered[miss[rng.random(len(miss)) < P["education"]["missing_resolution_hazard"]]] = False
 
     def events_table(self, Y: int):
         if self.ev:
@@ -1336,15 +1336,15 @@ class Simulator:
     def persons_table(self, ids: pa.Array):
         pp = self.pop
         n = pp.n
-        mid, fid = pp.mid, pp.fid
+        mid, fid = pp.mother, pp.father
         def ref(x):
             return pc.if_else(pa.array(x >= 0), ids.take(pa.array(np.maximum(x, 0), type=pa.int64())), pa.scalar(None, pa.string()))
-        return {"person_id": ids, "sex": pp.sex, "birth_year": pp.by, "birth_month": pp.bm,
-                "birth_country": self.code_arr(pp.bc, self.cty.codes), "mother_id": ref(mid), "father_id": ref(fid),
-                "mother_birth_country": self.code_arr(pp.mbc, self.cty.codes),
-                "father_birth_country": self.code_arr(pp.fbc, self.cty.codes),
-                "n_foreign_born_grandparents": pp.nfgp, "immigrant_category": self.code_arr(pp.cat, CAT_CODES),
-                "first_immigration_date": self.dates(pp.first_imm), "death_date": self.dates(pp.death)}
+        return {"person_id": ids, "sex": pp.sex, "birth_year": pp.birth_year, "birth_month": pp.birth_month,
+                "birth_country": self.code_arr(pp.birth_country, self.cty.codes), "mother_id": ref(mid), "father_id": ref(fid),
+                "mother_birth_country": self.code_arr(pp.mother_birth_country, self.cty.codes),
+                "father_birth_country": self.code_arr(pp.father_birth_country, self.cty.codes),
+                "n_foreign_born_grandparents": pp.n_foreign_grandparents, "immigrant_category": self.code_arr(pp.category, CAT_CODES),
+                "first_immigration_date": self.dates(pp.first_immigration_day), "death_date": self.dates(pp.death_day)}
 
     def write_truth(self, truth_dir: Path):
         truth_dir.mkdir(parents=True, exist_ok=True)
