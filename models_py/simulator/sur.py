@@ -4,6 +4,9 @@ Cells: country group g (1..3) x sex S (K = women, M = men) x age group a (1..6) 
 Each year the 36 rates are computed from the published equations [A §4.2] with the macro series,
 the simulated 1 Jan composition (ANKO/ANME shares, ln BEH) and the previous years' rates, plus an
 error vector per system drawn from the Appendix C covariance [A §4.4]; then clipped (params.yaml).
+The systems themselves (equations, coefficients, covariances, Trend base) are read from the one
+home of the published specification, models_py/studies/a/sur_spec.yaml; params.yaml keeps only
+the simulator's own settings (clipping, initial rates, trend freeze, error draws).
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import re
 
 import numpy as np
 import pandas as pd
+
+from models_py.studies.a.spec import load_spec, simulator_systems
 
 SEXES = ("K", "M")
 _TERM = re.compile(r"^(EMI_|ANKO_|ANME_)?([A-Za-z]+?)(\d)?(?:\[(-?\d+)\])?$")
@@ -59,8 +64,10 @@ class SurProcess:
         for lag in (1, 2):
             y0 = None
             self.history[-lag] = {f"{g}{s}{a}": float(init[g][a]) for g in (1, 2, 3) for s in SEXES for a in range(1, 7)}
+        spec = load_spec()
+        self.trend_base_year = spec.trend_base_year
         self.systems = []
-        for sysd in self.p["systems"]:
+        for sysd in simulator_systems(spec):
             tri = sysd["cov"]
             cov = np.zeros((4, 4))
             for i, row in enumerate(tri):
@@ -91,7 +98,7 @@ class SurProcess:
             self.history[year - 1] = self.history[-1]
             self.history[year - 2] = self.history[-2]
         p = self.p
-        tb = int(p["trend_base_year"])
+        tb = int(self.trend_base_year)
         trend = min(year, int(p["trend_freeze_after"])) - tb
         cur: dict[str, float] = {}
         m = self.macro
