@@ -6,6 +6,7 @@ rule declared in the contract's schema-level `quality` list.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,18 @@ TYPE_FAMILIES = {
 }
 
 
+SQL_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+PHYSICAL_TYPE = re.compile(r"^[A-Z]+(\(\d+(, ?\d+)?\))?$")  # DOUBLE, VARCHAR, DECIMAL(18,3): goes into casts
+
+
+def ident(name: str) -> str:
+    """A table or column name from a contract as a quoted SQL identifier; anything but
+    ^[a-z_][a-z0-9_]*$ is refused (contract names are the only names that reach SQL text)."""
+    if not isinstance(name, str) or not SQL_IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -39,6 +52,8 @@ class Column:
     minimum: float | None
     maximum: float | None
     references: str | None  # "<table>.<column>"
+    max_length: int | None = None  # strings: logicalTypeOptions.maxLength
+    pattern: str | None = None  # strings: logicalTypeOptions.pattern (the whole value must match)
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,8 @@ def _column(prop) -> Column:
         minimum=opts.get("minimum"),
         maximum=opts.get("maximum"),
         references=refs[0] if refs else None,
+        max_length=opts.get("maxLength"),
+        pattern=opts.get("pattern"),
     )
 
 
@@ -98,6 +115,11 @@ def parse_contract(path: Path) -> Contract:
         for q in obj.quality or []
         if q.type == "custom" and q.engine == "register-pipeline"
     )
+    for name in [obj.name, *(p.name for p in obj.properties)]:
+        ident(name)  # a contract whose names are not plain identifiers is refused at load
+    for prop in obj.properties:
+        if not PHYSICAL_TYPE.fullmatch(str(prop.physicalType)):
+            raise ValueError(f"{path.name}: column {prop.name}: physicalType {prop.physicalType!r} is not a plain SQL type")
     return Contract(
         name=obj.name,
         delivery_file=_custom(odcs, "deliveryFile"),

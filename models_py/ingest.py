@@ -1,25 +1,40 @@
 """The ingestion gate: validate one delivered table of one register year and load it into DuckDB.
 
-Structural problems (manifest missing or inconsistent, table or column missing, wrong type,
-unreadable file, wrong register year, row count or checksum mismatch) raise `DeliveryError`, which
-names the delivery, table, column and rule, and leave the warehouse untouched. Row-level problems
-send the row to `raw.quarantine` with the rules it breaks. Accepted rows replace that year's rows
-in `raw.<table>` in one transaction, so a re-run never duplicates and a killed run leaves the
-previous state. Per table and year: delivered = accepted + quarantined (`raw.ingest_log`).
+A delivery is untrusted input. No SQL text is ever built from a delivered path or value: files are
+read with bound parameters (`read_parquet(?)`) or DuckDB relations, and the only names in SQL text
+are contract names, quoted by `contracts.ident`. A manifest entry must name a plain regular file
+inside its year folder (`models_py.delivery.confined_file`); nothing is opened before that holds.
+
+Structural problems (manifest missing, inconsistent or ambiguous, a path leaving the year folder,
+table or column missing, wrong type, unreadable file or text, an empty table, wrong or future
+register year, a vintage inside the register year, a copy of an earlier year's delivery, row
+count or checksum mismatch, a re-delivery dropping too many persons) raise `DeliveryError`, which
+names the delivery, table, column and rule, never a delivered value, and leave the warehouse
+untouched. Row-level problems send the row to `raw.quarantine` with the rules it breaks. Accepted
+rows replace that year's rows in `raw.<table>` in one transaction, so a re-run never duplicates and
+a killed run leaves the previous state. Per table and year: delivered = accepted + quarantined
+(`raw.ingest_log`).
 """
 from __future__ import annotations
 
 import datetime as _dt
-import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from models_py.contracts import TYPE_FAMILIES, Column, Contract, delivered_contracts
-from models_py.delivery import MANIFEST, sha256_file
+from models_py import settings
+from models_py.contracts import TYPE_FAMILIES, Column, Contract, delivered_contracts, ident
+from models_py.delivery import (YEAR_FOLDER, ConfinementError, _safe, confined_file, load_manifest,
+                                sha256_file)
 from models_py.settings import SEEDS_DIR
+
+# Operator's explicit acceptance of a re-delivery that drops persons: "<year>:<number removed>[,...]".
+# The number must be the one the refusal named, so a different delivery is never accepted by it.
+ENV_ACCEPT_REMOVALS = "REGISTER_ACCEPT_PERSON_REMOVALS"
+REMOVAL_SHARE_SETTING = "redelivery_max_removed_persons_share"
 
 
 class DeliveryError(Exception):
@@ -41,9 +56,11 @@ class IngestResult:
     accepted: int
     quarantined: int
     quarantined_by_rule: dict[str, int]
+    persons_removed_accepted: int | None = None  # a removal above the threshold the operator accepted
 
 
 def _sql_literal(value) -> str:
+    """A contract constant (allowed code, rule id, pattern) as SQL; never used for delivered values."""
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     return repr(value)
@@ -53,92 +70,253 @@ def _base_type(duckdb_type: str) -> str:
     return duckdb_type.split("(")[0].upper()
 
 
-def _reference_sets() -> dict[str, str]:
-    """SQL that lists the valid codes of each classification a contract column may refer to."""
-    countries = SEEDS_DIR / "countries.csv"
-    municipalities = SEEDS_DIR / "municipalities_2013.csv"
-    changes = SEEDS_DIR / "municipality_changes.csv"
-    return {
-        "countries.country_code": f"select country_code from read_csv('{countries}', all_varchar=true)",
-        # codes valid in 2013, plus historic codes that map onto them (older deliveries use those)
-        "municipalities.municipality_code": (
-            f"select municipality_code from read_csv('{municipalities}', all_varchar=true) "
-            f"union select old_code from read_csv('{changes}', all_varchar=true)"
-        ),
-    }
+def _scrub(exc: BaseException) -> str:
+    """A DuckDB error's first line with every quoted part masked: such parts can hold delivered values
+    (DuckDB quotes the offending value, e.g. of invalid UTF-8) or outside paths (R12)."""
+    first = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: " + re.sub(r'"[^"]*"|\'[^\']*\'', "<...>", first)[:200]
 
 
-def check_manifest(delivery_dir: Path, register_year: int, table: str, contract: Contract) -> dict:
-    """Structural checks of the manifest and the table's file; returns the manifest."""
-    delivery = str(delivery_dir)
-    manifest_path = delivery_dir / MANIFEST
-    if not manifest_path.exists():
-        raise DeliveryError(delivery, table, None, "manifest_present", f"{MANIFEST} is missing")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DeliveryError(delivery, table, None, "manifest_readable", str(exc)) from exc
-    if str(manifest.get("register_year")) != str(register_year):
-        raise DeliveryError(
-            delivery, table, None, "register_year_matches",
-            f"manifest says register_year={manifest.get('register_year')!r}, the partition is {register_year}",
-        )
-    try:
-        _dt.date.fromisoformat(str(manifest.get("vintage")))
-    except ValueError:
-        raise DeliveryError(
-            delivery, table, None, "vintage_valid",
-            f"manifest vintage {manifest.get('vintage')!r} is not an ISO date (YYYY-MM-DD)",
-        ) from None
+# Classification codes a contract column may refer to: loaded into temp tables from the seeds with
+# bound parameters (load_reference_sets), referred to by name in the rules.
+REFERENCE_SETS = {
+    "countries.country_code": "select code from reference_country_codes",
+    # codes valid in 2013, plus historic codes that map onto them (older deliveries use those)
+    "municipalities.municipality_code": "select code from reference_municipality_codes",
+}
+
+
+def load_reference_sets(con) -> None:
+    con.execute(
+        "create or replace temp table reference_country_codes as"
+        " select country_code as code from read_csv(?, all_varchar=true)",
+        [str(SEEDS_DIR / "countries.csv")],
+    )
+    con.execute(
+        "create or replace temp table reference_municipality_codes as"
+        " select municipality_code as code from read_csv(?, all_varchar=true)"
+        " union select old_code from read_csv(?, all_varchar=true)",
+        [str(SEEDS_DIR / "municipalities_2013.csv"), str(SEEDS_DIR / "municipality_changes.csv")],
+    )
+
+
+def _table_file(delivery: str, delivery_dir: Path, manifest: dict, table: str, contract: Contract) -> Path:
     entry = (manifest.get("tables") or {}).get(table)
     if entry is None:
         raise DeliveryError(delivery, table, None, "table_in_manifest", "the manifest does not list this table")
-    path = delivery_dir / entry.get("file", contract.delivery_file)
-    if not path.exists():
-        raise DeliveryError(delivery, table, None, "file_present", f"{path.name} is missing")
-    actual = sha256_file(path)
+    try:
+        return confined_file(delivery_dir, entry, contract.delivery_file)
+    except ConfinementError as exc:
+        raise DeliveryError(delivery, table, None, exc.rule, exc.detail) from None
+
+
+def check_manifest(delivery_dir: Path, register_year: int, table: str, contract: Contract) -> dict:
+    """Structural checks of the delivery folder, the manifest and the table's file; returns the manifest.
+    Only the manifest and the table's own (confined) file are opened, in that order."""
+    delivery = str(delivery_dir)
+    try:
+        manifest = load_manifest(delivery_dir)
+    except ConfinementError as exc:
+        raise DeliveryError(delivery, table, None, exc.rule, exc.detail) from None
+    if str(manifest.get("register_year")) != str(register_year):
+        raise DeliveryError(
+            delivery, table, None, "register_year_matches",
+            f"manifest says register_year={_safe(manifest.get('register_year'))}, the partition is {register_year}",
+        )
+    this_year = _dt.date.today().year
+    if int(register_year) > this_year:
+        raise DeliveryError(delivery, table, None, "register_year_not_in_future",
+                            f"register year {register_year} is later than the current year {this_year}")
+    try:
+        vintage = _dt.date.fromisoformat(str(manifest.get("vintage")))
+    except ValueError:
+        raise DeliveryError(
+            delivery, table, None, "vintage_valid",
+            f"manifest vintage {_safe(manifest.get('vintage'))} is not an ISO date (YYYY-MM-DD)",
+        ) from None
+    if vintage <= _dt.date(int(register_year), 12, 31):
+        # the register year is complete only after 31 December: an earlier extraction cannot hold it
+        raise DeliveryError(delivery, table, None, "vintage_after_register_year",
+                            f"vintage {vintage} is not after the end of register year {register_year}")
+    if not isinstance(manifest.get("tables") or {}, dict):
+        raise DeliveryError(delivery, table, None, "manifest_readable", "the manifest's tables is not a JSON object")
+    path = _table_file(delivery, delivery_dir, manifest, table, contract)
+    entry = manifest["tables"][table]
+    actual = sha256_file(path, follow_symlinks=False)
     if actual != entry.get("sha256"):
         raise DeliveryError(
             delivery, table, None, "checksum_matches",
-            f"sha256 of {path.name} is {actual[:12]}..., the manifest says {str(entry.get('sha256'))[:12]}...",
+            f"sha256 of {path.name} is {actual[:12]}..., the manifest says {_safe(entry.get('sha256'), 12)}",
         )
     return manifest
 
 
-def schema_problem(con, relation: str, contract: Contract) -> tuple[str, str, str] | None:
-    """(column, rule, detail) of the first column missing or of the wrong type, or None."""
-    delivered_types = {name: _base_type(typ) for name, typ, *_ in con.execute(f"describe {relation}").fetchall()}
+def _checksums(manifest: dict) -> dict[str, object]:
+    return {t: e.get("sha256") for t, e in (manifest.get("tables") or {}).items() if isinstance(e, dict)}
+
+
+def copied_from_year(con, delivery_dir: Path, register_year: int, manifest: dict) -> int | None:
+    """An earlier register year whose delivery has exactly these file checksums (a year re-sent under
+    another number), from the other year folders of the landing and from raw.ingest_log; or None."""
+    mine = _checksums(manifest)
+    if not mine:
+        return None
+    candidates: list[tuple[int, dict]] = []
+    logged: dict[int, dict] = {}
+    for year, table, sha in con.execute(
+        "select register_year, table_name, file_sha256 from raw.ingest_log where register_year < ?", [register_year]
+    ).fetchall():
+        logged.setdefault(int(year), {})[table] = sha
+    candidates.extend(logged.items())
+    landing = delivery_dir.parent
+    for folder in sorted(landing.iterdir()) if landing.is_dir() else []:
+        if YEAR_FOLDER.fullmatch(folder.name) and int(folder.name) < register_year:
+            try:
+                candidates.append((int(folder.name), _checksums(load_manifest(folder))))
+            except ConfinementError:
+                continue  # that year's own ingestion reports its manifest
+    for year, theirs in sorted(candidates):
+        if all(theirs.get(t) == sha for t, sha in mine.items()):
+            return year
+    return None
+
+
+def _schema_problem(types: dict[str, str], contract: Contract) -> tuple[str, str, str] | None:
     for column in contract.columns:
-        if column.name not in delivered_types:
+        if column.name not in types:
             return column.name, "column_present", "the column is missing"
-        typ = delivered_types[column.name]
+        typ = types[column.name]
         if typ not in TYPE_FAMILIES[column.logical_type] and typ != "NULL":
             return (column.name, "column_type",
                     f"delivered as {typ}, the contract says {column.logical_type} ({column.physical_type})")
     return None
 
 
-def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: dict) -> int:
-    """Read the file into a temp table `stage` (delivered types) and check the schema."""
-    delivery = str(delivery_dir)
-    path = delivery_dir / manifest["tables"][table].get("file", contract.delivery_file)
+def schema_problem(con, relation: str, contract: Contract) -> tuple[str, str, str] | None:
+    """(column, rule, detail) of the first column missing or of the wrong type, or None."""
+    rows = con.execute(f"describe {ident(relation)}").fetchall()
+    return _schema_problem({name: _base_type(typ) for name, typ, *_ in rows}, contract)
+
+
+def _file_schema(con, path: Path) -> dict[str, str]:
+    """Column -> base type of a parquet file, read through a relation (no SQL text, no data read)."""
+    rel = con.read_parquet(str(path))
+    return {name: _base_type(str(typ)) for name, typ in zip(rel.columns, rel.types)}
+
+
+def invalid_text_counts(path: Path, columns: list[str]) -> dict[str, int]:
+    """Per text column of the file, how many values are not valid UTF-8 (counts only, never values)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        con.execute(
-            f"create or replace temp table stage as select row_number() over () as _row, * "
-            f"from read_parquet('{path}')"
-        )
+        pf = pq.ParquetFile(path)
+    except Exception:  # noqa: BLE001 - an unreadable file is reported as such by the caller
+        return {}
+    out = {}
+    for name in columns:
+        if name not in pf.schema_arrow.names:
+            continue
+        typ = pf.schema_arrow.field(name).type
+        if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            continue
+        bad = 0
+        for batch in pf.iter_batches(columns=[name], batch_size=1 << 16):
+            arr = batch.column(0)
+            try:
+                arr.validate(full=True)  # checks UTF-8; cheap when the batch is clean
+                continue
+            except pa.ArrowInvalid:
+                pass
+            raw = arr.view(pa.large_binary() if pa.types.is_large_string(typ) else pa.binary())
+            for value in raw.to_pylist():
+                if value is not None:
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        bad += 1
+        if bad:
+            out[name] = bad
+    return out
+
+
+def _encoding_error(delivery: str, table: str, path: Path, contract: Contract) -> DeliveryError | None:
+    bad = invalid_text_counts(path, [c.name for c in contract.columns])
+    if not bad:
+        return None
+    first = next(iter(bad))
+    return DeliveryError(delivery, table, first, "text_encoding_valid",
+                         "values that are not valid UTF-8 text: "
+                         + ", ".join(f"column {c}: {n}" for c, n in bad.items()))
+
+
+def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path) -> int:
+    """Read the contract's columns of the file into a temp table `stage` (delivered types) and check
+    the schema, the row count and that the table is not empty."""
+    delivery = str(delivery_dir)
+    try:
+        problem = _schema_problem(_file_schema(con, path), contract)
     except duckdb.Error as exc:
-        raise DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {exc}".splitlines()[0]) from exc
-    problem = schema_problem(con, "stage", contract)
+        raise DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}") from None
     if problem:
         raise DeliveryError(delivery, table, *problem)
+    cols = ", ".join(ident(c.name) for c in contract.columns)
+    try:
+        con.execute(
+            f"create or replace temp table stage as select row_number() over () as _row, {cols} from read_parquet(?)",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise (_encoding_error(delivery, table, path, contract)
+               or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")) from None
     delivered = con.execute("select count(*) from stage").fetchone()[0]
     expected = manifest["tables"][table].get("rows")
     if delivered != expected:
         raise DeliveryError(
-            delivery, table, None, "row_count_matches", f"the file has {delivered} rows, the manifest says {expected}"
+            delivery, table, None, "row_count_matches",
+            f"the file has {delivered} rows, the manifest says {_safe(expected, 20)}",
         )
+    if delivered == 0:
+        raise DeliveryError(delivery, table, None, "table_not_empty",
+                            "the table has 0 rows; every register year delivers rows in every table")
     return delivered
+
+
+def _accepted_removal(register_year: int, removed: int) -> bool:
+    for item in os.environ.get(ENV_ACCEPT_REMOVALS, "").split(","):
+        year, _, count = item.strip().partition(":")
+        if year == str(register_year) and count == str(removed):
+            return True
+    return False
+
+
+def persons_removed(con, register_year: int) -> tuple[int, int]:
+    """(persons loaded for the year, how many of them the staged re-delivery no longer holds)."""
+    before, removed = con.execute(
+        "select count(*), count(*) filter (where not exists"
+        " (select 1 from stage s where cast(s.person_id as varchar) = p.person_id))"
+        " from raw.persons p where p.register_year = ?",
+        [register_year],
+    ).fetchone()
+    return before, removed
+
+
+def _check_removals(con, delivery: str, register_year: int) -> tuple[int, int] | None:
+    """A re-delivery of persons that drops more than the allowed share of the persons already loaded
+    for the year is refused, unless the operator accepts exactly that number: then (persons before,
+    removed) is returned and logged in raw.accepted_removals."""
+    before, removed = persons_removed(con, register_year)
+    share = float(settings.setting(REMOVAL_SHARE_SETTING))
+    if not before or removed <= share * before:
+        return None
+    if _accepted_removal(register_year, removed):
+        return before, removed
+    raise DeliveryError(
+        delivery, "persons", "person_id", "persons_removed_within_threshold",
+        f"the re-delivery removes {removed} of the {before} persons loaded for {register_year} "
+        f"({100 * removed / before:.2f} %), more than {100 * share:g} % (dbt var {REMOVAL_SHARE_SETTING}); "
+        f"to accept it, set {ENV_ACCEPT_REMOVALS}={register_year}:{removed} (logged in raw.accepted_removals)",
+    )
 
 
 def referenced_tables(rules: list[tuple[str, str]], contracts: dict[str, Contract]) -> dict[str, list[str]]:
@@ -158,61 +336,57 @@ def _accepted_rows_view(con, name: str, contract: Contract, register_year: int) 
     Rules of <name> that read other delivered tables are left out (no chains between siblings)."""
     own = [sql for _, sql in row_rules(contract, register_year) if not re.search(r"\bdelivered_\w+\b", sql)]
     broken = " or ".join(f"coalesce(({sql}), false)" for sql in own) or "false"
-    key = ", ".join(contract.key) if contract.key else "1"
+    key = ", ".join(ident(k) for k in contract.key) if contract.key else "1"
     con.execute(
         # a table, not a view: the rules of the ingested table may read it several times
-        f"create or replace temp table delivered_{name} as select * exclude (_key_count) from ("
-        f" select *, count(*) over (partition by {key}) as _key_count from delivered_{name}_as_delivered) as t"
+        f"create or replace temp table {ident('delivered_' + name)} as select * exclude (_key_count) from ("
+        f" select *, count(*) over (partition by {key}) as _key_count from {ident('delivered_' + name + '_as_delivered')}) as t"
         f" where not ({broken})"
     )
 
 
 def _sibling_views(con, delivery_dir: Path, table: str, manifest: dict, contracts: dict[str, Contract],
                    needed: dict[str, list[str]], register_year: int) -> None:
-    """The other tables of the same delivery, for cross-table rules (`delivered_<table>`): the rows
-    their own ingestion accepts (see _accepted_rows_view); the table being ingested, as delivered.
+    """The tables the rules read (`delivered_<table>`): the other tables of the same delivery as the
+    rows their own ingestion accepts (see _accepted_rows_view); the table being ingested, as staged.
 
-    A table that a rule needs must be in the manifest, present, match its checksum and be readable:
-    otherwise the rule cannot be judged, and the table-year is refused (rule reference_table_valid)
-    rather than quarantining rows for another file's fault.
+    A table that a rule needs must be in the manifest, a confined plain file, match its checksum and
+    be readable: otherwise the rule cannot be judged, and the table-year is refused (rule
+    reference_table_valid) rather than quarantining rows for another file's fault.
     """
     delivery = str(delivery_dir)
-    for name, contract in contracts.items():
+    con.execute(f"create or replace temp view {ident('delivered_' + table)} as select * exclude (_row) from stage")
+    for name in needed:
+        if name == table:
+            continue
+        contract = contracts[name]
         entry = (manifest.get("tables") or {}).get(name)
-        path = delivery_dir / (entry.get("file", contract.delivery_file) if entry else contract.delivery_file)
-        if name in needed and name != table:
-            problem = None
-            if entry is None:
-                problem = "is not listed in the manifest"
-            elif not path.exists():
-                problem = f"file {path.name} is missing"
-            elif sha256_file(path) != entry.get("sha256"):
-                problem = f"file {path.name} does not match its manifest checksum"
-            if problem:
-                raise DeliveryError(
-                    delivery, table, None, "reference_table_valid",
-                    f"rules {', '.join(needed[name])} need table {name}, which {problem}",
-                )
-        if path.exists():
-            try:
-                con.execute(f"create or replace temp view delivered_{name} as select * from read_parquet('{path}')")
-                con.execute(f"select count(*) from delivered_{name}").fetchone()
-                problem = schema_problem(con, f"delivered_{name}", contract)
-            except duckdb.Error:
-                problem = ("-", "file_readable", "the file is unreadable")
+
+        def refuse(problem: str) -> DeliveryError:
+            return DeliveryError(delivery, table, None, "reference_table_valid",
+                                 f"rules {', '.join(needed[name])} need table {name}, which {problem}")
+
+        if entry is None:
+            raise refuse("is not listed in the manifest")
+        try:
+            path = confined_file(delivery_dir, entry, contract.delivery_file)
+        except ConfinementError as exc:
+            raise refuse(f"fails its own rule {exc.rule}") from None
+        if sha256_file(path, follow_symlinks=False) != entry.get("sha256"):
+            raise refuse(f"file {path.name} does not match its manifest checksum")
+        try:
+            problem = _schema_problem(_file_schema(con, path), contract)
             if problem is None:
-                if name in needed and name != table:
-                    con.execute(f"alter view delivered_{name} rename to delivered_{name}_as_delivered")
-                    _accepted_rows_view(con, name, contract, register_year)
-                continue
-            if name in needed and name != table:
-                raise DeliveryError(
-                    delivery, table, None, "reference_table_valid",
-                    f"rules {', '.join(needed[name])} need table {name}, which fails its own rule "
-                    f"{problem[1]} (column {problem[0]})",
-                )
-        cols = ", ".join(f"cast(null as {c.physical_type}) as {c.name}" for c in contract.columns)
-        con.execute(f"create or replace temp view delivered_{name} as select {cols} where false")
+                cols = [c.name for c in contract.columns]
+                con.read_parquet(str(path)).select(*cols).create_view(f"delivered_{name}_as_delivered", replace=True)
+                _accepted_rows_view(con, name, contract, register_year)
+        except duckdb.Error:
+            if _encoding_error(delivery, name, path, contract):
+                problem = ("-", "text_encoding_valid", "")
+            else:
+                problem = ("-", "file_readable", "")
+        if problem is not None:
+            raise refuse(f"fails its own rule {problem[1]} (column {problem[0]})")
 
 
 def _bound(column: Column, value) -> str:
@@ -223,14 +397,22 @@ def _bound(column: Column, value) -> str:
 
 
 def row_rules(contract: Contract, register_year: int) -> list[tuple[str, str]]:
-    """(rule_id, SQL predicate over row `t` that is true when the row breaks the rule)."""
-    refs = _reference_sets()
+    """(rule_id, SQL predicate over row `t` that is true when the row breaks the rule).
+
+    Needs the reference tables of `load_reference_sets` for the classification references."""
     rules: list[tuple[str, str]] = []
     for c in contract.columns:
-        col = f"t.{c.name}"
+        col = f"t.{ident(c.name)}"
         if c.required:
             rules.append((f"{c.name}.required", f"{col} is null"))
         rules.append((f"{c.name}.type_cast", f"{col} is not null and try_cast({col} as {c.physical_type}) is null"))
+        if c.logical_type == "number":
+            # NaN sorts above every number and +-inf passes open ranges: neither is a measurement
+            rules.append((f"{c.name}.finite", f"{col} is not null and not isfinite(try_cast({col} as double))"))
+        if c.max_length is not None:
+            rules.append((f"{c.name}.max_length", f"length({col}) > {int(c.max_length)}"))
+        if c.pattern is not None:
+            rules.append((f"{c.name}.pattern", f"not regexp_full_match({col}, {_sql_literal(c.pattern)})"))
         if c.valid_values is not None:
             allowed = ", ".join(_sql_literal(v) for v in c.valid_values)
             rules.append((f"{c.name}.valid_values", f"{col} is not null and {col} not in ({allowed})"))
@@ -240,23 +422,23 @@ def row_rules(contract: Contract, register_year: int) -> list[tuple[str, str]]:
             rules.append((f"{c.name}.maximum", f"{col} > {_bound(c, c.maximum)}"))
         if c.references:
             target_table, target_col = c.references.split(".")
-            if c.references in refs:
-                source = refs[c.references]
+            if c.references in REFERENCE_SETS:
+                source = REFERENCE_SETS[c.references]
             else:
-                source = f"select {target_col} from delivered_{target_table}"
+                source = f"select {ident(target_col)} from {ident('delivered_' + target_table)}"
             rules.append((f"{c.name}.references_{target_table}", f"{col} is not null and {col} not in ({source})"))
     if contract.key:
         rules.append((f"{'+'.join(contract.key)}.unique_key", "t._key_count > 1"))
     for rule in contract.custom_rules:
-        rules.append((rule.rule_id, rule.sql.format(register_year=register_year)))
+        rules.append((rule.rule_id, rule.sql.format(register_year=int(register_year))))
     return rules
 
 
 def ensure_raw_schema(con, contracts: dict[str, Contract]) -> None:
     con.execute("create schema if not exists raw")
     for name, contract in contracts.items():
-        cols = ", ".join(f"{c.name} {c.physical_type}" for c in contract.columns)
-        con.execute(f"create table if not exists raw.{name} ({cols}, register_year SMALLINT, vintage DATE)")
+        cols = ", ".join(f"{ident(c.name)} {c.physical_type}" for c in contract.columns)
+        con.execute(f"create table if not exists raw.{ident(name)} ({cols}, register_year SMALLINT, vintage DATE)")
     con.execute(
         "create table if not exists raw.quarantine (register_year SMALLINT, table_name VARCHAR, rule_id VARCHAR,"
         " rules VARCHAR[], row_number BIGINT, row_data VARCHAR, vintage DATE)"
@@ -266,20 +448,37 @@ def ensure_raw_schema(con, contracts: dict[str, Contract]) -> None:
         " producer VARCHAR, file_sha256 VARCHAR, delivered BIGINT, accepted BIGINT, quarantined BIGINT,"
         " loaded_at TIMESTAMP)"
     )
+    # the operator's acceptances of re-deliveries that drop persons (ENV_ACCEPT_REMOVALS)
+    con.execute(
+        "create table if not exists raw.accepted_removals (register_year SMALLINT, table_name VARCHAR,"
+        " file_sha256 VARCHAR, rows_before BIGINT, rows_removed BIGINT, max_removed_share DOUBLE,"
+        " setting VARCHAR, accepted_at TIMESTAMP)"
+    )
 
 
 def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, table: str) -> IngestResult:
     """Validate and load one table of one delivery. Raises DeliveryError on structural problems."""
+    register_year = int(register_year)
     contracts = delivered_contracts()
     contract = contracts[table]
+    delivery = str(delivery_dir)
     manifest = check_manifest(delivery_dir, register_year, table, contract)
-    vintage = str(manifest.get("vintage"))
+    path = _table_file(delivery, delivery_dir, manifest, table, contract)
+    vintage = _dt.date.fromisoformat(str(manifest.get("vintage"))).isoformat()
     con = duckdb.connect(str(warehouse))
     try:
-        delivered = _stage(con, delivery_dir, table, contract, manifest)
+        ensure_raw_schema(con, contracts)
+        copied = copied_from_year(con, delivery_dir, register_year, manifest)
+        if copied is not None:
+            raise DeliveryError(delivery, table, None, "not_a_copy_of_another_year",
+                                f"every file of the delivery has the checksum of register year {copied}'s "
+                                "delivery: a year re-sent under another register year")
+        delivered = _stage(con, delivery_dir, table, contract, manifest, path)
+        removal = _check_removals(con, delivery, register_year) if table == "persons" else None
+        load_reference_sets(con)
         rules = row_rules(contract, register_year)
         _sibling_views(con, delivery_dir, table, manifest, contracts, referenced_tables(rules, contracts), register_year)
-        key = ", ".join(contract.key)
+        key = ", ".join(ident(k) for k in contract.key)
         con.execute(
             f"create or replace temp table stage_k as select *, count(*) over (partition by {key}) as _key_count from stage"
         )
@@ -289,20 +488,19 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
             f" select t._row, list_filter([{flags}], lambda x: x is not null) as rules from stage_k t)"
             f" where len(rules) > 0"
         )
-        casts = ", ".join(f"cast(s.{c.name} as {c.physical_type})" for c in contract.columns)
-        data_cols = ", ".join(c.name for c in contract.columns)
-        ensure_raw_schema(con, contracts)
+        casts = ", ".join(f"cast(s.{ident(c.name)} as {c.physical_type})" for c in contract.columns)
+        packed = ", ".join(f"{ident(c.name)} := s.{ident(c.name)}" for c in contract.columns)
         con.execute("begin transaction")
-        con.execute(f"delete from raw.{table} where register_year = ?", [register_year])
+        con.execute(f"delete from raw.{ident(table)} where register_year = ?", [register_year])
         con.execute(
-            f"insert into raw.{table} select {casts}, ?, cast(? as date) from stage s"
+            f"insert into raw.{ident(table)} select {casts}, ?, cast(? as date) from stage s"
             f" anti join violations v on s._row = v._row order by s._row",
             [register_year, vintage],
         )
         con.execute("delete from raw.quarantine where register_year = ? and table_name = ?", [register_year, table])
         con.execute(
             f"insert into raw.quarantine select ?, ?, v.rules[1], v.rules, s._row,"
-            f" to_json(struct_pack({', '.join(f'{c} := s.{c}' for c in data_cols.split(', '))}))::varchar,"
+            f" to_json(struct_pack({packed}))::varchar,"
             f" cast(? as date) from stage s join violations v on s._row = v._row order by s._row",
             [register_year, table, vintage],
         )
@@ -311,9 +509,15 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
         con.execute("delete from raw.ingest_log where register_year = ? and table_name = ?", [register_year, table])
         con.execute(
             "insert into raw.ingest_log values (?, ?, cast(? as date), ?, ?, ?, ?, ?, current_timestamp)",
-            [register_year, table, vintage, manifest.get("producer"), manifest["tables"][table]["sha256"],
+            [register_year, table, vintage, str(manifest.get("producer"))[:200], manifest["tables"][table]["sha256"],
              delivered, accepted, quarantined],
         )
+        if removal is not None:
+            con.execute(
+                "insert into raw.accepted_removals values (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+                [register_year, table, manifest["tables"][table]["sha256"], removal[0], removal[1],
+                 float(settings.setting(REMOVAL_SHARE_SETTING)), f"{ENV_ACCEPT_REMOVALS}={register_year}:{removal[1]}"],
+            )
         con.execute("commit")
         by_rule = dict(
             con.execute(
@@ -322,21 +526,30 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
                 [register_year, table],
             ).fetchall()
         )
+    except duckdb.Error as exc:
+        _rollback(con)
+        # DuckDB quotes offending values in some messages: never pass one on (R12)
+        raise RuntimeError(f"ingestion of {table} {register_year} failed: {_scrub(exc)}") from None
     except Exception:
-        try:
-            con.execute("rollback")
-        except duckdb.Error:
-            pass
+        _rollback(con)
         raise
     finally:
         con.close()
-    return IngestResult(register_year, table, vintage, delivered, accepted, quarantined, by_rule)
+    return IngestResult(register_year, table, vintage, delivered, accepted, quarantined, by_rule,
+                        removal[1] if removal else None)
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass
 
 
 def reconcile(warehouse_con, register_year: int, table: str) -> dict:
     """Recount from the warehouse: rows in raw.<table> and raw.quarantine versus the ingest log."""
     accepted = warehouse_con.execute(
-        f"select count(*) from raw.{table} where register_year = ?", [register_year]
+        f"select count(*) from raw.{ident(table)} where register_year = ?", [register_year]
     ).fetchone()[0]
     quarantined = warehouse_con.execute(
         "select count(*) from raw.quarantine where register_year = ? and table_name = ?", [register_year, table]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from models_py.contracts import delivered_contracts
+from models_py.contracts import delivered_contracts, ident
 
 LOG_DDL = (
     "create table if not exists raw.revision_log (register_year SMALLINT, table_name VARCHAR, kind VARCHAR,"
@@ -52,7 +52,7 @@ class Revision:
 
 
 def _snapshot(table: str) -> str:
-    return f"raw._revision_before_{table}"
+    return f"raw.{ident('_revision_before_' + table)}"
 
 
 def ensure_revision_schema(con, table: str) -> None:
@@ -62,7 +62,7 @@ def ensure_revision_schema(con, table: str) -> None:
     ensure_raw_schema(con, delivered_contracts())
     for ddl in LOG_DDL:
         con.execute(ddl)
-    con.execute(f"create table if not exists {_snapshot(table)} as select * from raw.{table} where false")
+    con.execute(f"create table if not exists {_snapshot(table)} as select * from raw.{ident(table)} where false")
 
 
 def capture(warehouse: Path | str, register_year: int, table: str) -> str:
@@ -86,7 +86,7 @@ def capture(warehouse: Path | str, register_year: int, table: str) -> str:
             [register_year, table] * 4,
         )
         con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
-        con.execute(f"insert into {_snapshot(table)} select * from raw.{table} where register_year = ?", [register_year])
+        con.execute(f"insert into {_snapshot(table)} select * from raw.{ident(table)} where register_year = ?", [register_year])
         con.execute("commit")
         return "captured"
     except Exception:
@@ -99,16 +99,18 @@ def capture(warehouse: Path | str, register_year: int, table: str) -> str:
 def diff_counts(con, register_year: int, table: str) -> dict[str, int]:
     """Rows added, removed and changed (by primary key) between the snapshot and raw.<table> for a year."""
     contract = delivered_contracts()[table]
-    key = contract.key
+    key = [ident(k) for k in contract.key]
     on = " and ".join(f"o.{k} = n.{k}" for k in key)
-    differs = " or ".join(f"o.{c.name} is distinct from n.{c.name}" for c in contract.columns if c.name not in key) or "false"
-    old = f"(select * from {_snapshot(table)} where register_year = {int(register_year)})"
-    new = f"(select * from raw.{table} where register_year = {int(register_year)})"
+    differs = " or ".join(f"o.{ident(c.name)} is distinct from n.{ident(c.name)}"
+                          for c in contract.columns if c.name not in contract.key) or "false"
+    old = f"(select * from {_snapshot(table)} where register_year = $year)"
+    new = f"(select * from raw.{ident(table)} where register_year = $year)"
     row = con.execute(
         f"select (select count(*) from {old}), (select count(*) from {new}),"
         f" (select count(*) from {new} n anti join {old} o on {on}),"
         f" (select count(*) from {old} o anti join {new} n on {on}),"
-        f" (select count(*) from {old} o join {new} n on {on} where {differs})"
+        f" (select count(*) from {old} o join {new} n on {on} where {differs})",
+        {"year": int(register_year)},
     ).fetchone()
     return dict(zip(("rows_before", "rows_after", "rows_added", "rows_removed", "rows_changed"), row))
 

@@ -34,6 +34,11 @@ def build_ingest_asset(table: str) -> dg.AssetsDefinition:
             revision = revisions.finalize(warehouse.path, int(key), table, context.run.run_id)
             if revision is not None:
                 changes.append(f"| {key} | {revision.kind} | {revision.rows_added} | {revision.rows_removed} | {revision.rows_changed} |")
+            if result.persons_removed_accepted is not None:
+                context.log.warning(
+                    f"{table} {key}: the re-delivery removes {result.persons_removed_accepted} persons, above the "
+                    "threshold, accepted by the operator's setting (logged in raw.accepted_removals)"
+                )
             context.log.info(
                 f"{table} {key}: delivered {result.delivered}, accepted {result.accepted}, "
                 f"quarantined {result.quarantined} {result.quarantined_by_rule or ''}"
