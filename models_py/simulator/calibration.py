@@ -37,8 +37,10 @@ def _connect(landing: Path) -> tuple[duckdb.DuckDBPyConnection, float, int]:
                                  "temp_directory": tempfile.mkdtemp(prefix="calibration_"),
                                  "preserve_insertion_order": False})
     for t in TABLES:
-        con.execute(f"create view {t} as select *, cast(regexp_extract(filename, '(\\d{{4}})[/\\\\][a-z_]+\\.parquet$', 1) as int) "
-                    f"as register_year from read_parquet('{landing.as_posix()}/*/{t}.parquet', filename=true)")
+        # the path goes through the relation API, never into SQL text (a quote in it would break the SQL)
+        con.read_parquet(f"{landing.as_posix()}/*/{t}.parquet", filename=True).project(
+            "*, cast(regexp_extract(filename, '(\\d{4})[/\\\\][a-z_]+\\.parquet$', 1) as int) as register_year"
+        ).create_view(t)
     last = years[-1]
     con.execute(f"create table p as select * from persons where register_year = {last}")
     cty = pd.read_csv(classif.seeds_dir() / "countries.csv", dtype=str, keep_default_na=False)
