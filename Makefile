@@ -29,7 +29,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test ui simulate lock prepare clean bench
+.PHONY: install browser run test ui simulate lock prepare clean bench
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,13 @@ run: install
 	@if [ -z "$$(ls -A "$(REGISTER_LANDING)" 2>/dev/null)" ]; then $(MAKE) --no-print-directory simulate; fi
 	$(BIN)/python -m dagster_project.run
 
-test: install
+# The report's browser test needs Chromium and its driver (Debian packages; browsers cannot be downloaded here).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "note: chromium/chromedriver missing and not root: the browser test will be skipped"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

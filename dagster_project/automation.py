@@ -44,10 +44,10 @@ ROOT = settings.PROJECT_ROOT
 # What decides the content of raw.* (contracts, gate, reference classifications) ...
 INGEST_CODE = ["data_contracts", "models_py/contracts.py", "models_py/ingest.py", "models_py/delivery.py",
                "models_py/revisions.py", "dbt/seeds"]
-# ... and of everything built from raw.* (dbt project, models, report).
-TRANSFORM_CODE = ["dbt/dbt_project.yml", "dbt/models", "dbt/macros", "dbt/seeds", "dbt/tests", "models_py/stats",
-                  "models_py/report.py", "models_py/report_figures.py", "models_py/settings.py",
-                  "dagster_project/assets"]
+# ... and of everything built from raw.* (dbt project, models, exhibits, report): whole folders, so that a new
+# module can never be missed. dbt's generated folders are not code.
+TRANSFORM_CODE = ["dbt", "models_py", "dagster_project/assets"]
+GENERATED = {"target", "logs", "dbt_packages", "__pycache__"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def fingerprint_paths(paths: list[str], root: Path = ROOT) -> str:
         base = root / rel
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
         for f in files:
-            if "__pycache__" in f.parts or f.suffix == ".pyc":
+            if GENERATED.intersection(f.relative_to(root).parts) or f.suffix == ".pyc":
                 continue
             digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -1,13 +1,11 @@
-"""The code location (workspace.yaml loads `dagster_project.definitions`)."""
+"""The code location (workspace.yaml loads `dagster_project.definitions`).
+
+Assets and checks are found in the modules of `dagster_project.assets` and `dagster_project.checks`: a new
+study module is picked up without being listed here.
+"""
 import dagster as dg
 
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.assets.ingest import ingest_assets
-from dagster_project.assets.quality import data_quality_summary
-from dagster_project.assets.models import emigration_logit, emigration_logit_converged
-from dagster_project.assets.report import emigration_report
-from dagster_project.checks.ingest_checks import ingest_checks
-from dagster_project.checks.quality_checks import quality_checks
+from dagster_project import assets, checks
 from dagster_project.jobs import jobs
 from dagster_project.resources import default_resources
 from dagster_project.schedules import schedules
@@ -17,8 +15,9 @@ from dagster_project.sensors import sensors
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     """All definitions; tests pass their own resources (temporary warehouse, landing, reports)."""
     return dg.Definitions(
-        assets=[*ingest_assets, data_quality_summary, dbt_models, emigration_logit, emigration_report],
-        asset_checks=[*ingest_checks, *quality_checks, emigration_logit_converged],
+        assets=dg.load_assets_from_package_module(assets),
+        asset_checks=[*dg.load_asset_checks_from_package_module(assets),
+                      *dg.load_asset_checks_from_package_module(checks)],
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

@@ -56,6 +56,32 @@ def pipeline_env(tmp_path, monkeypatch, tiny_landing) -> PipelineEnv:
     return env
 
 
+@pytest.fixture(scope="session")
+def published_pipeline(dbt_manifest, tiny_landing, tmp_path_factory):
+    """One full Dagster run on the tiny register, shared by the tests that only read what it built and published
+    (they must not change its warehouse, landing or reports)."""
+    from models_py import settings
+    from tests.helpers.dagster_runs import run_job
+
+    root = tmp_path_factory.mktemp("published")
+    env = PipelineEnv(root / "landing", root / "warehouse.duckdb", root / "reports")
+    shutil.copytree(tiny_landing, env.landing)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.ENV_LANDING, str(env.landing))
+        patch.setenv(settings.ENV_WAREHOUSE, str(env.warehouse))
+        patch.setenv(settings.ENV_REPORTS, str(env.reports))
+        result = run_job(env)
+    clear_defs_state_storage()
+    return env, result
+
+
+@pytest.fixture
+def published_report(published_pipeline) -> Path:
+    env, result = published_pipeline
+    assert result.success, "the shared full run failed"
+    return env.reports / "latest"
+
+
 def resources_for(env: PipelineEnv) -> dict:
     from dagster_project.resources import RegisterPaths, Warehouse, dbt_resource
 

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 
 import dagster as dg
 from models_py.delivery import delivery_years, sha256_file
-from tests.test_pipeline import run_job
+from tests.helpers.dagster_runs import run_job
 
 
 def snapshot(reports):

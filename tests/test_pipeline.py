@@ -10,42 +10,7 @@ import pytest
 
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years
-from tests.conftest import resources_for
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
-
-
-def run_job(env, selection=None, years=None, log_messages: list | None = None):
-    from dagster_project.definitions import build_definitions
-
-    defs = build_definitions(resources_for(env))
-    years = years or delivery_years(env.landing)
-    # Dispose the instance when done: it registers itself as the current defs-state storage (a
-    # context variable) until disposed, and a later load would find a dead instance there.
-    with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("register_year", delivery_years(env.landing))
-        job = defs.resolve_job_def("full_rebuild")
-        if selection is not None:
-            job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
-        result = job.execute_in_process(instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]},
-                                        raise_on_error=False)
-        if log_messages is not None:
-            log_messages.extend(e.user_message for e in instance.all_logs(result.run_id) if e.user_message)
-        return result
-
-
-def raw_fingerprint(warehouse) -> dict[str, str]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        out = {}
-        for table in (*DELIVERED_TABLES, "quarantine"):
-            rows = con.execute(f"select * exclude (vintage) from raw.{table} order by all").fetchall()
-            out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
-
+from tests.helpers.dagster_runs import RANGE_END, RANGE_START, raw_fingerprint, run_job  # noqa: F401
 
 @pytest.fixture
 def built(dbt_manifest, pipeline_env):
@@ -53,26 +18,17 @@ def built(dbt_manifest, pipeline_env):
     return pipeline_env, result
 
 
-def test_full_materialization_publishes_a_report(built):
-    env, result = built
+def test_full_materialization_publishes_a_report(published_pipeline):
+    env, result = published_pipeline
     assert result.success
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == []
-    index = env.reports / "latest" / "index.html"
-    assert index.exists()
-    rates = pd.read_csv(env.reports / "latest" / "rate_emigration_year_sex.csv")
+    latest = env.reports / "latest"
+    assert (latest / "index.html").exists()
+    rates = pd.read_csv(latest / "exhibits" / "p_fig_rate_year_sex.csv")
     years = [int(y) for y in delivery_years(env.landing)]
     assert set(rates["year"]) <= set(years) and len(rates) > 0
-    # disclosure control: no published count between 1 and disclosure_min_count - 1
-    from models_py.settings import setting
-
-    min_count = int(setting("disclosure_min_count"))
-    counts = [c for c in rates.columns if c in ("emigrations", "administrative_emigrations",
-                                                "multi_migrant_emigrations", "population_jan1")]
-    assert len(counts) >= 2
-    for column in counts:
-        values = rates[column].dropna()
-        assert not ((values > 0) & (values < min_count)).any(), column
+    assert set(rates["sex_label"]) == {"Men", "Women"}
     # every delivered row is accounted for
     con = duckdb.connect(str(env.warehouse), read_only=True)
     balance = con.execute(
@@ -80,6 +36,25 @@ def test_full_materialization_publishes_a_report(built):
     ).fetchone()
     con.close()
     assert balance[0] == balance[1] and balance[0] > 0
+
+
+def test_no_published_count_is_disclosive(published_report):
+    """Every column the registry declares a count is 0, at least min_persons, or suppressed, in every CSV."""
+    from models_py.exhibits.registry import load_registry
+    from models_py.publish.disclosure import load_settings
+
+    smallest = load_settings()["min_persons"]
+    checked = 0
+    for exhibit in load_registry():
+        path = published_report / "exhibits" / f"{exhibit.id}.csv"
+        if not path.exists():
+            continue
+        table = pd.read_csv(path)
+        for column in (exhibit.disclosure or {}).get("counts", {}):
+            values = pd.to_numeric(table[column], errors="coerce").dropna()
+            assert not ((values > 0) & (values < smallest)).any(), (exhibit.id, column)
+            checked += 1
+    assert checked >= 5
 
 
 def test_rematerializing_a_partition_is_idempotent(built):

@@ -6,7 +6,7 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_project.assets.dbt import dbt_models, relation_of
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import Warehouse
-from models_py.report import markdown_table
+from models_py.publish.site import markdown_table
 from models_py.stats.emigration_logit import fit_cell_logit
 
 # Study A's age groups (Table A2) come from the panel (dbt macro age_group_a, age on 1 January).

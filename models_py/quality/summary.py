@@ -107,3 +107,39 @@ def dq_summary_markdown(df: pd.DataFrame) -> str:
             f"{'yes' if r.provisional else 'no'} |"
         )
     return "\n".join(lines)
+
+
+def dq_publishable(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary as two tidy tables for the report (through the disclosure gate):
+    rows per (register year, table, rule) with delivered / accepted / quarantined counts (rule 'all' is the
+    total over the rules), and per register year the emigrations with their administrative and
+    unknown-destination counts and shares."""
+    counts = df[df["measure"].isin(["delivered", "accepted", "quarantined"])]
+    rows = counts.pivot_table(index=["register_year", "table", "rule"], columns="measure", values="value",
+                              aggfunc="sum").reset_index()
+    for measure in ("delivered", "accepted", "quarantined"):
+        rows[measure] = rows.get(measure, pd.Series(dtype="float64")).astype("Int64")
+    rows = rows.rename(columns={"table": "table_name"})[
+        ["register_year", "table_name", "rule", "delivered", "accepted", "quarantined"]]
+    rows.columns.name = None
+    ev = df[df["table"] == "migration_events"].pivot_table(index="register_year", columns="measure", values="value",
+                                                            aggfunc="first")
+    emig = pd.DataFrame({"register_year": ev.index.astype("int64")})
+    if len(ev):
+        n = ev["emigrations"].to_numpy()
+        emig["emigrations"] = pd.array(n.round(), dtype="Int64")
+        emig["administrative_emigrations"] = pd.array((ev["administrative_share"].fillna(0).to_numpy() * n).round(),
+                                                      dtype="Int64")
+        emig["unknown_destination_emigrations"] = pd.array(
+            (ev["unknown_destination_share"].fillna(0).to_numpy() * n).round(), dtype="Int64")
+        emig["administrative_share"] = ev["administrative_share"].to_numpy()
+        emig["unknown_destination_share"] = ev["unknown_destination_share"].to_numpy()
+        provisional = df.groupby("register_year")["provisional"].first()
+        emig["provisional"] = emig["register_year"].map(provisional).astype(bool)
+    else:
+        for c in ("emigrations", "administrative_emigrations", "unknown_destination_emigrations"):
+            emig[c] = pd.Series(dtype="Int64")
+        for c in ("administrative_share", "unknown_destination_share"):
+            emig[c] = pd.Series(dtype="float64")
+        emig["provisional"] = pd.Series(dtype=bool)
+    return rows.reset_index(drop=True), emig

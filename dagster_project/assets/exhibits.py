@@ -1,0 +1,183 @@
+"""Exhibits, the disclosure gate, the scorecard and the report: thin assets over models_py.exhibits/publish.
+
+    exhibits_<study>  (one per registry file; deps read from the registry)  -> schema exhibits_internal
+    disclosure_gate   (every exhibit through models_py.publish.disclosure)   -> schema exhibits_published
+    scorecard         (claims of models_py/published/ on the published tables)
+    emigration_report (the site, published atomically to <reports>/latest)
+Unprotected aggregates stay in `exhibits_internal`, which nothing exports (disclosure policy, first paragraph).
+"""
+
+import json
+import time
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import get_asset_key_for_model
+
+from dagster_project.assets.dbt import dbt_models, relation_of
+from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.resources import RegisterPaths, Warehouse
+from models_py.exhibits import registry
+from models_py.publish import gate, scorecard as score
+from models_py.publish.site import PublishedExhibit, Site, publish_site
+
+INTERNAL, PUBLISHED = "exhibits_internal", "exhibits_published"
+STUDY_GROUPS = {"a": "study_a", "b": "study_b", "c": "study_c", "pipeline": "quality"}
+
+# Non-dbt sources (schema.table) and the assets that write them; filled by the modules that own them.
+MODEL_TABLE_ASSETS: dict[str, dg.AssetKey] = {
+    "quality.data_quality": dg.AssetKey("data_quality_summary"),
+    "quality.data_quality_emigrations": dg.AssetKey("data_quality_summary"),
+    "raw.revision_log": dg.AssetKey("data_quality_summary"),
+}
+
+
+def _deps(study: str) -> list[dg.AssetKey]:
+    keys = []
+    for exhibit in registry.load_registry((study,)):
+        if "." in exhibit.source:
+            key = MODEL_TABLE_ASSETS.get(exhibit.source)
+            if key is None:
+                raise KeyError(f"exhibit {exhibit.id}: no asset is known to write {exhibit.source}")
+        else:
+            key = get_asset_key_for_model([dbt_models], exhibit.source)
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _exhibit_asset(study: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"exhibits_{study}", deps=_deps(study), group_name=STUDY_GROUPS[study], pool=DUCKDB_POOL,
+        kinds={"duckdb"},
+        description=f"The tidy tables of every exhibit registered in models_py/exhibits/{registry.REGISTRY_FILES[study]}, "
+        f"unprotected, in schema {INTERNAL} (never exported: the disclosure gate reads them).",
+    )
+    def build(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        exhibits = registry.load_registry((study,))
+        rows = {}
+        with warehouse.connect() as con:
+            con.execute(f"create schema if not exists {INTERNAL}")
+            for exhibit in exhibits:
+                df = registry.extract(con, exhibit, relation_of)
+                con.register("exhibit_df", df)
+                con.execute(f'create or replace table {INTERNAL}."{exhibit.id}" as select * from exhibit_df')
+                con.unregister("exhibit_df")
+                rows[exhibit.id] = len(df)
+        return dg.MaterializeResult(metadata={"exhibits": len(exhibits), "rows": sum(rows.values())})
+
+    return build
+
+
+exhibit_assets = [_exhibit_asset(study) for study in registry.REGISTRY_FILES]
+
+
+@dg.asset(
+    deps=exhibit_assets, group_name="publish", pool=DUCKDB_POOL, kinds={"duckdb"},
+    description="Disclosure control over every exhibit (primary and secondary suppression, exact and interval "
+    f"audits per table family); protected tables and the gate record in schema {PUBLISHED}.",
+)
+def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    exhibits = registry.load_registry()
+    with warehouse.connect() as con:
+        tables = {e.id: con.execute(f'select * from {INTERNAL}."{e.id}"').df() for e in exhibits}
+        started = time.perf_counter()
+        result = gate.protect_exhibits(exhibits, tables)
+        seconds = time.perf_counter() - started
+        con.execute(f"create schema if not exists {PUBLISHED}")
+        con.execute(f"drop table if exists {PUBLISHED}.gate_record")
+        con.register("record_df", result.record)
+        con.execute(f"create table {PUBLISHED}.gate_record as select * from record_df")
+        con.unregister("record_df")
+        for exhibit_id, (table, suppressed) in result.published.items():
+            for suffix, frame in (("", table), ("__suppressed", suppressed)):
+                con.register("frame_df", frame)
+                con.execute(f'create or replace table {PUBLISHED}."{exhibit_id}{suffix}" as select * from frame_df')
+                con.unregister("frame_df")
+    record = result.record
+    return dg.MaterializeResult(metadata={
+        "exhibits": len(exhibits), "published": len(result.published),
+        "failed": int((record["status"] == "fail").sum()),
+        "primary_suppressed": int(record["primary_suppressed"].sum()),
+        "secondary_suppressed": int(record["secondary_suppressed"].sum()),
+        "gate_seconds": round(seconds, 2),
+    })
+
+
+@dg.asset_check(asset=disclosure_gate, blocking=True, pool=DUCKDB_POOL,
+                description="Every registered exhibit was produced and passed the gate (no family left unprotected).")
+def every_exhibit_protected(warehouse: Warehouse) -> dg.AssetCheckResult:
+    ids = [e.id for e in registry.load_registry()]
+    with warehouse.connect(read_only=True) as con:
+        record = con.execute(f"select exhibit_id, status, reason from {PUBLISHED}.gate_record").df()
+    status = dict(zip(record["exhibit_id"], record["status"]))
+    missing = [i for i in ids if i not in status]
+    failed = [i for i in ids if status.get(i) == "fail"]
+    return dg.AssetCheckResult(passed=not missing and not failed, metadata={
+        "registered": len(ids), "missing": ", ".join(missing[:20]) or "none",
+        "failed": ", ".join(failed[:20]) or "none"})
+
+
+def _published_tables(con) -> dict[str, pd.DataFrame]:
+    record = con.execute(f"select exhibit_id from {PUBLISHED}.gate_record where status <> 'fail'").fetchall()
+    return {i: con.execute(f'select * from {PUBLISHED}."{i}"').df() for (i,) in record}
+
+
+@dg.asset(
+    deps=[disclosure_gate], group_name="publish", pool=DUCKDB_POOL, kinds={"duckdb"},
+    description="The reproduction scorecard: every published claim of models_py/published/ beside the pipeline's "
+    "value from the protected exhibits.",
+)
+def scorecard(warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        tables = _published_tables(con)
+        scale = gate.population_scale(con, relation_of)
+        card = score.evaluate(registry.STUDIES, tables, scale)
+        con.register("card_df", card)
+        con.execute(f"create or replace table {PUBLISHED}.scorecard as select * from card_df")
+        con.unregister("card_df")
+    counts = score.summary(card)
+    return dg.MaterializeResult(metadata={**counts, "population_scale": float(scale or 0)})
+
+
+@dg.asset(
+    deps=[scorecard], group_name="publish", pool=DUCKDB_POOL, kinds={"html"},
+    description="The report (a page per study, tidy tables, figures, workbook, manifest), published atomically "
+    "to <reports>/latest.",
+)
+def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, paths: RegisterPaths) -> dg.MaterializeResult:
+    exhibits = registry.load_registry()
+    with warehouse.connect(read_only=True) as con:
+        record = con.execute(f"select * from {PUBLISHED}.gate_record").df()
+        published = []
+        for e in exhibits:
+            row = record[record["exhibit_id"] == e.id]
+            if row.empty or row["status"].iloc[0] == "fail":
+                continue
+            table = con.execute(f'select * from {PUBLISHED}."{e.id}"').df()
+            suppressed = con.execute(f'select * from {PUBLISHED}."{e.id}__suppressed"').df()
+            published.append(PublishedExhibit(e, table, suppressed, gate_note=str(row["note"].iloc[0] or "")))
+        card = con.execute(f"select * from {PUBLISHED}.scorecard").df()
+        vintages = con.execute("select min(register_year), max(register_year), max(vintage) from raw.ingest_log").fetchone()
+    site = Site(
+        title="Emigration from Norway: register pipeline report",
+        studies={s: registry.study_title(s) for s in registry.REGISTRY_FILES},
+        exhibits=published, scorecard=card, disclosure_record=gate.record_for_publication(record),
+        provenance={
+            "register years": f"{vintages[0]}-{vintages[1]} (newest extraction {vintages[2]})",
+            "dagster run": context.run.run_id,
+            "disclosure control": gate.policy_summary(),
+        },
+    )
+    index = publish_site(site, paths.reports_dir, context.run.run_id)
+    context.log.info(f"report published: {index}")
+    counts = score.summary(card)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(index)), "exhibits": len(published),
+        "scorecard": f"{counts['holds']} of {counts['claims']} hold",
+        "files": len(json.loads((index.parent / "manifest.json").read_text())["files"]),
+    })
+
+
+report_assets = [*exhibit_assets, disclosure_gate, scorecard, emigration_report]
+report_checks = [every_exhibit_protected]

@@ -1,0 +1,211 @@
+"""The exhibit registry: one declarative entry per published table or figure (see README.md beside this file).
+
+Plain functions, no Dagster: load the registry files, check them against the relations that exist, and extract
+an exhibit's tidy table from the warehouse. SQL is built only from registry text (trusted code, checked against
+an identifier pattern); filter values are bound as parameters.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import yaml
+
+REGISTRY_DIR = Path(__file__).resolve().parent
+LABELS_FILE = REGISTRY_DIR / "labels.yaml"
+STUDIES = ("a", "b", "c")
+# Registry files in the order the report shows them; `pipeline` holds the pipeline's own exhibits.
+REGISTRY_FILES = {"a": "study_a.yaml", "b": "study_b.yaml", "c": "study_c.yaml", "pipeline": "pipeline.yaml"}
+ID_RULE = re.compile(r"^(?P<study>[abcp])_(?P<kind>fig|tab)_[a-z0-9]+(?:_[a-z0-9]+)*$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FIGURE_KINDS = ("line", "bar", "barh", "stacked_bar", "grouped_bar")
+MODEL_SCHEMA = "models"
+
+
+class RegistryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    id: str
+    study: str
+    title: str
+    source: str
+    columns: list[str]
+    number: str = ""
+    note: str = ""
+    where: dict[str, Any] = field(default_factory=dict)
+    order_by: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    disclosure: dict[str, Any] = field(default_factory=dict)
+    figure: dict[str, Any] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "figure" if self.figure else "table"
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number}. {self.title}" if self.number else self.title
+
+    @property
+    def is_model_output(self) -> bool:
+        return self.source.startswith(MODEL_SCHEMA + ".")
+
+    def published_columns(self) -> list[str]:
+        """Columns as published: each labelled code column is followed by its label."""
+        out = []
+        for column in self.columns:
+            out.append(column)
+            if column in self.labels:
+                out.append(f"{column}_label")
+        return out
+
+
+def _exhibit(entry: dict, study: str, file: str) -> Exhibit:
+    known = {f for f in Exhibit.__dataclass_fields__} - {"study"}
+    unknown = set(entry) - known
+    if unknown:
+        raise RegistryError(f"{file}: exhibit {entry.get('id')!r} has unknown fields {sorted(unknown)}")
+    for required in ("id", "title", "source", "columns"):
+        if required not in entry:
+            raise RegistryError(f"{file}: an exhibit lacks {required!r}: {entry.get('id', entry)}")
+    return Exhibit(study=study, **{k: (v if v is not None else Exhibit.__dataclass_fields__[k].default)
+                                   for k, v in entry.items()})
+
+
+@lru_cache(maxsize=None)
+def _load_file(study: str) -> tuple[Exhibit, ...]:
+    path = REGISTRY_DIR / REGISTRY_FILES[study]
+    if not path.exists():
+        return ()
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return tuple(_exhibit(e, study, path.name) for e in doc.get("exhibits") or [])
+
+
+def study_title(study: str) -> str:
+    path = REGISTRY_DIR / REGISTRY_FILES[study]
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return (doc or {}).get("title", f"Study {study.upper()}")
+
+
+def load_registry(studies=tuple(REGISTRY_FILES)) -> list[Exhibit]:
+    """Every registered exhibit of the given studies, in file order; ids must be unique."""
+    exhibits = [e for s in studies for e in _load_file(s)]
+    seen: set[str] = set()
+    for e in exhibits:
+        if e.id in seen:
+            raise RegistryError(f"exhibit id {e.id!r} is registered twice")
+        seen.add(e.id)
+    return exhibits
+
+
+@lru_cache(maxsize=1)
+def load_labels() -> dict[str, dict]:
+    """Label maps: name -> {code: label}, in display order. Codes are compared as strings."""
+    if not LABELS_FILE.exists():
+        return {}
+    doc = yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8")) or {}
+    return {name: {str(k): str(v) for k, v in (mapping or {}).items()} for name, mapping in doc.items()}
+
+
+def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> list[str]:
+    """Everything wrong with the entries: id rule, unknown relation or column, label map, figure axes.
+
+    `relation_columns` maps a source name (dbt model name, or models.<table>) to its columns.
+    """
+    labels = load_labels()
+    found = []
+    for e in exhibits:
+        m = ID_RULE.match(e.id)
+        if not m:
+            found.append(f"{e.id}: id does not follow <study>_<fig|tab>_<number>")
+        elif m["study"] != ("p" if e.study == "pipeline" else e.study):
+            found.append(f"{e.id}: id's study letter does not match its registry file ({e.study})")
+        if e.source not in relation_columns:
+            found.append(f"{e.id}: source {e.source!r} does not exist")
+            continue
+        have = relation_columns[e.source]
+        named = set(e.columns) | set(e.where) | set(e.order_by) | set(e.labels)
+        disclosure = e.disclosure or {}
+        named |= set(disclosure.get("dimensions", [])) | set(disclosure.get("counts", {}))
+        named |= set(disclosure.get("margins", {}))
+        for rate in disclosure.get("rates", []):
+            named |= {rate["column"], rate["numerator"], rate["denominator"]}
+        for column in sorted(named):
+            if not IDENTIFIER.match(str(column)):
+                found.append(f"{e.id}: {column!r} is not a plain column name")
+            elif column not in have:
+                found.append(f"{e.id}: column {column!r} is not in {e.source}")
+        for column in set(disclosure.get("counts", {})) | set(disclosure.get("dimensions", [])):
+            if column in have and column not in e.columns:
+                found.append(f"{e.id}: disclosure names {column!r}, which is not published")
+        for column, label_map in e.labels.items():
+            if label_map not in labels:
+                found.append(f"{e.id}: label map {label_map!r} is not in labels.yaml")
+        if e.figure:
+            fig = e.figure
+            if fig.get("kind") not in FIGURE_KINDS:
+                found.append(f"{e.id}: figure kind {fig.get('kind')!r} is not one of {FIGURE_KINDS}")
+            for axis in ("x", "y", "series"):
+                if fig.get(axis) and fig[axis] not in e.columns:
+                    found.append(f"{e.id}: figure {axis} {fig[axis]!r} is not a published column")
+            for panel in fig.get("panels") or []:
+                for column in panel.get("where", {}):
+                    if column not in e.columns:
+                        found.append(f"{e.id}: panel filter on {column!r}, which is not published")
+    return found
+
+
+def _quote(identifier: str) -> str:
+    if not IDENTIFIER.match(identifier):
+        raise RegistryError(f"{identifier!r} is not a plain identifier")
+    return f'"{identifier}"'
+
+
+def extract(con, exhibit: Exhibit, relation_of: Callable[[str], str]) -> pd.DataFrame:
+    """The exhibit's tidy table from the warehouse (unprotected: for the disclosure gate only).
+
+    `relation_of` resolves a dbt model name to its quoted relation; `models.<table>` resolves directly.
+    """
+    if exhibit.is_model_output:
+        schema, table = exhibit.source.split(".", 1)
+        relation = f"{_quote(schema)}.{_quote(table)}"
+    else:
+        relation = relation_of(exhibit.source)
+    columns = ", ".join(_quote(c) for c in exhibit.columns)
+    clauses, params = [], []
+    for column, value in exhibit.where.items():
+        values = value if isinstance(value, list) else [value]
+        clauses.append(f"{_quote(column)} in ({', '.join('?' for _ in values)})")
+        params.extend(values)
+    sql = f"select {columns} from {relation}"
+    if clauses:
+        sql += " where " + " and ".join(clauses)
+    if exhibit.order_by:
+        sql += " order by " + ", ".join(f"{_quote(c)} nulls last" for c in exhibit.order_by)
+    return con.execute(sql, params).df()
+
+
+def category_order(exhibit: Exhibit, column: str, values) -> list:
+    """Values of a coded column in label-map order (unlabelled values after, sorted)."""
+    mapping = load_labels().get(exhibit.labels.get(column, ""), {})
+    present = {str(v): v for v in pd.unique(pd.Series(values).dropna())}
+    ordered = [present[k] for k in mapping if k in present]
+    return ordered + sorted((v for k, v in present.items() if k not in mapping), key=str)
+
+
+def add_labels(df: pd.DataFrame, exhibit: Exhibit) -> pd.DataFrame:
+    """Add `<col>_label` beside each coded column; codes without a label keep their code as label."""
+    labels = load_labels()
+    out = df.copy()
+    for column, map_name in exhibit.labels.items():
+        mapping = labels[map_name]
+        codes = out[column].astype("string")
+        out[f"{column}_label"] = codes.map(lambda c: mapping.get(c, c) if c is not pd.NA else pd.NA)
+    return out[[c for c in exhibit.published_columns() if c in out.columns]]

@@ -1,0 +1,116 @@
+"""Figures drawn from an exhibit's published table, as the registry entry declares them (matplotlib, SVG + PNG).
+
+Only the published (disclosure-protected) table is drawn: a suppressed cell is a gap in a line or a missing
+bar, never a value (disclosure policy R10).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from models_py.exhibits.registry import Exhibit, category_order  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "register-pipeline"  # stable ids inside SVG files
+matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text (searchable, scanned by the disclosure check)
+
+
+def _filter(df: pd.DataFrame, where: dict) -> pd.DataFrame:
+    for column, value in (where or {}).items():
+        values = [str(v) for v in (value if isinstance(value, list) else [value])]
+        df = df[df[column].astype("string").isin(values)]
+    return df
+
+
+def _label_of(exhibit: Exhibit, df: pd.DataFrame, column: str, value) -> str:
+    label_column = f"{column}_label"
+    if label_column in df.columns:
+        hit = df.loc[df[column] == value, label_column]
+        if len(hit):
+            return str(hit.iloc[0])
+    return str(value)
+
+
+def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict) -> None:
+    x, y, series, kind = fig_spec["x"], fig_spec["y"], fig_spec.get("series"), fig_spec["kind"]
+    values = pd.to_numeric(df[y], errors="coerce").astype(float)
+    df = df.assign(_y=values)
+    groups = category_order(exhibit, series, df[series]) if series else [None]
+    xs = category_order(exhibit, x, df[x]) if kind != "line" else sorted(pd.unique(df[x].dropna()))
+    if kind == "line":
+        for g in groups:
+            part = df if g is None else df[df[series] == g]
+            part = part.sort_values(x)
+            ax.plot(part[x].astype(float), part["_y"], marker=".", label=None if g is None else _label_of(exhibit, df, series, g))
+        return
+    x_labels = [_label_of(exhibit, df, x, v) for v in xs]
+    positions = np.arange(len(xs))
+    table = df.pivot_table(index=x, columns=series, values="_y", aggfunc="sum", dropna=False) if series else \
+        df.set_index(x)[["_y"]]
+    table = table.reindex(index=xs)
+    if kind in ("bar", "barh") and not series:
+        heights = table["_y"].to_numpy()
+        (ax.barh if kind == "barh" else ax.bar)(positions, heights)
+    elif kind == "stacked_bar" or (kind in ("bar", "barh") and series):
+        stacked = kind == "stacked_bar"
+        width = 0.8 if stacked else 0.8 / max(len(groups), 1)
+        bottom = np.zeros(len(xs))
+        for i, g in enumerate(groups):
+            heights = np.nan_to_num(table[g].to_numpy(dtype=float)) if g in table.columns else np.zeros(len(xs))
+            offset = 0 if stacked else (i - (len(groups) - 1) / 2) * width
+            if kind == "barh":
+                ax.barh(positions + offset, heights, height=width, left=bottom if stacked else None,
+                        label=_label_of(exhibit, df, series, g))
+            else:
+                ax.bar(positions + offset, heights, width=width, bottom=bottom if stacked else None,
+                       label=_label_of(exhibit, df, series, g))
+            if stacked:
+                bottom = bottom + heights
+    else:  # grouped_bar: x groups, one bar per series
+        width = 0.8 / max(len(groups), 1)
+        for i, g in enumerate(groups):
+            heights = table[g].to_numpy(dtype=float) if g in table.columns else np.full(len(xs), np.nan)
+            ax.bar(positions + (i - (len(groups) - 1) / 2) * width, heights, width=width,
+                   label=_label_of(exhibit, df, series, g))
+    if kind == "barh":
+        ax.set_yticks(positions, x_labels, fontsize=8)
+        ax.invert_yaxis()
+    else:
+        ax.set_xticks(positions, x_labels, fontsize=8, rotation=45 if max(map(len, x_labels), default=0) > 6 else 0,
+                      ha="right" if max(map(len, x_labels), default=0) > 6 else "center")
+
+
+def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
+    """Draw the exhibit's figure into out_dir as <id>.svg and <id>.png; returns the files written."""
+    spec = dict(exhibit.figure or {})
+    if not spec:
+        return []
+    panels = spec.get("panels") or [{"title": "", "where": {}}]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.5, 4.4), dpi=100, squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        part = _filter(df, panel.get("where"))
+        _draw_panel(ax, part, exhibit, spec)
+        ax.set_title(panel.get("title", ""), fontsize=10)
+        horizontal = spec["kind"] == "barh"
+        (ax.set_xlabel if horizontal else ax.set_ylabel)(spec.get("y_label", spec["y"]), fontsize=9)
+        if spec["kind"] == "line":
+            ax.set_xlabel(spec.get("x_label", spec["x"]), fontsize=9)
+        ax.grid(alpha=0.3, axis="x" if horizontal else "y")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    if names:
+        fig.legend(handles, names, loc="center right", fontsize=8, frameon=False)
+    fig.suptitle(exhibit.heading, fontsize=10, wrap=True)
+    fig.tight_layout(rect=(0, 0, 1 - (1.5 / fig.get_figwidth() if names else 0), 0.93))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in ("svg", "png"):
+        path = out_dir / f"{exhibit.id}.{suffix}"
+        fig.savefig(path, metadata={"Date": None} if suffix == "svg" else None)
+        written.append(path)
+    plt.close(fig)
+    return written

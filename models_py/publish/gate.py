@@ -1,0 +1,126 @@
+"""The disclosure gate over the exhibit registry: registry declarations in, protected tables and a record out.
+
+Every registered exhibit passes here before anything is published (`disclosure.py` holds the rules). An exhibit
+declares either table cells (`disclosure: {family, dimensions, counts, rates, margins}`) or a model output
+(`disclosure: {model: person_level | aggregate_series}`); one with no declaration is refused, so no exhibit can
+bypass the gate by omission.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from models_py.exhibits.registry import Exhibit, add_labels
+from models_py.publish import disclosure as dc
+
+SUPPRESSED_SUFFIX = "_suppressed"
+RECORD_COLUMNS = ["exhibit_id", "kind", "status", "reason", "rules", "family", "cells", "primary_suppressed",
+                  "secondary_suppressed", "rates_suppressed", "audit", "seconds", "note"]
+
+
+@dataclass
+class ExhibitGate:
+    published: dict[str, tuple[pd.DataFrame, pd.DataFrame]]  # id -> (labelled table, suppressed mask)
+    record: pd.DataFrame
+    families: list[dict]
+
+
+def table_spec(exhibit: Exhibit, frame: pd.DataFrame) -> dc.TableSpec:
+    d = exhibit.disclosure
+    return dc.TableSpec(
+        exhibit_id=exhibit.id, frame=frame, dimensions=list(d.get("dimensions", [])),
+        counts=dict(d.get("counts") or {}),
+        rates=[dc.RateSpec(r["column"], r["numerator"], r["denominator"]) for r in d.get("rates") or []],
+        margins=dict(d.get("margins") or {}), family=d.get("family", exhibit.id),
+        persons=d.get("persons"),
+    )
+
+
+def _split(frame: pd.DataFrame, exhibit: Exhibit) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The protected frame as (labelled table, suppressed mask of the same columns)."""
+    flags = {c[: -len(SUPPRESSED_SUFFIX)]: frame[c].fillna(False).astype(bool)
+             for c in frame.columns if c.endswith(SUPPRESSED_SUFFIX)}
+    table = add_labels(frame[[c for c in exhibit.columns]], exhibit)
+    mask = pd.DataFrame({c: flags.get(c, pd.Series(False, index=frame.index)) for c in table.columns})
+    return table.reset_index(drop=True), mask.reset_index(drop=True)
+
+
+def _row(record: dc.GateRecord, note: str = "") -> dict:
+    audit = record.audit or {}
+    return {"exhibit_id": record.exhibit_id, "kind": record.kind, "status": record.status, "reason": record.reason,
+            "rules": ", ".join(record.rules), "family": record.family or "", "cells": record.cells,
+            "primary_suppressed": record.primary, "secondary_suppressed": record.secondary,
+            "rates_suppressed": record.rates_suppressed,
+            "audit": "; ".join(f"{k}: {v}" for k, v in sorted(audit.items())), "seconds": round(record.seconds, 3),
+            "note": note}
+
+
+def _note(record: dc.GateRecord) -> str:
+    if record.kind == "model":
+        return "Model output checked against disclosure rules R8/R9."
+    if record.primary or record.secondary or record.rates_suppressed:
+        return (f"Disclosure control: {record.primary} cells suppressed as small (fewer than 10 persons), "
+                f"{record.secondary} more to protect them (secondary suppression), {record.rates_suppressed} rates "
+                "withheld; suppressed values print as ':'.")
+    return ""
+
+
+def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], settings: dict | None = None) -> ExhibitGate:
+    """Protect every exhibit: tables by family through `disclosure.protect`, model outputs by R8/R9."""
+    specs, rows, published = [], [], {}
+    for exhibit in exhibits:
+        frame = tables[exhibit.id]
+        d = exhibit.disclosure or {}
+        if "model" in d:
+            record = dc.check_model_output(exhibit.id, frame, kind=d["model"], settings=settings)
+            rows.append(_row(record, _note(record)))
+            if record.status != "fail":
+                published[exhibit.id] = _split(frame, exhibit)
+        elif not d:
+            rows.append({**dict.fromkeys(RECORD_COLUMNS, ""), "exhibit_id": exhibit.id, "kind": "table",
+                         "status": "fail", "reason": "no disclosure declaration in the registry",
+                         "cells": 0, "primary_suppressed": 0, "secondary_suppressed": 0, "rates_suppressed": 0,
+                         "seconds": 0.0})
+        else:
+            specs.append((exhibit, table_spec(exhibit, frame)))
+    families = []
+    if specs:
+        result = dc.protect([s for _, s in specs], settings)
+        families = result.families
+        for exhibit, _ in specs:
+            record = result.record(exhibit.id)
+            rows.append(_row(record, _note(record)))
+            protected = result.frames.get(exhibit.id)
+            if record.status != "fail" and protected is not None:
+                published[exhibit.id] = _split(protected, exhibit)
+    order = {e.id: i for i, e in enumerate(exhibits)}
+    record_df = pd.DataFrame(rows, columns=RECORD_COLUMNS)
+    record_df = record_df.sort_values("exhibit_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return ExhibitGate(published=published, record=record_df, families=families)
+
+
+def record_for_publication(record: pd.DataFrame) -> pd.DataFrame:
+    """The gate record as published on disclosure.html (aggregates of suppression only)."""
+    return record[["exhibit_id", "kind", "status", "reason", "rules", "family", "cells", "primary_suppressed",
+                   "secondary_suppressed", "rates_suppressed", "audit"]]
+
+
+def policy_summary() -> str:
+    s = dc.load_settings()
+    return (f"counts of 1-{s['min_persons'] - 1} persons suppressed, with secondary suppression audited exactly and "
+            f"by linear programming; rates published only where the denominator is at least "
+            f"{s['rate_min_denominator']} and the events 0 or {s['rate_min_events']} to N-{s['rate_min_complement']} "
+            "(see disclosure.html)")
+
+
+def population_scale(con, relation_of) -> float | None:
+    """The pipeline's residents on 1 January of the studies' reference year over Norway's (for comparing counts
+    of people with published ones); None when that year is not delivered."""
+    from models_py.publish.scorecard import reference_population
+
+    year, persons = reference_population()
+    value = con.execute(
+        f"select count(*) from {relation_of('fct_person_year')} where resident_jan1 and year = ?", [int(year)]
+    ).fetchone()[0]
+    return value / persons if value else None

@@ -1,0 +1,200 @@
+"""The published report as a folder: pages per study, tidy tables, figures, a workbook and a manifest.
+
+Layout (under the folder that `latest` points to):
+    index.html            contents, provenance, scorecard summary
+    study_a.html ...      one page per study, one section per exhibit (figure, table, downloads)
+    quality.html          the pipeline's own exhibits (data quality, revisions)
+    scorecard.html        every published claim beside the pipeline's value
+    disclosure.html       the disclosure gate's record per exhibit
+    exhibits/<id>.csv     tidy long table, and the same as .parquet
+    figures/<id>.svg      where the study draws a figure, and the same as .png
+    workbook.xlsx         a contents sheet and one sheet per exhibit
+    manifest.json         every file with its exhibit id, source relation, row count and sha256
+Tables are rendered by great_tables, pages by jinja2, the workbook by xlsxwriter. Only tables that passed the
+disclosure gate reach this module.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from great_tables import GT
+
+from models_py.exhibits.registry import Exhibit
+from models_py.exhibits.render import draw
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    trim_blocks=True, lstrip_blocks=True,
+)
+SUPPRESSED_MARK = ":"  # disclosure policy R2: a suppressed value prints as ':'
+MAX_HTML_ROWS = 80
+
+
+@dataclass
+class PublishedExhibit:
+    exhibit: Exhibit
+    table: pd.DataFrame  # protected by the disclosure gate; suppressed cells are missing
+    suppressed: pd.DataFrame | None = None  # same shape of booleans for the published columns (True = suppressed)
+    gate_note: str = ""
+
+
+@dataclass
+class Site:
+    title: str
+    studies: dict[str, str]  # page key (a, b, c, pipeline) -> page title
+    exhibits: list[PublishedExhibit]
+    scorecard: pd.DataFrame
+    disclosure_record: pd.DataFrame
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+def _display(df: pd.DataFrame, suppressed: pd.DataFrame | None) -> pd.DataFrame:
+    """Strings as a reader sees them: ':' for a suppressed cell, integers without decimals, 4 significant digits."""
+    shown = pd.DataFrame(index=df.index)
+    for column in df.columns:
+        values = df[column]
+        mask = suppressed[column] if suppressed is not None and column in suppressed.columns else None
+        shown[column] = [
+            SUPPRESSED_MARK if (mask is not None and bool(mask.iloc[i])) else format_cell(v)
+            for i, v in enumerate(values)
+        ]
+    return shown
+
+
+def format_cell(v, digits: int = 4) -> str:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.{digits}g}"
+    return str(v)
+
+
+def table_html(df: pd.DataFrame, suppressed: pd.DataFrame | None = None, max_rows: int = MAX_HTML_ROWS) -> str:
+    shown = _display(df.head(max_rows), None if suppressed is None else suppressed.head(max_rows))
+    return GT(shown).opt_stylize(style=1).tab_options(table_font_size="12px").as_raw_html(inline_css=False)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _workbook(path: Path, exhibits: list[PublishedExhibit]) -> None:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        contents = pd.DataFrame({
+            "sheet": [p.exhibit.id[:31] for p in exhibits],
+            "exhibit": [p.exhibit.heading for p in exhibits],
+            "source": [p.exhibit.source for p in exhibits],
+            "rows": [len(p.table) for p in exhibits],
+        })
+        contents.to_excel(writer, sheet_name="contents", index=False)
+        for p in exhibits:
+            _display(p.table, p.suppressed).to_excel(writer, sheet_name=p.exhibit.id[:31], index=False)
+
+
+def write_site(site: Site, out_dir: Path) -> Path:
+    """Write the whole report into out_dir; returns index.html."""
+    exhibits_dir, figures_dir = out_dir / "exhibits", out_dir / "figures"
+    exhibits_dir.mkdir(parents=True, exist_ok=True)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    files: list[dict] = []
+
+    def record(path: Path, exhibit_id: str = "", source: str = "", rows: int | None = None) -> str:
+        files.append({"file": str(path.relative_to(out_dir)), "exhibit": exhibit_id, "source": source,
+                      "rows": rows, "sha256": _sha256(path)})
+        return str(path.relative_to(out_dir))
+
+    sections: dict[str, list[dict]] = {key: [] for key in site.studies}
+    for p in site.exhibits:
+        e = p.exhibit
+        csv_path, parquet_path = exhibits_dir / f"{e.id}.csv", exhibits_dir / f"{e.id}.parquet"
+        p.table.to_csv(csv_path, index=False)
+        p.table.to_parquet(parquet_path, index=False)
+        links = {"csv": record(csv_path, e.id, e.source, len(p.table)),
+                 "parquet": record(parquet_path, e.id, e.source, len(p.table))}
+        figure = None
+        if e.figure:
+            svg, png = draw(p.table, e, figures_dir)
+            figure = record(svg, e.id, e.source)
+            links["png"] = record(png, e.id, e.source)
+        sections.setdefault(e.study, []).append({
+            "id": e.id, "heading": e.heading, "note": e.note, "gate_note": p.gate_note, "figure": figure,
+            "links": links, "rows": len(p.table), "table": table_html(p.table, p.suppressed),
+            "more_rows": max(len(p.table) - MAX_HTML_ROWS, 0),
+        })
+
+    pages = {key: ("quality.html" if key == "pipeline" else f"study_{key}.html") for key in site.studies}
+    nav = [{"href": "index.html", "title": "Contents"}] + [
+        {"href": pages[k], "title": t} for k, t in site.studies.items()] + [
+        {"href": "scorecard.html", "title": "Scorecard"}, {"href": "disclosure.html", "title": "Disclosure control"}]
+    common = {"site_title": site.title, "nav": nav}
+    for key, title in site.studies.items():
+        html = TEMPLATES.get_template("study.html.j2").render(title=title, sections=sections.get(key, []), **common)
+        path = out_dir / pages[key]
+        path.write_text(html, encoding="utf-8")
+        record(path)
+    scorecard_html = TEMPLATES.get_template("table_page.html.j2").render(
+        title="Reproduction scorecard", intro="Each published number or stated direction of the studies beside "
+        "the pipeline's value, computed from the published (disclosure-protected) exhibits.",
+        table=table_html(site.scorecard, max_rows=10_000), **common)
+    (out_dir / "scorecard.html").write_text(scorecard_html, encoding="utf-8")
+    record(out_dir / "scorecard.html")
+    site.scorecard.to_csv(out_dir / "scorecard.csv", index=False)
+    record(out_dir / "scorecard.csv")
+    disclosure_html = TEMPLATES.get_template("table_page.html.j2").render(
+        title="Disclosure control", intro="The disclosure gate's record per published table: the rules applied, "
+        "the cells suppressed (primary and secondary) and the result of the exact and interval audits.",
+        table=table_html(site.disclosure_record, max_rows=10_000), **common)
+    (out_dir / "disclosure.html").write_text(disclosure_html, encoding="utf-8")
+    record(out_dir / "disclosure.html")
+
+    _workbook(out_dir / "workbook.xlsx", site.exhibits)
+    record(out_dir / "workbook.xlsx")
+    counts = site.scorecard["status"].value_counts().to_dict() if len(site.scorecard) else {}
+    contents = [{"href": pages[k], "title": t, "exhibits": len(sections.get(k, []))} for k, t in site.studies.items()]
+    index_html = TEMPLATES.get_template("index.html.j2").render(
+        title=site.title, provenance=site.provenance, contents=contents,
+        exhibit_count=len(site.exhibits), scorecard=counts, claims=len(site.scorecard), **common)
+    (out_dir / "index.html").write_text(index_html, encoding="utf-8")
+    record(out_dir / "index.html")
+    (out_dir / "manifest.json").write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
+    return out_dir / "index.html"
+
+
+def publish_site(site: Site, reports_root: Path, run_id: str) -> Path:
+    """Write the report beside the published ones, then swap `latest` to it atomically (one rename)."""
+    reports_root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    final = reports_root / "runs" / f"{stamp}-{run_id[:8]}"
+    staging = reports_root / "runs" / f".staging-{run_id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    write_site(site, staging)
+    staging.rename(final)
+    link_tmp = reports_root / f".latest-{run_id}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    link_tmp.symlink_to(final.relative_to(reports_root))
+    os.replace(link_tmp, reports_root / "latest")  # rename(2) is atomic
+    return reports_root / "latest" / "index.html"
+
+
+def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
+    """A small Markdown table for Dagster metadata (aggregates only)."""
+    head = "| " + " | ".join(map(str, df.columns)) + " |\n|" + "---|" * len(df.columns) + "\n"
+    return head + "\n".join("| " + " | ".join(format_cell(v, digits) for v in row) + " |"
+                            for row in df.itertuples(index=False))

@@ -1,0 +1,46 @@
+"""Scorecard relations on hand-made published tables."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models_py.publish.scorecard import FAILS, HOLDS, NOT_COMPUTED, NotComputed, check, measure
+
+TABLES = {"c_fig_3": pd.DataFrame({"population_group": ["G1", "G2", "G4", "G5"], "rate": [0.6, 0.8, 4.0, np.nan],
+                                   "persons": [1000.0, 2000.0, 500.0, np.nan]})}
+
+
+def m(group, column="rate", agg="first"):
+    return {"exhibit": "c_fig_3", "column": column, "where": {"population_group": group}, "agg": agg}
+
+
+def test_order_holds_and_fails():
+    assert check({"relation": "order", "measures": [m("G1"), m("G2"), m("G4")]}, TABLES, None).status == HOLDS
+    assert check({"relation": "order", "direction": "descending", "measures": [m("G1"), m("G2")]}, TABLES,
+                 None).status == FAILS
+
+
+def test_value_with_tolerance_and_population_scale():
+    spec = {"relation": "value", "measure": m(["G1", "G2"], "persons", "sum"), "published": 300000,
+            "scale_with_population": True, "rel_tolerance": 0.05}
+    assert check(spec, TABLES, population_scale=0.01).status == HOLDS       # 3000 / 0.01 = 300,000
+    assert check(spec, TABLES, population_scale=0.005).status == FAILS      # 600,000
+    assert check({**spec, "scale_with_population": False}, TABLES, None).status == FAILS
+
+
+def test_sign_and_ratio():
+    assert check({"relation": "sign", "measure": m("G1"), "sign": "positive"}, TABLES, None).status == HOLDS
+    ratio = {"relation": "ratio", "numerator": m("G4"), "denominator": m("G1"), "published": 6.0, "tolerance": 1}
+    assert check(ratio, TABLES, None).status == HOLDS
+
+
+def test_a_suppressed_or_missing_cell_is_not_computed():
+    for spec in (m("G5"), m("G9"), {"exhibit": "nope", "column": "rate"}):
+        try:
+            measure(spec, TABLES)
+        except NotComputed:
+            continue
+        raise AssertionError(f"{spec} should not be computable")
+    from models_py.publish.scorecard import evaluate
+    card = evaluate([], TABLES, None)
+    assert list(card.columns)[:3] == ["study", "claim", "source"] and NOT_COMPUTED not in set(card["status"])
