@@ -6,6 +6,11 @@
 --            or a Nordic citizen at immigration; adult at arrival) (§2.1, §4.1).
 --   study C: population groups G1-G5 with the grandparents rule, origin country with the
 --            mother's-origin rule, origin group 53/19 (§2.5, §2.7).
+{%- set parent_rule = var('study_c_unknown_parent_rule') %}
+{%- if parent_rule not in ['immigrant_category', 'norway'] %}
+{{ exceptions.raise_compiler_error("var study_c_unknown_parent_rule must be 'immigrant_category' or 'norway'") }}
+{%- endif %}
+{%- set g4_min_age = var('study_c_child_immigration_max_age') + 1 %}
 with cov as (select * from {{ ref('int_register_coverage') }}),
 p as (select * from {{ ref('stg_persons') }}),
 first_status as (
@@ -44,10 +49,31 @@ base as (
     select
         p.*,
         cast(p.birth_country <> 'NOR' as boolean) as foreign_born,
-        -- parent born abroad; an unknown parent's country counts as abroad for the foreign-born
-        -- and as Norway for the Norwegian-born [ASSUMPTION, SSB practice for immigrants]
-        cast(coalesce(p.mother_birth_country <> 'NOR', p.birth_country <> 'NOR') as boolean) as mother_foreign_born,
-        cast(coalesce(p.father_birth_country <> 'NOR', p.birth_country <> 'NOR') as boolean) as father_foreign_born,
+        -- parent born abroad. An unknown parent's country counts as abroad for the foreign-born
+        -- [ASSUMPTION, SSB practice for immigrants]. For the Norwegian-born it follows the
+        -- delivered immigrant category under rule 'immigrant_category' (C: both parents abroad;
+        -- E: the unknown parent is the foreign-born one when the known one is Norway-born, the
+        -- mother when both are unknown; A: Norway), or counts as Norway under rule 'norway'
+        -- (var study_c_unknown_parent_rule; study C §2.5). Both are kept so the diagnostic can
+        -- count the persons whose group depends on the rule.
+        {%- for rule in ['immigrant_category', 'norway'] %}
+        cast(case
+            when p.mother_birth_country is not null then p.mother_birth_country <> 'NOR'
+            when p.birth_country <> 'NOR' then true
+            {%- if rule == 'immigrant_category' %}
+            when p.immigrant_category = 'C' then true
+            when p.immigrant_category = 'E' then coalesce(p.father_birth_country = 'NOR', true)
+            {%- endif %}
+            else false end as boolean) as mother_foreign_born_{{ rule }},
+        cast(case
+            when p.father_birth_country is not null then p.father_birth_country <> 'NOR'
+            when p.birth_country <> 'NOR' then true
+            {%- if rule == 'immigrant_category' %}
+            when p.immigrant_category = 'C' then true
+            when p.immigrant_category = 'E' then coalesce(p.mother_birth_country = 'NOR', false)
+            {%- endif %}
+            else false end as boolean) as father_foreign_born_{{ rule }},
+        {%- endfor %}
         imm.first_immigration_date, imm.first_immigration_year, imm.first_immigration_month,
         imm.first_immigration_reason, imm.first_immigration_country, imm.n_immigrations,
         imm.age_at_first_immigration,
@@ -62,6 +88,12 @@ base as (
     left join latest_cit as lc on lc.person_id = p.person_id
     left join cit_at_imm as ci on ci.person_id = p.person_id
 ),
+ruled as (
+    -- the parent rule in force
+    select b.*, b.mother_foreign_born_{{ parent_rule }} as mother_foreign_born,
+           b.father_foreign_born_{{ parent_rule }} as father_foreign_born
+    from base as b
+),
 classified as (
     select
         b.*,
@@ -72,8 +104,11 @@ classified as (
         cast(b.first_immigration_year is null and b.n_immigrations_delivered > 0 as boolean)
                                                                         as first_immigration_unknown,
         -- age at immigration: known, or bounded when the immigration predates the deliveries
+        -- an age below 0 (first immigration in the birth year before the birth month: the
+        -- month-level age is one too low) is 0; null = unknown (counted apart, group GX)
         case
-            when b.age_at_first_immigration is not null then b.age_at_first_immigration
+            when b.age_at_first_immigration is not null
+                then case when b.age_at_first_immigration < 0 then 0 else b.age_at_first_immigration end
             when b.foreign_born and b.first_immigration_year is null
                  and b.first_resident_year = cov.first_register_year
                  and cov.first_register_year - 1 - b.birth_year <= {{ var('study_c_child_immigration_max_age') }}
@@ -95,29 +130,39 @@ classified as (
             when b.birth_country <> 'NOR' then b.birth_country
             else 'NOR'
         end as origin_country_c
-    from base as b
+    from ruled as b
     cross join cov
 ),
 grouped as (
+    -- study C population groups (§2.5), under both parent rules; GX = born abroad to two
+    -- foreign-born parents with four foreign-born grandparents but an unknown age at immigration
+    -- (neither G2 nor G4: counted apart and reported, not in G1-G5)
     select
-        c.*,
-        -- study C population groups (§2.5)
-        case
-            when c.birth_country = 'NOR' and c.mother_foreign_born and c.father_foreign_born
+        c.*
+        {%- for rule in ['immigrant_category', 'norway'] %}
+        {%- set m = 'c.mother_foreign_born_' ~ rule %}{% set f = 'c.father_foreign_born_' ~ rule %}
+        , case
+            when c.birth_country = 'NOR' and {{ m }} and {{ f }}
                  and c.n_foreign_born_grandparents = 4 then 'G1'
-            when c.birth_country <> 'NOR' and c.mother_foreign_born and c.father_foreign_born
+            when c.birth_country <> 'NOR' and {{ m }} and {{ f }}
                  and c.n_foreign_born_grandparents = 4
                  and c.age_at_immigration_for_groups between 0 and {{ var('study_c_child_immigration_max_age') }}
                 then 'G2'
-            when c.birth_country <> 'NOR' and c.mother_foreign_born and c.father_foreign_born
-                 and c.n_foreign_born_grandparents = 4 then 'G4'
+            when c.birth_country <> 'NOR' and {{ m }} and {{ f }}
+                 and c.n_foreign_born_grandparents = 4
+                 and c.age_at_immigration_for_groups >= {{ g4_min_age }} then 'G4'
+            when c.birth_country <> 'NOR' and {{ m }} and {{ f }}
+                 and c.n_foreign_born_grandparents = 4 then 'GX'
             when c.birth_country = 'NOR'
-                 and ((c.mother_foreign_born and not c.father_foreign_born)
-                      or (c.father_foreign_born and not c.mother_foreign_born))
+                 and (({{ m }} and not {{ f }}) or ({{ f }} and not {{ m }}))
                  and c.n_foreign_born_grandparents >= 2 then 'G3'
             else 'G5'
-        end as group5_c
+        end as group5_c_{{ rule }}
+        {%- endfor %}
     from classified as c
+),
+grouped_final as (
+    select g.*, g.group5_c_{{ parent_rule }} as group5_c from grouped as g
 )
 select
     g.person_id, g.sex, g.birth_year, g.birth_month, g.birth_country,
@@ -147,13 +192,19 @@ select
     -- study C
     g.group5_c,
     cast(g.group5_c in ('G1', 'G2') as boolean)                   as is_descendant_c,
+    -- the group under the other unknown-parent rule (§2.5 diagnostic)
+    cast(g.group5_c_{{ 'norway' if parent_rule == 'immigrant_category' else 'immigrant_category' }}
+         as {{ dbt.type_string() }})                              as group5_c_other_parent_rule,
+    cast(g.birth_country = 'NOR' and (g.mother_birth_country is null or g.father_birth_country is null)
+         as boolean)                                              as norway_born_parent_unknown,
+    cast(g.age_at_first_immigration < 0 as boolean)               as age_at_immigration_negative,
     cast(g.origin_country_c as {{ dbt.type_string() }})          as origin_country_c,
     cast(co.group53_code as {{ dbt.type_string() }})             as origin_group53,
     cast(co.group19_code as {{ dbt.type_string() }})             as origin_group19,
     cast(co.group19_name as {{ dbt.type_string() }})             as origin_group19_name,
     cast(g.age_at_first_immigration is null and g.group5_c in ('G2', 'G4') as boolean)
                                                                   as age_at_immigration_imputed
-from grouped as g
+from grouped_final as g
 left join {{ ref('countries') }} as ca on ca.country_code = g.country_background
 left join {{ ref('countries') }} as cb on cb.country_code = g.birth_country
 left join {{ ref('countries') }} as cn on cn.country_code = g.citizenship_at_immigration

@@ -1,15 +1,15 @@
 {{ config(materialized='table') }}
 -- Study C pooled rates (§3.5 estimator 2): 100 * sum(E) / sum(PY) over the cells of each exhibit,
 -- with the counts beside (Figs 4, 7, 11, 12, 13, 15; Fig 2 person-years).
---   fig_4 : group x single age          fig_7 : group x education (bachelor+ vs other)
---   fig_11: descendants x origin (19)   fig_13: descendants x origin x period (fig_12 = its counts)
---   fig_15: descendants x origin x education
+--   c_fig_4 : group x single age          c_fig_7 : group x education (bachelor+ vs other)
+--   c_fig_11: descendants x origin (19)   c_fig_13: descendants x origin x period (c_fig_12 = its counts)
+--   c_fig_15: descendants x origin x education
 {% set bds = [
-    ['fig_4', ['age']],
-    ['fig_7', ['educ_c']],
-    ['fig_11', ['origin_group19']],
-    ['fig_13', ['origin_group19', 'period']],
-    ['fig_15', ['origin_group19', 'educ_c']],
+    ['c_fig_4', ['age']],
+    ['c_fig_7', ['educ_c']],
+    ['c_fig_11', ['origin_group19']],
+    ['c_fig_13', ['origin_group19', 'period']],
+    ['c_fig_15', ['origin_group19', 'educ_c']],
     ['total', []],
 ] %}
 with cov as (select * from {{ ref('int_register_coverage') }}),
@@ -34,4 +34,4 @@ select
     {{ small_cell('c.emigrations', 'c.person_years') }}         as small_cell,
     cast(c.any_provisional = 1 as boolean)                       as includes_provisional_years
 from cells as c
-where c.breakdown not in ('fig_11', 'fig_13', 'fig_15') or c.population_group = 'G1+G2'
+where c.breakdown not in ('c_fig_11', 'c_fig_13', 'c_fig_15') or c.population_group = 'G1+G2'
