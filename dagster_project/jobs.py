@@ -1,5 +1,8 @@
 import dagster as dg
 
+from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.resources import RegisterPaths, Warehouse
+
 # Everything: ingest (all selected register years in one run), dbt, checks, models, report.
 # The sensor and the nightly schedule launch this job for the years they select; `make run` and a
 # backfill launch it over a range of years (single-run backfill policy: one run, not one per year).
@@ -17,4 +20,29 @@ rebuild_downstream_job = dg.define_asset_job(
     description="Rebuild every dbt model, model and the report from the raw tables already ingested.",
 )
 
-jobs = [full_rebuild_job, rebuild_downstream_job]
+
+# Withdraw a register year whose folder was removed from the landing (models_py/withdraw.py): its rows
+# leave raw.* (logged in raw.revision_log), then its partition is deregistered; the next full_rebuild
+# or rebuild_downstream run publishes without it. Launch from the UI with config {ops: {withdraw_year:
+# {config: {year: 2031}}}}, or `make withdraw YEAR=2031`.
+class WithdrawConfig(dg.Config):
+    year: int
+
+
+@dg.op(pool=DUCKDB_POOL, description="Remove a register year's rows from raw.* and deregister its partition.")
+def withdraw_year(context: dg.OpExecutionContext, config: WithdrawConfig, warehouse: Warehouse,
+                  paths: RegisterPaths) -> None:
+    from models_py.withdraw import PARTITIONS, withdraw_year as withdraw
+
+    removed = withdraw(warehouse.path, paths.landing_dir, config.year, run_id=context.run_id)
+    if str(config.year) in context.instance.get_dynamic_partitions(PARTITIONS):
+        context.instance.delete_dynamic_partition(PARTITIONS, str(config.year))
+    context.log.info(f"register year {config.year} withdrawn; rows removed (counts): {removed}")
+
+
+@dg.job(description="Withdraw a register year whose delivery folder is gone: rows, quarantine and partition.")
+def withdraw_register_year():
+    withdraw_year()
+
+
+jobs = [full_rebuild_job, rebuild_downstream_job, withdraw_register_year]

@@ -432,3 +432,112 @@ def test_an_accepted_removal_is_ingested_and_logged(good, monkeypatch):
             (YEAR, "persons", 5, 1, 0.001, f"{gate.ENV_ACCEPT_REMOVALS}={YEAR}:1")]
     finally:
         con.close()
+
+
+# ============================================================================== 6. withdrawing a year
+def test_withdrawing_a_year_removes_its_rows_and_logs_them(tmp_path):
+    from models_py.withdraw import WithdrawError, withdraw_year
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    ingest_all(warehouse, write_delivery(landing, YEAR))
+    tables = valid_tables(YEAR + 1)
+    tables["persons"].loc[1, "sex"] = 3  # one quarantined person (and their four rows)
+    ingest_all(warehouse, write_delivery(landing, YEAR + 1, tables), YEAR + 1)
+    before = snapshot(warehouse)
+    with pytest.raises(WithdrawError, match="still in the landing"):
+        withdraw_year(warehouse, landing, YEAR + 1)
+    assert snapshot(warehouse) == before
+    shutil.rmtree(landing / str(YEAR + 1))
+    removed = withdraw_year(warehouse, landing, YEAR + 1, run_id="test")
+    assert removed == {"persons": 4, "population_status": 4, "migration_events": 1, "education": 3, "income": 3,
+                       "quarantine": 5}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for table in DELIVERED_TABLES:
+            assert con.execute(f'select count(*) from raw."{table}" where register_year = ?', [YEAR + 1]).fetchone()[0] == 0
+        for log in ("quarantine", "ingest_log"):
+            assert con.execute(f"select count(*) from raw.{log} where register_year = ?", [YEAR + 1]).fetchone()[0] == 0
+        assert con.execute(
+            "select table_name, kind, rows_before, rows_after, rows_removed, quarantined_before, quarantined_after,"
+            " to_sha256 is null from raw.revision_log where register_year = ? order by table_name", [YEAR + 1]
+        ).fetchall() == [("education", "withdrawal", 3, 0, 3, 1, 0, True),
+                         ("income", "withdrawal", 3, 0, 3, 1, 0, True),
+                         ("migration_events", "withdrawal", 1, 0, 1, 1, 0, True),
+                         ("persons", "withdrawal", 4, 0, 4, 1, 0, True),
+                         ("population_status", "withdrawal", 4, 0, 4, 1, 0, True)]
+        # emigrations of the event year before and after, for the whole warehouse
+        assert con.execute("select event_year, emigrations_before, emigrations_after from raw.revision_emigrations"
+                           " where register_year = ?", [YEAR + 1]).fetchall() == [(YEAR + 1, 1, 0)]
+    finally:
+        con.close()
+    # the other year is untouched (raw rows end with register_year, vintage; the logs start with the year)
+    after = snapshot(warehouse)
+    for name, rows in before.items():
+        year_of = (lambda r: r[-2]) if name in DELIVERED_TABLES else (lambda r: r[0])
+        assert after[name] == [r for r in rows if year_of(r) == YEAR], name
+    # withdrawing again changes nothing
+    assert withdraw_year(warehouse, landing, YEAR + 1)["persons"] == 0
+
+
+def test_withdraw_command_refuses_while_the_folder_is_there(tmp_path, capsys, monkeypatch):
+    from models_py.withdraw import main
+
+    landing = tmp_path / "landing"
+    write_delivery(landing, YEAR)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["--year", str(YEAR), "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert "still in the landing" in capsys.readouterr().err
+
+
+def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_succeeds(tmp_path):
+    """The issue's 2031: registered as a partition, refused by the gate; its folder deleted, every run
+    failed on the missing manifest. After the withdraw job the next run succeeds."""
+    import dagster as dg
+
+    from dagster_project.assets.ingest import ingest_assets
+    from dagster_project.automation import full_rebuild_tags
+    from dagster_project.checks.ingest_checks import ingest_checks
+    from dagster_project.jobs import withdraw_register_year
+    from dagster_project.resources import RegisterPaths, Warehouse
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    future = dt.date.today().year + 5
+    write_delivery(landing, YEAR)
+    write_delivery(landing, future)
+    defs = dg.Definitions(
+        assets=ingest_assets, asset_checks=ingest_checks,
+        jobs=[dg.define_asset_job("ingest_years", selection=dg.AssetSelection.all()), withdraw_register_year],
+        resources={"warehouse": Warehouse(path=str(warehouse)),
+                   "paths": RegisterPaths(landing=str(landing), reports=str(tmp_path / "reports"))},
+        executor=dg.in_process_executor,
+    )
+    ingest = defs.resolve_job_def("ingest_years")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("register_year", [str(YEAR), str(future)])
+
+        def run_ingest():
+            order = instance.get_dynamic_partitions("register_year")
+            return ingest.execute_in_process(instance=instance, tags=full_rebuild_tags([order[0], order[-1]]),
+                                             raise_on_error=False)
+
+        def failure_messages(result):
+            return [e.event_specific_data.error.to_string() for e in result.all_events if e.is_step_failure]
+
+        first = run_ingest()
+        assert not first.success
+        assert any("rule register_year_not_in_future failed" in m for m in failure_messages(first))
+        shutil.rmtree(landing / str(future))
+        second = run_ingest()
+        assert not second.success
+        assert any("rule manifest_present failed" in m for m in failure_messages(second))
+        withdrawn = defs.resolve_job_def("withdraw_register_year").execute_in_process(
+            instance=instance, run_config={"ops": {"withdraw_year": {"config": {"year": future}}}})
+        assert withdrawn.success
+        assert instance.get_dynamic_partitions("register_year") == [str(YEAR)]
+        third = run_ingest()
+        assert third.success, failure_messages(third)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("select distinct register_year from raw.persons").fetchall() == [(YEAR,)]
+    finally:
+        con.close()
