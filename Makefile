@@ -68,5 +68,11 @@ bench: install
 ui: prepare
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
+# make withdraw YEAR=2031: remove a register year whose folder is gone from the landing (rows, quarantine,
+# partition; logged in raw.revision_log). The next `make run` publishes without it.
+withdraw: install
+	@test -n "$(YEAR)" || { echo "usage: make withdraw YEAR=<register year>" >&2; exit 2; }
+	$(BIN)/python -m models_py.withdraw --year $(YEAR)
+
 clean:
 	rm -rf data reports dbt/target dbt/logs
