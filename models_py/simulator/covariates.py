@@ -17,12 +17,13 @@ UNREGISTERED_LEVEL = -1  # delivered as a null NUS level
 def draw_final_education(world: World, n: int, cohort: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Final NUS level: natives (group 0) by birth cohort, immigrants by study A country group 1..3."""
     levels_params = world.params["education"]
+    native_shares = levels_params["native_final"]
     final = np.full(n, 4, dtype=np.int8)
     native = group == 0
     if native.any():
-        knots = sorted(levels_params["native_final"])
-        levels = sorted({int(level) for k in knots for level in levels_params["native_final"][k]})
-        probs = np.stack([interp_knots({k: levels_params["native_final"][k].get(level, 0) for k in knots}, cohort[native])
+        knots = sorted(native_shares)
+        levels = sorted({int(level) for k in knots for level in native_shares[k]})
+        probs = np.stack([interp_knots({k: native_shares[k].get(level, 0) for k in knots}, cohort[native])
                           for level in levels], 1)
         u = world.rng.random(native.sum())[:, None]
         cumulative = np.cumsum(probs, 1) / probs.sum(1, keepdims=True)

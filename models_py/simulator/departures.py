@@ -148,7 +148,8 @@ def multi_migrants(world: World, year: int, new_immigrants: np.ndarray) -> tuple
     """New immigrants (not asylum arrivals) who leave again within their arrival year [A §2.4]:
     who and their departure day."""
     pop, rng = world.pop, world.rng
-    leaving = new_immigrants[rng.random(len(new_immigrants)) < world.params["registration"]["multi_migrant_same_year_share"]]
+    share = world.params["registration"]["multi_migrant_same_year_share"]
+    leaving = new_immigrants[rng.random(len(new_immigrants)) < share]
     leaving = leaving[~pop.asylum_artefact[leaving]]
     departure = np.minimum(pop.first_immigration_day[leaving] + 30 + rng.integers(0, 200, len(leaving)),
                            day(year, 12, 31))

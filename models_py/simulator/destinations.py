@@ -96,7 +96,8 @@ def onward_log_odds(world: World, state: YearState, persons: np.ndarray) -> np.n
         + np.where(pop.income_percentile[persons] >= 0.95, params["top_earner_p95"], 0)
     x += np.where(pop.wealth_top_quintile[persons], params["wealth_positive_top_quintile"], 0)
     x += np.where(pop.welfare[persons], params["welfare"], 0)
-    x += np.array([params["origin"][k] for k in ORIGIN_REGIONS])[world.country_origin_region[pop.birth_country[persons]]]
+    region = world.country_origin_region[pop.birth_country[persons]]
+    x += np.array([params["origin"][k] for k in ORIGIN_REGIONS])[region]
     return x
 
 
@@ -139,12 +140,13 @@ def _study_c_destinations(world: World, leaving, positions, unreported_probabili
 def _origin_country(world: World, persons: np.ndarray) -> np.ndarray:
     """Immigrants: birth country; others: the mother's, else the father's foreign birth country;
     F/G born abroad: their birth country; -1 none."""
-    pop, nor = world.pop, world.countries.NOR
+    pop, norway = world.pop, world.countries.NOR
     mother, father = pop.mother_birth_country[persons], pop.father_birth_country[persons]
     origin = np.where(pop.category[persons] == B, pop.birth_country[persons],
                       np.where(mother >= 0, mother, -1)).astype(np.int16)
-    origin = np.where((origin == nor) | (origin < 0), np.where((father >= 0) & (father != nor), father, -1), origin)
-    return np.where(np.isin(pop.category[persons], [F, G]) & (pop.birth_country[persons] != nor),
+    foreign_father = np.where((father >= 0) & (father != norway), father, -1)
+    origin = np.where((origin == norway) | (origin < 0), foreign_father, origin)
+    return np.where(np.isin(pop.category[persons], [F, G]) & (pop.birth_country[persons] != norway),
                     pop.birth_country[persons], origin)
 
 

@@ -32,17 +32,17 @@ def births(world: World, year: int) -> int:
     n = len(mothers)
     if n == 0:
         return 0
-    pop, rng, nor = world.pop, world.rng, world.countries.NOR
+    pop, rng, norway = world.pop, world.rng, world.countries.NOR
     fathers = _draw_fathers(world, year, mothers)
     mother_country = pop.birth_country[mothers]
     father_country = np.where(fathers >= 0, pop.birth_country[np.maximum(fathers, 0)], -1).astype(np.int16)
     category, grandparents = _category_and_grandparents(world, mothers, fathers, father_country)
-    father_norwegian = (fathers >= 0) & (pop.citizenship[np.maximum(fathers, 0)] == nor)
-    citizenship = np.where((pop.citizenship[mothers] == nor) | father_norwegian, nor, pop.citizenship[mothers])
+    father_norwegian = (fathers >= 0) & (pop.citizenship[np.maximum(fathers, 0)] == norway)
+    citizenship = np.where((pop.citizenship[mothers] == norway) | father_norwegian, norway, pop.citizenship[mothers])
     birth_month = rng.integers(1, 13, n)
     params = world.params["fertility"]
     children = pop.add(n, sex=np.where(rng.random(n) < params["male_share"], 1, 2), birth_year=year,
-                       birth_month=birth_month, birth_country=nor, mother=mothers, father=fathers,
+                       birth_month=birth_month, birth_country=norway, mother=mothers, father=fathers,
                        mother_birth_country=mother_country, father_birth_country=father_country,
                        n_foreign_grandparents=np.minimum(grandparents, 4), category=category,
                        register_status=RESIDENT, present=True, municipality=pop.municipality[mothers],
@@ -89,20 +89,21 @@ def _draw_fathers(world: World, year: int, mothers: np.ndarray) -> np.ndarray:
 
 def _category_and_grandparents(world: World, mothers, fathers, father_country):
     """The child's immigrant category and number of foreign-born grandparents (no draws)."""
-    pop, nor = world.pop, world.countries.NOR
+    pop, norway = world.pop, world.countries.NOR
     no_father = fathers < 0
     mother_immigrant = pop.category[mothers] == B
     father_immigrant = np.where(~no_father, pop.category[np.maximum(fathers, 0)] == B, True)
-    mother_foreign = pop.birth_country[mothers] != nor
-    father_foreign = np.where(~no_father, father_country != nor, False)
+    mother_foreign = pop.birth_country[mothers] != norway
+    father_foreign = np.where(~no_father, father_country != norway, False)
     category = np.where(mother_immigrant & father_immigrant & (mother_foreign | no_father), C,
                         np.where(mother_foreign | father_foreign, E, A)).astype(np.int8)
     category = np.where(no_father & ~mother_immigrant & mother_foreign, E, category)
 
     def foreign_parents_of(parent, exists):
         known = np.maximum(parent, 0)
-        own = (np.where(pop.mother_birth_country[known] < 0, 1, pop.mother_birth_country[known] != nor).astype(np.int8)
-               + np.where(pop.father_birth_country[known] < 0, 1, pop.father_birth_country[known] != nor).astype(np.int8))
+        mother, father = pop.mother_birth_country[known], pop.father_birth_country[known]
+        own = (np.where(mother < 0, 1, mother != norway).astype(np.int8)
+               + np.where(father < 0, 1, father != norway).astype(np.int8))
         own = np.where(pop.category[known] == B, 2, own)
         return np.where(exists, own, 2)   # unknown parent -> grandparents counted as foreign-born
 
@@ -143,7 +144,8 @@ def marry(world: World, candidates: np.ndarray, year: int) -> int:
         women = women[np.argsort(women_age, kind="stable")]
         pop.spouse[men] = women
         pop.spouse[women] = men
-        status = np.where(rng.random(k) < params["registered_partner_share"], REGISTERED_PARTNER, MARRIED).astype(np.int8)
+        partner = rng.random(k) < params["registered_partner_share"]
+        status = np.where(partner, REGISTERED_PARTNER, MARRIED).astype(np.int8)
         pop.marital_status[men] = status
         pop.marital_status[women] = status
         n_pairs += k
@@ -190,7 +192,8 @@ def link_mothers(world: World, children: np.ndarray, year: int) -> None:
     target_birth_year = pop.birth_year[children] - rng.integers(20, 38, len(children))
     child_origin = np.where(np.isin(pop.category[children], [C]), pop.mother_birth_country[children],
                             np.where(pop.category[children] == B, pop.birth_country[children], -1)).astype(np.int64)
-    mother = pair_sample(rng, child_origin * 4000 + target_birth_year, women, origin[women] * 4000 + pop.birth_year[women])
+    mother = pair_sample(rng, child_origin * 4000 + target_birth_year, women,
+                         origin[women] * 4000 + pop.birth_year[women])
     found = mother >= 0
     child, mother = children[found], mother[found]
     immigrant = child[pop.category[child] == B]
@@ -267,15 +270,15 @@ def internal_moves(world: World, year: int) -> None:
 
 def naturalisations(world: World, year: int) -> None:
     """Immigrants after the minimum residence (hazard by country group); descendants C at 5 %."""
-    pop, rng, nor, alive = world.pop, world.rng, world.countries.NOR, _present_residents(world)
+    pop, rng, norway, alive = world.pop, world.rng, world.countries.NOR, _present_residents(world)
     params = world.params["immigration"]
-    foreign = alive[(pop.citizenship[alive] != nor) & (pop.first_immigration_day[alive] != NO_DATE)]
+    foreign = alive[(pop.citizenship[alive] != norway) & (pop.first_immigration_day[alive] != NO_DATE)]
     eligible = foreign[year - approx_year(pop.first_immigration_day[foreign]) >= params["naturalisation_min_years"]]
     hazard = np.array([0.03, params["naturalisation_hazard"][1], params["naturalisation_hazard"][2],
                        params["naturalisation_hazard"][3]])[pop.country_group[eligible]]
-    pop.citizenship[eligible[rng.random(len(eligible)) < hazard]] = nor
-    descendants = alive[(pop.citizenship[alive] != nor) & (pop.category[alive] == C)]
-    pop.citizenship[descendants[rng.random(len(descendants)) < 0.05]] = nor
+    pop.citizenship[eligible[rng.random(len(eligible)) < hazard]] = norway
+    descendants = alive[(pop.citizenship[alive] != norway) & (pop.category[alive] == C)]
+    pop.citizenship[descendants[rng.random(len(descendants)) < 0.05]] = norway
 
 
 def children_in_household(world: World, year: int) -> np.ndarray:

@@ -48,12 +48,12 @@ def assign_reasons(world: World, persons: np.ndarray, groups: np.ndarray, arriva
 def delivered_reason(world: World, persons: np.ndarray) -> np.ndarray:
     """The reason on an immigration event: none for Norwegian citizens, `nordic` for Nordic citizens,
     `other` when unknown."""
-    pop, nor = world.pop, world.countries.NOR
+    pop, norway = world.pop, world.countries.NOR
     reason = pop.immigration_reason[persons].copy()
     citizenship = pop.citizenship[persons]
-    reason = np.where(citizenship == nor, -1, reason)
-    reason = np.where(world.country_nordic[citizenship] & (citizenship != nor), REASON["nordic"], reason)
-    reason = np.where((reason < 0) & (citizenship != nor), REASON["other"], reason)
+    reason = np.where(citizenship == norway, -1, reason)
+    reason = np.where(world.country_nordic[citizenship] & (citizenship != norway), REASON["nordic"], reason)
+    reason = np.where((reason < 0) & (citizenship != norway), REASON["other"], reason)
     return reason.astype(np.int8)
 
 
@@ -140,18 +140,18 @@ def _ages_and_categories(world: World, arrivals: Arrivals) -> None:
 def _enter(world: World, arrivals: Arrivals) -> np.ndarray:
     """Add the arrivals to the population with parents' countries, citizenship, municipality (asylum
     arrivals mostly in the least central ones), reason, study C group and education."""
-    pop, rng, nor, n = world.pop, world.rng, world.countries.NOR, arrivals.n
+    pop, rng, norway, n = world.pop, world.rng, world.countries.NOR, arrivals.n
     category, country = arrivals.category, arrivals.birth_country
     mother = np.where(category == B, country,
-                      np.where(category == G, nor, np.where(rng.random(n) < 0.5, nor, country))).astype(np.int16)
+                      np.where(category == G, norway, np.where(rng.random(n) < 0.5, norway, country))).astype(np.int16)
     father = np.where(category == B, country,
-                      np.where(category == G, nor, np.where(mother == nor, country, nor))).astype(np.int16)
+                      np.where(category == G, norway, np.where(mother == norway, country, norway))).astype(np.int16)
     grandparents = np.where(category == B, 4, np.where(category == F, 2, 0)).astype(np.int8)
     immigrant = category == B
     persons = pop.add(n, sex=arrivals.sex, birth_year=arrivals.birth_year, birth_month=rng.integers(1, 13, n),
                       birth_country=country, mother_birth_country=mother, father_birth_country=father,
                       n_foreign_grandparents=grandparents, category=category, register_status=RESIDENT, present=True,
-                      citizenship=np.where(immigrant, country, nor).astype(np.int16),
+                      citizenship=np.where(immigrant, country, norway).astype(np.int16),
                       first_immigration_day=arrivals.arrival_day, arrival_age=arrivals.arrival_age,
                       country_group=np.where(immigrant, arrivals.group, 0),
                       earnings_potential=rng.standard_normal(n).astype(np.float32),
@@ -195,7 +195,7 @@ def _families(world: World, arrivals: Arrivals, persons: np.ndarray) -> None:
 def returns(world: World, year: int, events: EventLog) -> int:
     """Emigrants whose return was scheduled for `year` re-immigrate (from their destination, else
     their birth country); a spouse who is no longer resident is dropped. Returns their number."""
-    pop, rng, nor = world.pop, world.rng, world.countries.NOR
+    pop, rng, norway = world.pop, world.rng, world.countries.NOR
     returning = np.flatnonzero((pop.register_status == EMIGRATED) & (pop.return_year == year) & (pop.death_day < 0))
     n = len(returning)
     if n == 0:
@@ -208,7 +208,7 @@ def returns(world: World, year: int, events: EventLog) -> int:
     pop.latest_arrival_year[returning] = year
     pop.municipality[returning] = world.assign_municipality(n, immigrant=pop.category[returning] == B)
     origin = np.where(pop.destination[returning] >= 0, pop.destination[returning],
-                      np.where(pop.birth_country[returning] != nor, pop.birth_country[returning], -1))
+                      np.where(pop.birth_country[returning] != norway, pop.birth_country[returning], -1))
     registration = np.minimum(arrival + rng.integers(0, LATEST_REGISTRATION_LAG_DAYS, n), day(year, 12, 31))
     events.add(returning, IMMIGRATION, arrival, registration, origin, False, delivered_reason(world, returning),
                pop.municipality[returning])

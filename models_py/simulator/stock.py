@@ -101,8 +101,8 @@ def _ages_and_sexes(world: World, first_year: int) -> StockDraft:
 
 def _categories(world: World, stock: StockDraft) -> None:
     params, rng, n = world.params["stock"], world.rng, stock.n
-    sizes = [stochastic_round(rng, n * params[share]) for share in
-             ("immigrant_share", "descendant_share", "one_foreign_parent_share", "foreign_born_norwegian_parents_share")]
+    shares = ("immigrant_share", "descendant_share", "one_foreign_parent_share", "foreign_born_norwegian_parents_share")
+    sizes = [stochastic_round(rng, n * params[share]) for share in shares]
     stock.category = np.full(n, A, dtype=np.int8)
     order = rng.permutation(n)
     stock.immigrants, stock.descendants, stock.one_foreign_parent, stock.foreign_born_norwegian = \
@@ -161,46 +161,48 @@ def _descendants_and_foreign_born(world: World, stock: StockDraft) -> None:
 def _parents_birth_countries(world: World, stock: StockDraft) -> None:
     """Immigrants' parents from their birth country (father unknown for 10 %); E: one parent from an
     origin drawn from the immigrant stock mix; C: both parents from one such origin; F/G."""
-    rng, nor, xxx = world.rng, world.countries.NOR, world.countries.XXX
+    rng, norway, unknown_country = world.rng, world.countries.NOR, world.countries.XXX
     immigrants, birth_country = stock.immigrants, stock.birth_country
     one_foreign, descendants, foreign_born = stock.one_foreign_parent, stock.descendants, stock.foreign_born_norwegian
-    mother = np.full(stock.n, nor, dtype=np.int16)
-    father = np.full(stock.n, nor, dtype=np.int16)
+    mother = np.full(stock.n, norway, dtype=np.int16)
+    father = np.full(stock.n, norway, dtype=np.int16)
     mother[immigrants] = birth_country[immigrants]
     father[immigrants] = np.where(rng.random(len(immigrants)) < 0.9, birth_country[immigrants], -1)
     origin = birth_country[immigrants][rng.integers(0, max(len(immigrants), 1), len(one_foreign))] \
-        if len(immigrants) else np.full(len(one_foreign), xxx)
+        if len(immigrants) else np.full(len(one_foreign), unknown_country)
     foreign_mother = rng.random(len(one_foreign)) < 0.5
-    mother[one_foreign] = np.where(foreign_mother, origin, nor)
-    father[one_foreign] = np.where(foreign_mother, nor, origin)
+    mother[one_foreign] = np.where(foreign_mother, origin, norway)
+    father[one_foreign] = np.where(foreign_mother, norway, origin)
     stock.descendant_origin = birth_country[immigrants][rng.integers(0, max(len(immigrants), 1), len(descendants))] \
-        if len(immigrants) else np.full(len(descendants), xxx)
+        if len(immigrants) else np.full(len(descendants), unknown_country)
     mother[descendants] = stock.descendant_origin
     father[descendants] = stock.descendant_origin
     two_norwegian = stock.category[foreign_born] == G
-    mother[foreign_born] = np.where(two_norwegian | (rng.random(len(foreign_born)) < 0.5), nor, birth_country[foreign_born])
-    father[foreign_born] = np.where(two_norwegian | (mother[foreign_born] != nor), nor, birth_country[foreign_born])
+    mother[foreign_born] = np.where(two_norwegian | (rng.random(len(foreign_born)) < 0.5), norway,
+                                    birth_country[foreign_born])
+    father[foreign_born] = np.where(two_norwegian | (mother[foreign_born] != norway), norway,
+                                    birth_country[foreign_born])
     stock.mother_birth_country, stock.father_birth_country = mother, father
 
 
 def _grandparents_and_citizenship(world: World, stock: StockDraft) -> None:
     """Foreign-born grandparents by category; immigrants naturalised with the group hazard after
     seven years; half of the descendants Norwegian."""
-    rng, nor, immigrants = world.rng, world.countries.NOR, stock.immigrants
+    rng, norway, immigrants = world.rng, world.countries.NOR, stock.immigrants
     grandparents = np.zeros(stock.n, dtype=np.int8)
     grandparents[immigrants] = 4
     grandparents[stock.descendants] = 4
     grandparents[stock.one_foreign_parent] = np.where(rng.random(len(stock.one_foreign_parent)) < 0.85, 2, 3)
     grandparents[stock.foreign_born_norwegian] = np.where(stock.category[stock.foreign_born_norwegian] == F, 2, 0)
     stock.n_foreign_grandparents = grandparents
-    stock.citizenship = np.full(stock.n, nor, dtype=np.int16)
+    stock.citizenship = np.full(stock.n, norway, dtype=np.int16)
     stock.years_here = stock.first_year - approx_year(stock.first_immigration_day[immigrants])
     hazard = world.params["immigration"]["naturalisation_hazard"]
     group_hazard = np.array([0.0, hazard[1], hazard[2], hazard[3]])[stock.immigrant_groups]
     naturalised = 1 - (1 - group_hazard) ** np.clip(stock.years_here - 7, 0, None)
-    stock.citizenship[immigrants] = np.where(rng.random(len(immigrants)) < naturalised, nor,
+    stock.citizenship[immigrants] = np.where(rng.random(len(immigrants)) < naturalised, norway,
                                              stock.birth_country[immigrants])
-    stock.citizenship[stock.descendants] = np.where(rng.random(len(stock.descendants)) < 0.5, nor,
+    stock.citizenship[stock.descendants] = np.where(rng.random(len(stock.descendants)) < 0.5, norway,
                                                     stock.descendant_origin)
 
 

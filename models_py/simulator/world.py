@@ -20,7 +20,6 @@ PARAMS_PATH = Path(__file__).with_name("params.yaml")
 ORIGIN_REGIONS = ("nordic", "eu_west", "eu_east", "other_europe", "non_europe")  # study B origin dummies
 
 
-
 def load_params(path: Path | None = None) -> dict:
     with open(path or PARAMS_PATH, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
@@ -63,7 +62,8 @@ class World:
             params=params, scale=float(scale), seed=int(seed),
             rng=np.random.default_rng(np.random.SeedSequence([int(seed), 20260101])),
             countries=countries, municipalities=municipalities, muni_coder=classif.MuniCoder(municipalities),
-            macro=macro, sur=SurProcess(params, macro, np.random.default_rng(np.random.SeedSequence([int(seed), 4242]))),
+            macro=macro,
+            sur=SurProcess(params, macro, np.random.default_rng(np.random.SeedSequence([int(seed), 4242]))),
             pop=Population(int(params["stock"]["residents"] * float(scale) * 2.2) + 1000),
             country_group=countries.group_a.astype(np.int8), country_nordic=countries.nordic,
             country_admin_risk=admin_risk,
