@@ -25,16 +25,16 @@ DESTINATION_CATEGORIES = ["NORDIC", "UK", "USA_CAN", "GERMANY", "OTHER"]
 ONWARD_AGE_BANDS = ["<20", "20-27", "28-34", "35-39", "40-49", "50-65", "66+"]
 
 
-def choose_destinations(world: World, state: YearState, leaving: np.ndarray, truth) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (destination country or -1, unreported) per departure; records a solved onward
-    intercept in truth.onward_intercept."""
+def choose_destinations(world: World, state: YearState, leaving: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (destination country or -1, unreported) per departure; sets state.onward_intercept
+    when it is solved."""
     country = np.full(len(leaving), -1, dtype=np.int16)
     unreported_probability = _unreported_probability(world, leaving)
     unreported = world.rng.random(len(leaving)) < unreported_probability
     immigrant = world.pop.category[leaving] == B
     group = world.pop.study_c_group[leaving]
     g4_type = np.flatnonzero(~unreported & immigrant & (group != 2))
-    _immigrant_destinations(world, state, leaving, g4_type, country, truth)
+    _immigrant_destinations(world, state, leaving, g4_type, country)
     study_c = np.flatnonzero(~unreported & (~immigrant | (group == 2)))
     _study_c_destinations(world, leaving, study_c, unreported_probability[study_c], country)
     return country, unreported
@@ -54,7 +54,7 @@ def _unreported_probability(world: World, leaving: np.ndarray) -> np.ndarray:
     return probability
 
 
-def _immigrant_destinations(world: World, state: YearState, leaving, positions, country, truth) -> None:
+def _immigrant_destinations(world: World, state: YearState, leaving, positions, country) -> None:
     pop, rng, params = world.pop, world.rng, world.params
     unknown = rng.random(len(positions)) < params["destination"]["immigrant_reported_unknown_share"]
     known = positions[~unknown]
@@ -64,8 +64,7 @@ def _immigrant_destinations(world: World, state: YearState, leaving, positions, 
     labour = (reason == REASON["work"]) | (reason == REASON["nordic"])
     target = params["onward_logit"]["target_onward_share_labour"]
     if labour.any():
-        intercept = solve_intercept(x[labour], target)
-        truth.onward_intercept = intercept
+        intercept = state.onward_intercept = solve_intercept(x[labour], target)
     else:
         intercept = float(np.log(target / (1 - target)))
     offsets = params["onward_logit"]["reason_offset"]

@@ -95,13 +95,13 @@ class Simulation:
         status_rows = np.flatnonzero((pop.register_status == RESIDENT)
                                      | ((pop.register_status >= EMIGRATED) & (pop.exit_year == year - 1)))
         residents = np.flatnonzero(pop.register_status == RESIDENT)
-        state = YearState(year=year, status_rows=status_rows, residents=residents, present=np.array([], dtype=np.int64),
+        state = YearState(year=year, status_rows=status_rows, residents=residents,
+                          present=np.flatnonzero(pop.present & (pop.register_status == RESIDENT)),
                           children=households.children_in_household(world, year))
         households.settle_separations(world, year, status_rows)
         state.tables["population_status"] = status_table(world, self.ids, year, status_rows, state.children)
         state.tables["education"] = education_table(world, self.ids, education_register(world, year, residents))
         state.tables["income"] = income_table(world, self.ids, income_register(world, year, status_rows))
-        state.present = np.flatnonzero(pop.present & (pop.register_status == RESIDENT))
         return state
 
     def emigration_rates(self, state: YearState) -> None:
@@ -119,7 +119,9 @@ class Simulation:
         departure_day = day(year) + world.rng.integers(0, 365, len(leaving))
         multi, multi_day = multi_migrants(world, year, state.new_immigrants)
         persons = np.concatenate([leaving, multi])
-        country, unreported = choose_destinations(world, state, persons, self.truth)
+        country, unreported = choose_destinations(world, state, persons)
+        if state.onward_intercept is not None:
+            self.truth.onward_intercept = state.onward_intercept
         is_multi = np.zeros(len(persons), bool)
         is_multi[len(leaving):] = True
         return Departures(persons=persons, day=np.concatenate([departure_day, multi_day]).astype(np.int32),

@@ -31,6 +31,7 @@ class YearState:
     died: np.ndarray | None = None
     departures: Departures | None = None
     births: int = 0
+    onward_intercept: float | None = None       # solved when the year has labour immigrants leaving onward/return
 
     def children_of(self, persons: np.ndarray) -> np.ndarray:
         """Children on 1 Jan of `persons` (0 for persons added during the year)."""
