@@ -32,7 +32,8 @@ class WithdrawConfig(dg.Config):
 @dg.op(pool=DUCKDB_POOL, description="Remove a register year's rows from raw.* and deregister its partition.")
 def withdraw_year(context: dg.OpExecutionContext, config: WithdrawConfig, warehouse: Warehouse,
                   paths: RegisterPaths) -> None:
-    from models_py.withdraw import PARTITIONS, withdraw_year as withdraw
+    from models_py.withdraw import PARTITIONS
+    from models_py.withdraw import withdraw_year as withdraw
 
     removed = withdraw(warehouse.path, paths.landing_dir, config.year, run_id=context.run_id)
     if str(config.year) in context.instance.get_dynamic_partitions(PARTITIONS):

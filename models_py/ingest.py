@@ -26,9 +26,21 @@ from pathlib import Path
 import duckdb
 
 from models_py import settings
-from models_py.contracts import TYPE_FAMILIES, Column, Contract, delivered_contracts, ident
-from models_py.delivery import (YEAR_FOLDER, ConfinementError, _safe, confined_file, load_manifest,
-                                sha256_file)
+from models_py.contracts import (
+    TYPE_FAMILIES,
+    Column,
+    Contract,
+    delivered_contracts,
+    ident,
+)
+from models_py.delivery import (
+    YEAR_FOLDER,
+    ConfinementError,
+    _safe,
+    confined_file,
+    load_manifest,
+    sha256_file,
+)
 from models_py.settings import SEEDS_DIR
 
 # Operator's explicit acceptance of a re-delivery that drops persons: "<year>:<number removed>[,...]".
@@ -175,7 +187,7 @@ def copied_from_year(con, delivery_dir: Path, register_year: int, manifest: dict
                 candidates.append((int(folder.name), _checksums(load_manifest(folder))))
             except ConfinementError:
                 continue  # that year's own ingestion reports its manifest
-    for year, theirs in sorted(candidates):
+    for year, theirs in sorted(candidates, key=lambda c: c[0]):
         if all(theirs.get(t) == sha for t, sha in mine.items()):
             return year
     return None
@@ -356,15 +368,15 @@ def _sibling_views(con, delivery_dir: Path, table: str, manifest: dict, contract
     """
     delivery = str(delivery_dir)
     con.execute(f"create or replace temp view {ident('delivered_' + table)} as select * exclude (_row) from stage")
-    for name in needed:
+    for name, rule_ids in needed.items():
         if name == table:
             continue
         contract = contracts[name]
         entry = (manifest.get("tables") or {}).get(name)
 
-        def refuse(problem: str) -> DeliveryError:
+        def refuse(problem: str, name: str = name, rule_ids: list[str] = rule_ids) -> DeliveryError:
             return DeliveryError(delivery, table, None, "reference_table_valid",
-                                 f"rules {', '.join(needed[name])} need table {name}, which {problem}")
+                                 f"rules {', '.join(rule_ids)} need table {name}, which {problem}")
 
         if entry is None:
             raise refuse("is not listed in the manifest")

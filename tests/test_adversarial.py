@@ -27,7 +27,12 @@ from models_py import ingest as gate
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import sha256_file
 from models_py.ingest import DeliveryError, ingest_table, reconcile
-from tests.delivery_factory import rewrite_manifest, to_arrow, valid_tables, write_delivery
+from tests.delivery_factory import (
+    rewrite_manifest,
+    to_arrow,
+    valid_tables,
+    write_delivery,
+)
 
 YEAR = 2005
 
