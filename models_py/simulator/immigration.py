@@ -64,13 +64,13 @@ class Arrivals:
     n: int
     birth_country: np.ndarray
     group: np.ndarray
-    asylum: np.ndarray = None
-    sex: np.ndarray = None
-    arrival_age: np.ndarray = None
-    arrival_day: np.ndarray = None
-    birth_year: np.ndarray = None
-    category: np.ndarray = None
-    municipality: np.ndarray = None  # on arrival (a family immigrant then moves to the spouse)
+    asylum: np.ndarray | None = None
+    sex: np.ndarray | None = None
+    arrival_age: np.ndarray | None = None
+    arrival_day: np.ndarray | None = None
+    birth_year: np.ndarray | None = None
+    category: np.ndarray | None = None
+    municipality: np.ndarray | None = None  # on arrival (a family immigrant then moves to the spouse)
 
 
 def new_immigrants(world: World, year: int, events: EventLog) -> np.ndarray:

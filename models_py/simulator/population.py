@@ -142,7 +142,3 @@ class Population:
         if columns is not None and name in columns:
             return columns[name][: self.n]
         raise AttributeError(name)
-
-    def age_on_1_jan(self, year: int) -> np.ndarray:
-        """Completed age on 1 Jan `year` (birth month known, day taken as the 1st)."""
-        return (year - 1 - self.birth_year).astype(np.int16)

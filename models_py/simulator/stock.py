@@ -40,24 +40,24 @@ class StockDraft:
     n: int
     birth_year: np.ndarray
     sex: np.ndarray
-    category: np.ndarray = None
-    immigrants: np.ndarray = None             # person numbers of category B
-    descendants: np.ndarray = None            # C
-    one_foreign_parent: np.ndarray = None     # E
-    foreign_born_norwegian: np.ndarray = None  # F and G
-    birth_month: np.ndarray = None
-    birth_country: np.ndarray = None
-    country_group: np.ndarray = None
-    immigrant_groups: np.ndarray = None       # country group of each immigrant
-    first_immigration_day: np.ndarray = None
-    arrival_age: np.ndarray = None
-    immigrant_arrival_age: np.ndarray = None
-    mother_birth_country: np.ndarray = None
-    father_birth_country: np.ndarray = None
-    descendant_origin: np.ndarray = None
-    n_foreign_grandparents: np.ndarray = None
-    citizenship: np.ndarray = None
-    years_here: np.ndarray = None             # immigrants' years since arrival on 1 Jan
+    category: np.ndarray | None = None
+    immigrants: np.ndarray | None = None             # person numbers of category B
+    descendants: np.ndarray | None = None            # C
+    one_foreign_parent: np.ndarray | None = None     # E
+    foreign_born_norwegian: np.ndarray | None = None  # F and G
+    birth_month: np.ndarray | None = None
+    birth_country: np.ndarray | None = None
+    country_group: np.ndarray | None = None
+    immigrant_groups: np.ndarray | None = None       # country group of each immigrant
+    first_immigration_day: np.ndarray | None = None
+    arrival_age: np.ndarray | None = None
+    immigrant_arrival_age: np.ndarray | None = None
+    mother_birth_country: np.ndarray | None = None
+    father_birth_country: np.ndarray | None = None
+    descendant_origin: np.ndarray | None = None
+    n_foreign_grandparents: np.ndarray | None = None
+    citizenship: np.ndarray | None = None
+    years_here: np.ndarray | None = None             # immigrants' years since arrival on 1 Jan
 
 
 def build_initial_stock(world: World, first_year: int) -> None:

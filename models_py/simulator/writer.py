@@ -28,18 +28,18 @@ def _schemas() -> dict[str, pa.Schema]:
 SCHEMAS = _schemas()
 
 
-def write_table(name: str, cols: dict, path: Path) -> int:
+def write_table(name: str, columns: dict, path: Path) -> int:
     schema = SCHEMAS[name]
     arrays = []
-    for f in schema:
-        a = cols[f.name]
-        if not isinstance(a, (pa.Array, pa.ChunkedArray)):
-            a = pa.array(a, type=f.type)
-        elif a.type != f.type:
-            a = a.cast(f.type)
-        if isinstance(a, pa.ChunkedArray):
-            a = a.combine_chunks()
-        arrays.append(a)
+    for column in schema:
+        values = columns[column.name]
+        if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+            values = pa.array(values, type=column.type)
+        elif values.type != column.type:
+            values = values.cast(column.type)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        arrays.append(values)
     table = pa.Table.from_arrays(arrays, schema=schema)
     # fixed writer options -> byte-identical files for identical content (no timestamps are written)
     pq.write_table(table, path, compression="zstd", compression_level=3, use_dictionary=True,
@@ -49,13 +49,13 @@ def write_table(name: str, cols: dict, path: Path) -> int:
 
 
 def write_delivery(out: Path, year: int, tables: dict, producer: str) -> dict:
-    d = out / f"{year:04d}"
-    d.mkdir(parents=True, exist_ok=True)
+    folder = out / f"{year:04d}"
+    folder.mkdir(parents=True, exist_ok=True)
     entries = {}
     for name in TABLE_ORDER:
-        p = d / f"{name}.parquet"
-        rows = write_table(name, tables[name], p)
-        entries[name] = {"file": p.name, "rows": int(rows), "sha256": sha256_file(p)}
+        path = folder / f"{name}.parquet"
+        rows = write_table(name, tables[name], path)
+        entries[name] = {"file": path.name, "rows": int(rows), "sha256": sha256_file(path)}
     manifest = {"register_year": int(year), "vintage": f"{year + 1}-03-31", "producer": producer, "tables": entries}
-    (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
