@@ -131,15 +131,17 @@ def test_study_a_rate_recomputed_in_pandas(sim):
 
 def test_study_c_rates_recomputed_in_pandas(sim):
     """rate_c_group_year: emigrations at 18-35 (31 Dec age) / mean of the 1 Jan and 31 Dec stocks,
-    by population group (G1, G3, G5, G2+G4 together, all; the G2/G4 split needs the age at
-    immigration and is covered by the dbt unit/data tests)."""
+    by population group (G1, G3, G5, G2+G4+GX together, all; the G2/G4/GX split needs the age at
+    immigration and is covered by tests/integration/test_study_c_exhibits.py)."""
     _, wh, res, _ = sim
     assert res.returncode == 0
     persons, status, events, _ = _raw(wh)
     p = persons
     fb = p["birth_country"] != "NOR"
-    mfb = p["mother_birth_country"].ne("NOR").where(p["mother_birth_country"].notna(), fb)
-    ffb = p["father_birth_country"].ne("NOR").where(p["father_birth_country"].notna(), fb)
+    # an unknown parent of a Norway-born person follows the delivered category (study_c_unknown_parent_rule)
+    cat, mbc, fbc = p["immigrant_category"], p["mother_birth_country"], p["father_birth_country"]
+    mfb = mbc.ne("NOR").where(mbc.notna(), fb | (cat == "C") | ((cat == "E") & fbc.fillna("NOR").eq("NOR")))
+    ffb = fbc.ne("NOR").where(fbc.notna(), fb | (cat == "C") | ((cat == "E") & mbc.eq("NOR")))
     both, gp4 = mfb & ffb, p["n_foreign_born_grandparents"] == 4
     grp = pd.Series("G5", index=p.index)
     grp[~fb & both & gp4] = "G1"
@@ -173,7 +175,7 @@ def test_study_c_rates_recomputed_in_pandas(sim):
         union all
         select 'G2+G4', year, sum(emigrations), sum(population_jan1), sum(population_dec31),
                100.0 * sum(emigrations) / ((sum(population_jan1) + sum(population_dec31)) / 2.0)
-        from marts.rate_c_group_year where population_group in ('G2', 'G4') group by year""")
+        from marts.rate_c_group_year where population_group in ('G2', 'G4', 'GX') group by year""")
     got = got.set_index(["population_group", "year"]).sort_index().reindex(exp.index)
     assert exp["emigrations"].sum() > 20 and (exp.loc["G1", "population_jan1"] > 0).any()
     for c in ["emigrations", "population_jan1"]:
