@@ -43,7 +43,7 @@ def _dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
            "--target-path", str(warehouse.parent / "dbt_target"), "--log-path", str(warehouse.parent / "dbt_logs")]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
