@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models_py.studies.a.inputs import AGE_GROUPS, build_design, build_panel, shocked_panel, system_frames
+from models_py.studies.a.inputs import (
+    AGE_GROUPS,
+    build_design,
+    build_panel,
+    shocked_panel,
+    system_frames,
+)
 from models_py.studies.a.spec import load_spec
 
 YEARS = range(1990, 2014)

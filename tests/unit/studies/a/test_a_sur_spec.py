@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import yaml
 
-from models_py.studies.a.spec import SPEC_PATH, SpecError, build_spec, load_spec, parse_expr, simulator_systems
+from models_py.studies.a.spec import (
+    SPEC_PATH,
+    SpecError,
+    build_spec,
+    load_spec,
+    parse_expr,
+    simulator_systems,
+)
 from models_py.studies.a.table_4_12 import table_4_12
 
 
@@ -83,9 +90,10 @@ def test_every_rule_is_enforced(raw, mutate, message):
 
 
 def test_simulator_reads_the_spec():
+    import pandas as pd
+
     from models_py.simulator import load_params
     from models_py.simulator.sur import MacroSeries, SurProcess
-    import pandas as pd
 
     params = load_params()
     assert "systems" not in params["sur"]  # the copy is gone

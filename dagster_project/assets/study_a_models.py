@@ -1,0 +1,200 @@
+"""Study A chapter 4 assets: the nine restricted iterated SUR systems, their simulations and Table 4.12.
+
+Thin: the statistics live in models_py.studies.a; these assets read the EMI mart and the macro seed,
+call it, and write tidy tables into the warehouse schema `models`.
+"""
+import time
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import get_asset_key_for_model
+
+from dagster_project.assets.dbt import dbt_models, relation_of
+from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.resources import Warehouse
+from models_py.studies.a import simulate as sim
+from models_py.studies.a.inputs import build_design, build_panel
+from models_py.studies.a.spec import load_spec
+from models_py.studies.a.sur import fit_all, tidy
+from models_py.studies.a.table_4_12 import table_4_12
+
+GROUP = "study_a_models"
+RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
+
+
+def _write(con, table: str, frame: pd.DataFrame) -> None:
+    """Replace models.<table> with the frame (table names are constants of this module)."""
+    con.execute("create schema if not exists models")
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table models.{table} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _panel(con) -> pd.DataFrame:
+    long = con.execute("select year, series, value from models.a_sur_inputs").df()
+    wide = long.pivot(index="year", columns="series", values="value").sort_index()
+    # lags are shifts: the index must hold every year
+    return wide.reindex(pd.RangeIndex(int(wide.index.min()), int(wide.index.max()) + 1, name="year"))
+
+
+def _sample_years(spec) -> tuple[int, int]:
+    return min(s.sample[0] for s in spec.systems), max(s.sample[1] for s in spec.systems)
+
+
+@dg.asset(
+    deps=[get_asset_key_for_model([dbt_models], RATES_MODEL), get_asset_key_for_model([dbt_models], MACRO_SEED)],
+    group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    description="Study A Table 4.1 inputs: EMI/ANKO/ANME/POP by group x sex x age and BEH from rate_a_macro, "
+    "with the macro series of the seed (1988 on, for the lags), as one long table (year, series, value).",
+)
+def a_sur_inputs(warehouse: Warehouse) -> dg.MaterializeResult:
+    spec = load_spec()
+    lo, hi = _sample_years(spec)
+    with warehouse.connect() as con:
+        rates = con.execute(
+            "select year, country_group, sex, age_group, emi, anko, anme, population_jan1, beh, small_cell "
+            f"from {relation_of(RATES_MODEL)} where country_group between 1 and 3 and sex in (1, 2)"
+        ).df()
+        macro = con.execute(f"select year, lednor, led1, led2, relinnt1, relinnt2, relinnt3 from {relation_of(MACRO_SEED)}").df()
+        panel = build_panel(rates, macro)
+        long = panel.rename_axis("year").reset_index().melt(id_vars="year", var_name="series", value_name="value")
+        _write(con, "a_sur_inputs", long.dropna(subset=["value"]))
+    in_sample = rates[(rates["year"] >= lo - 2) & (rates["year"] <= hi)]
+    return dg.MaterializeResult(metadata={
+        "years": f"{int(panel.index.min())}-{int(panel.index.max())}",
+        "series": int(panel.shape[1]),
+        "small_input_cells": int(in_sample["small_cell"].fillna(True).astype(bool).sum()),
+    })
+
+
+@dg.asset_check(asset=a_sur_inputs, blocking=False, pool=DUCKDB_POOL,
+                description="No rate series of the estimation years (with lags) comes from a cell flagged small_cell "
+                "(dbt var small_cell_threshold). Warns: the series enter only aggregate estimates.")
+def a_sur_inputs_no_small_cells(warehouse: Warehouse) -> dg.AssetCheckResult:
+    spec = load_spec()
+    lo, hi = _sample_years(spec)
+    with warehouse.connect() as con:
+        n, small = con.execute(
+            f"select count(*), count(*) filter (where small_cell or small_cell is null) from {relation_of(RATES_MODEL)} "
+            "where country_group between 1 and 3 and sex in (1, 2) and year between ? and ?", [lo - 2, hi]
+        ).fetchone()
+    return dg.AssetCheckResult(passed=bool(small == 0), severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"input_cells": int(n), "small_cells": int(small)})
+
+
+@dg.asset(
+    deps=[a_sur_inputs], group_name=GROUP, pool=DUCKDB_POOL, kinds={"linearmodels"},
+    description="Tables 4.2-4.10, B1 and Appendix C: each of the nine systems by iterated FGLS (linearmodels SUR) "
+    "with the cross-equation equality restrictions of models_py/studies/a/sur_spec.yaml, beside the published values.",
+)
+def a_sur_fit(warehouse: Warehouse) -> dg.MaterializeResult:
+    spec = load_spec()
+    with warehouse.connect() as con:
+        panel = _panel(con)
+        started = time.perf_counter()
+        fits = fit_all(spec, build_design(spec, panel))
+        seconds = time.perf_counter() - started
+        tables = tidy(fits)
+        tables["systems"]["variant"] = spec.variant
+        for name, frame in tables.items():
+            _write(con, f"a_sur_{name}", frame)
+    s = tables["systems"]
+    return dg.MaterializeResult(metadata={
+        "fit_seconds_all_systems": round(seconds, 3),
+        "s_K3_variant": spec.variant,
+        "iterations": dg.MetadataValue.json({int(k): int(v) for k, v in zip(s["system"], s["iterations"])}),
+        "converged": bool(s["converged"].all()),
+        "max_restriction_violation": float(s["max_restriction_violation"].max()),
+    })
+
+
+def _systems(warehouse: Warehouse) -> pd.DataFrame:
+    with warehouse.connect() as con:
+        return con.execute("select * from models.a_sur_systems order by system").df()
+
+
+@dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
+                description="All nine systems converged (iterations below the limit, finite estimates).")
+def a_sur_fit_converged(warehouse: Warehouse) -> dg.AssetCheckResult:
+    s = _systems(warehouse)
+    bad = s.loc[~s["converged"].astype(bool), "system"].tolist()
+    return dg.AssetCheckResult(passed=bool(len(s) == 9 and not bad),
+                               metadata={"systems": len(s), "not_converged": str(bad)})
+
+
+@dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
+                description="Every equation keeps at least min_residual_df (sur_spec.yaml) residual degrees of freedom.")
+def a_sur_fit_residual_df(warehouse: Warehouse) -> dg.AssetCheckResult:
+    need = int(load_spec().estimation["min_residual_df"])
+    with warehouse.connect() as con:
+        low = con.execute("select count(*), min(residual_df) from models.a_sur_diagnostics where residual_df < ?",
+                          [need]).fetchone()
+        n = con.execute("select count(*) from models.a_sur_diagnostics").fetchone()[0]
+    return dg.AssetCheckResult(passed=bool(n == 36 and low[0] == 0),
+                               metadata={"equations": int(n), "below": int(low[0]), "required": need})
+
+
+@dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
+                description="The equality restrictions hold in the estimates to restriction_tolerance (sur_spec.yaml).")
+def a_sur_fit_restrictions_hold(warehouse: Warehouse) -> dg.AssetCheckResult:
+    tol = float(load_spec().estimation["restriction_tolerance"])
+    s = _systems(warehouse)
+    worst = float(s["max_restriction_violation"].max()) if len(s) else float("inf")
+    return dg.AssetCheckResult(passed=bool(len(s) == 9 and worst <= tol),
+                               metadata={"max_violation": worst, "tolerance": tol})
+
+
+def _coefficients(con) -> dict[str, dict[int, dict[str, float]]]:
+    c = con.execute("select system, term, estimate from models.a_sur_coefficients").df()
+    estimated = {int(k): dict(zip(g["term"], g["estimate"])) for k, g in c.groupby("system")}
+    return {"estimated": estimated, "published": sim.published_coefficients(load_spec())}
+
+
+@dg.asset(
+    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    description="Fig 4.1 static simulation of the total rate (2000-2013, actual lags) and the dynamic reference "
+    "path (1992-2013, simulated lags, zero errors), with the estimated and the published coefficients.",
+)
+def a_sur_simulation(warehouse: Warehouse) -> dg.MaterializeResult:
+    spec = load_spec()
+    with warehouse.connect() as con:
+        panel = _panel(con)
+        frames = [frame.assign(coefficients=source)
+                  for source, coefs in _coefficients(con).items()
+                  for frame in (sim.static_simulation(spec, coefs, panel), sim.dynamic_simulation(spec, coefs, panel))]
+        out = pd.concat(frames, ignore_index=True)
+        _write(con, "a_sur_simulation", out)
+    return dg.MaterializeResult(metadata={"rows": len(out)})
+
+
+@dg.asset(
+    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    description="Table 4.11: change in the number of emigrations vs the reference path for RELINNTj +0.1, "
+    "LEDNOR +1, LED1 +1, LED2 +1 from 2000, beside the published values.",
+)
+def a_sur_counterfactuals(warehouse: Warehouse) -> dg.MaterializeResult:
+    spec = load_spec()
+    with warehouse.connect() as con:
+        panel = _panel(con)
+        out = pd.concat([sim.counterfactuals(spec, coefs, panel).assign(coefficients=source)
+                         for source, coefs in _coefficients(con).items()], ignore_index=True)
+        _write(con, "a_sur_counterfactuals", out)
+    est = out[out["coefficients"] == "estimated"].groupby("scenario")["difference"].sum()
+    return dg.MaterializeResult(metadata={"cumulative_estimated": dg.MetadataValue.json(
+        {k: round(float(v), 1) for k, v in est.items()})})
+
+
+@dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+          description="Table 4.12 (where each regressor enters), generated from sur_spec.yaml.")
+def a_table_4_12(warehouse: Warehouse) -> dg.MaterializeResult:
+    t = table_4_12(load_spec())
+    with warehouse.connect() as con:
+        _write(con, "a_table_4_12", t)
+    return dg.MaterializeResult(metadata={"rows": len(t)})
+
+
+study_a_model_assets = [a_sur_inputs, a_sur_fit, a_sur_simulation, a_sur_counterfactuals, a_table_4_12]
+study_a_model_checks = [a_sur_inputs_no_small_cells, a_sur_fit_converged, a_sur_fit_residual_df,
+                        a_sur_fit_restrictions_hold]
