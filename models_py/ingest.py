@@ -34,6 +34,7 @@ from models_py.contracts import (
     ident,
 )
 from models_py.delivery import (
+    MANIFEST,
     YEAR_FOLDER,
     ConfinementError,
     _safe,
@@ -294,6 +295,96 @@ def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: di
     return delivered
 
 
+# ---------------------------------------------------------------------------------------------
+# A register year is all or nothing: no table of it is replaced while another table of the same
+# delivery fails a structural rule (a half-replaced year would mix two deliveries in raw).
+# ---------------------------------------------------------------------------------------------
+_YEAR_CHECKS: dict[tuple, DeliveryError | None] = {}
+
+
+def _folder_state(delivery_dir: Path) -> tuple:
+    """What a cached check depends on: each entry's name, size, mtime and inode (lstat), and the
+    manifest's checksum (opened without following a symlink)."""
+    try:
+        entries = sorted(delivery_dir.iterdir())
+    except OSError:
+        return ()
+    out = []
+    for p in entries:
+        try:
+            st = os.lstat(p)
+        except OSError:
+            continue
+        out.append((p.name, st.st_size, st.st_mtime_ns, st.st_ino))
+    try:  # an in-place manifest edit of the same size within the clock's resolution still counts
+        out.append(("manifest sha256", sha256_file(delivery_dir / MANIFEST, follow_symlinks=False)))
+    except OSError:
+        pass
+    return tuple(out)
+
+
+def table_structure_problem(delivery_dir: Path, register_year: int, table: str) -> DeliveryError | None:
+    """The table's structural rules that need no warehouse (manifest, confinement, year and vintage,
+    checksum, schema, readable text, row count, not empty), streamed through an in-memory DuckDB
+    (nothing is materialized); the DeliveryError it would raise, or None."""
+    contract = delivered_contracts()[table]
+    delivery = str(delivery_dir)
+    try:
+        manifest = check_manifest(delivery_dir, register_year, table, contract)
+        path = _table_file(delivery, delivery_dir, manifest, table, contract)
+        con = duckdb.connect()
+        try:
+            try:
+                problem = _schema_problem(_file_schema(con, path), contract)
+            except duckdb.Error as exc:
+                raise DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}") from None
+            if problem:
+                raise DeliveryError(delivery, table, *problem)
+            # max(length(text)) decodes (and so validates) every text value without keeping any
+            probes = "".join(f", max(length({ident(c.name)}))" for c in contract.columns if c.logical_type == "string")
+            try:
+                delivered = con.execute(f"select count(*){probes} from read_parquet(?)", [str(path)]).fetchone()[0]
+            except duckdb.Error as exc:
+                raise (_encoding_error(delivery, table, path, contract)
+                       or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")) from None
+        finally:
+            con.close()
+        expected = manifest["tables"][table].get("rows")
+        if delivered != expected:
+            raise DeliveryError(delivery, table, None, "row_count_matches",
+                                f"the file has {delivered} rows, the manifest says {_safe(expected, 20)}")
+        if delivered == 0:
+            raise DeliveryError(delivery, table, None, "table_not_empty", "the table has 0 rows")
+    except DeliveryError as exc:
+        return exc
+    return None
+
+
+def _cached_problem(delivery_dir: Path, register_year: int, table: str, state: tuple) -> DeliveryError | None:
+    key = (str(delivery_dir), int(register_year), table, state)
+    if key not in _YEAR_CHECKS:
+        if len(_YEAR_CHECKS) > 1024:
+            _YEAR_CHECKS.clear()
+        _YEAR_CHECKS[key] = table_structure_problem(delivery_dir, register_year, table)
+    return _YEAR_CHECKS[key]
+
+
+def check_rest_of_year(delivery_dir: Path, register_year: int, table: str) -> None:
+    """Refuse the table (rule delivery_complete) when another table of the same delivery fails a
+    structural rule. Results are cached per folder state, so a run checks each file once."""
+    state = _folder_state(delivery_dir)
+    for other in delivered_contracts():
+        if other == table:
+            continue
+        problem = _cached_problem(delivery_dir, register_year, other, state)
+        if problem is not None:
+            raise DeliveryError(
+                str(delivery_dir), table, None, "delivery_complete",
+                f"table {other} of this delivery fails rule {problem.rule} (column {problem.column or '-'}); "
+                f"no table of register year {register_year} is replaced until every table passes",
+            )
+
+
 def _accepted_removal(register_year: int, removed: int) -> bool:
     for item in os.environ.get(ENV_ACCEPT_REMOVALS, "").split(","):
         year, _, count = item.strip().partition(":")
@@ -476,6 +567,10 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
     delivery = str(delivery_dir)
     manifest = check_manifest(delivery_dir, register_year, table, contract)
     path = _table_file(delivery, delivery_dir, manifest, table, contract)
+    own = _cached_problem(delivery_dir, register_year, table, _folder_state(delivery_dir))
+    if own is not None:  # the table's own failure first, then the rest of the year
+        raise own
+    check_rest_of_year(delivery_dir, register_year, table)
     vintage = _dt.date.fromisoformat(str(manifest.get("vintage"))).isoformat()
     con = duckdb.connect(str(warehouse))
     try:

@@ -136,8 +136,9 @@ def test_sql_injection_through_the_manifest_file_is_refused_and_runs_nothing(goo
     opened.clear()
     e = refused(warehouse, folder, "income", "file_name_plain")
     assert "copy raw.persons" not in str(e)  # the hostile name is not echoed
-    for table in ("persons", "population_status", "migration_events", "education"):
-        ingest_table(warehouse, folder, YEAR, table)  # the rest of the delivery is fine
+    for table in ("persons", "population_status", "migration_events", "education"):  # a year is all or nothing
+        e = refused(warehouse, folder, table, "delivery_complete")
+        assert "table income of this delivery fails rule file_name_plain" in e.detail
     assert snapshot(warehouse) == before  # raw.persons neither emptied nor dropped
     assert not (work / "x.csv").exists() and not (Path.cwd() / "x.csv").exists()
     assert not any(p.endswith("x.csv") for p in opened)
@@ -334,9 +335,9 @@ def test_invalid_utf8_is_named_by_column_and_count_only(good):
     e = refused(warehouse, folder, "persons", "text_encoding_valid", "person_id")
     assert e.detail == "values that are not valid UTF-8 text: column person_id: 2"
     assert "SECRET" not in str(e) and "42" not in str(e)
-    # tables that need persons to judge references cannot be judged either, and say so without values
-    e2 = refused(warehouse, folder, "income", "reference_table_valid")
-    assert "SECRET" not in str(e2) and "text_encoding_valid" in str(e2)
+    # the other tables of the year are not replaced either, and say why without values
+    e2 = refused(warehouse, folder, "income", "delivery_complete")
+    assert "SECRET" not in str(e2) and "table persons of this delivery fails rule text_encoding_valid" in e2.detail
     assert snapshot(warehouse) == before
 
 

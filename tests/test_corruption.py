@@ -4,7 +4,8 @@ Every kind starts from the hand-made valid delivery of tests/delivery_factory.py
 known content) and breaks one thing. Two kinds of outcome:
 - Refused: the named tables raise DeliveryError with exactly this rule and column, the message names
   delivery, table, column and rule, and the warehouse (holding an earlier good delivery of the same
-  year) is unchanged; the tables not named are loaded as usual.
+  year) is unchanged. A year is all or nothing: the tables not named are refused too, with rule
+  delivery_complete naming a failing table, so raw never mixes two deliveries of one year.
 - Quarantined: every table is loaded; exactly these rows go to raw.quarantine under exactly these
   rules (primary rule -> count per table; all other tables quarantine nothing).
 In both: for every table loaded, delivered (manifest) = accepted + quarantined.
@@ -126,7 +127,6 @@ def _all(*changes):
 
 
 ALL_TABLES = tuple(DELIVERED_TABLES)
-REFERS_TO_PERSONS = ("population_status", "migration_events", "education", "income")
 
 # A quarantined row takes the rows that refer to it along (ingestion judges references against the
 # rows the other table accepts): a quarantined person orphans their rows in the other tables, a
@@ -155,8 +155,7 @@ KINDS = [
     Kind("missing_table_file", after_writing(lambda f: (f / "education.parquet").unlink()),
          Refused({"education": ("file_present", None)})),
     Kind("missing_persons_file_others_cannot_be_judged", after_writing(lambda f: (f / "persons.parquet").unlink()),
-         Refused({"persons": ("file_present", None),
-                  **{t: ("reference_table_valid", None) for t in REFERS_TO_PERSONS}})),
+         Refused({"persons": ("file_present", None)})),  # the others: delivery_complete
     Kind("checksum_mismatch",
          after_writing(lambda f: _replace_file(f, "income", _retyped(
              "income", "wage_income", [1.0, 2.0, 3.0, 4.0], pa.float64()), update_manifest=False)),
@@ -172,8 +171,7 @@ KINDS = [
     Kind("wrong_type_in_persons_others_cannot_be_judged",
          after_writing(lambda f: _replace_file(f, "persons", _retyped(
              "persons", "birth_year", ["1970", "1985", "1990", "2001", "1930"], pa.string()), update_manifest=True)),
-         Refused({"persons": ("column_type", "birth_year"),
-                  **{t: ("reference_table_valid", None) for t in REFERS_TO_PERSONS}})),
+         Refused({"persons": ("column_type", "birth_year")})),  # the others: delivery_complete
     Kind("garbage_parquet",
          after_writing(lambda f: _replace_file(f, "migration_events", b"PAR1 this is not parquet", update_manifest=True)),
          Refused({"migration_events": ("file_readable", None)})),
@@ -274,19 +272,17 @@ def test_corruption_kind(kind: Kind, tmp_path, good_warehouse):
         good = good_warehouse[1]
         before = snapshot(warehouse)
         bad = kind.corrupt(tmp_path / "landing")
-        loaded = []
         for table in DELIVERED_TABLES:
-            if table in kind.outcome.errors:
-                rule, column = kind.outcome.errors[table]
-                with pytest.raises(DeliveryError) as err:
-                    ingest_table(warehouse, bad, YEAR, table)
-                e = err.value
-                assert (e.table, e.column, e.rule) == (table, column, rule)
-                assert str(e).startswith(f"delivery {bad}: table {table}, column {column or '-'}: rule {rule} failed: ")
-            else:
-                ingest_table(warehouse, bad, YEAR, table)  # the good tables of the delivery load as usual
-                loaded.append(table)
-        assert snapshot(warehouse) == before, "a refused table changed the warehouse"
+            rule, column = kind.outcome.errors.get(table, ("delivery_complete", None))
+            with pytest.raises(DeliveryError) as err:
+                ingest_table(warehouse, bad, YEAR, table)
+            e = err.value
+            assert (e.table, e.column, e.rule) == (table, column, rule)
+            assert str(e).startswith(f"delivery {bad}: table {table}, column {column or '-'}: rule {rule} failed: ")
+            if rule == "delivery_complete":  # names a table that fails its own rule
+                assert any(f"table {t} of this delivery fails rule {r} " in e.detail
+                           for t, (r, _) in kind.outcome.errors.items()), e.detail
+        assert snapshot(warehouse) == before, "a refused delivery changed the warehouse"
         assert_nothing_lost(warehouse, good, DELIVERED_TABLES)
     else:
         bad = kind.corrupt(tmp_path / "landing")
