@@ -11,6 +11,8 @@ select
     cast(rate_per_100 as {{ type_double() }})           as rate_per_100,
     cast(lednor as {{ type_double() }})                 as lednor,
     provisional,
-    in_study_window
+    in_study_window,
+    dating,
+    multi_migrants
 from {{ ref('rate_a_macro') }}
 where sex = 0 and age_group = 'all' and country_group in (1, 2, 3)

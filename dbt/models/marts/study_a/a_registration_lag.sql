@@ -5,6 +5,9 @@
 -- after 0, 1, 2, ... years (cumulative). A cell exists only when event_year + lag_years has been
 -- delivered (<= the newest register year). still_growing marks the cells on that data edge whose
 -- lag is below the longest lag observed in the deliveries: later registrations can still arrive.
+-- lag = lag_years as text, plus one row 'all' per event year and group (known to date = the sum of
+-- the increments): the published exhibit shows increments and that total, so that disclosure
+-- control sees every relation (cumulative counts are differences of published cells otherwise).
 with cov as (select * from {{ ref('int_register_coverage') }}),
 e as (
     select event_year, country_group_a, is_administrative,
@@ -36,19 +39,39 @@ filled as (
     from grid as g
     left join cells as c
            on c.event_year = g.event_year and c.country_group_a = g.country_group_a and c.lag_years = g.lag_years
+),
+lagged as (
+    select
+        f.event_year, f.country_group_a, f.lag_years, f.n, f.n_admin,
+        sum(f.n) over (partition by f.event_year, f.country_group_a order by f.lag_years
+                       rows between unbounded preceding and current row) as n_known,
+        sum(f.n_admin) over (partition by f.event_year, f.country_group_a order by f.lag_years
+                       rows between unbounded preceding and current row) as n_admin_known,
+        case when f.event_year + f.lag_years = cov.last_register_year and f.lag_years < ml.max_lag_years
+             then 1 else 0 end as growing
+    from filled as f
+    cross join cov
+    cross join max_lag as ml
+),
+with_total as (
+    select event_year, country_group_a, lag_years,
+           cast(lag_years as {{ dbt.type_string() }}) as lag, n, n_admin, n_known, n_admin_known, growing
+    from lagged
+    union all
+    select event_year, country_group_a, cast(null as {{ dbt.type_int() }}), 'all', sum(n), sum(n_admin), sum(n),
+           sum(n_admin), max(growing)
+    from lagged group by event_year, country_group_a
 )
 select
-    cast(f.event_year as {{ dbt.type_int() }})                     as event_year,
-    cast(f.country_group_a as {{ dbt.type_int() }})                as country_group,
-    cast(f.lag_years as {{ dbt.type_int() }})                      as lag_years,
-    cast(f.n as {{ dbt.type_bigint() }})                           as emigrations_registered,
-    cast(f.n_admin as {{ dbt.type_bigint() }})                     as administrative_registered,
-    cast(sum(f.n) over (partition by f.event_year, f.country_group_a order by f.lag_years
-                        rows between unbounded preceding and current row) as {{ dbt.type_bigint() }}) as emigrations_known,
-    cast(sum(f.n_admin) over (partition by f.event_year, f.country_group_a order by f.lag_years
-                        rows between unbounded preceding and current row) as {{ dbt.type_bigint() }}) as administrative_known,
-    cast(f.event_year + f.lag_years = cov.last_register_year and f.lag_years < ml.max_lag_years as boolean) as still_growing,
-    cast(f.event_year > cov.last_final_year as boolean)           as provisional
-from filled as f
+    cast(t.event_year as {{ dbt.type_int() }})                    as event_year,
+    cast(t.country_group_a as {{ dbt.type_int() }})               as country_group,
+    cast(t.lag_years as {{ dbt.type_int() }})                     as lag_years,
+    cast(t.lag as {{ dbt.type_string() }})                        as lag,
+    cast(t.n as {{ dbt.type_bigint() }})                          as emigrations_registered,
+    cast(t.n_admin as {{ dbt.type_bigint() }})                    as administrative_registered,
+    cast(t.n_known as {{ dbt.type_bigint() }})                    as emigrations_known,
+    cast(t.n_admin_known as {{ dbt.type_bigint() }})              as administrative_known,
+    cast(t.growing = 1 as boolean)                                as still_growing,
+    cast(t.event_year > cov.last_final_year as boolean)           as provisional
+from with_total as t
 cross join cov
-cross join max_lag as ml

@@ -55,8 +55,10 @@ annual as (
     {{ cells_union('u2', bds, ['variant', 'period', 'county_code', 'year'], 'sum(emigration) as emigrations, sum(resident) as population_jan1') }}
 ),
 county_total as (
-    select variant, period, county_code, year, population_jan1 as county_population_jan1
+    -- every year of the period, also those in which a cell of the breakdown is empty
+    select variant, period, county_code, sum(population_jan1) as county_population_jan1_sum
     from annual where breakdown = 'total'
+    group by variant, period, county_code
 ),
 agg as (
     select
@@ -64,13 +66,10 @@ agg as (
         count(distinct a.year)                                   as n_years,
         sum(a.emigrations)                                       as emigrations,
         sum(a.population_jan1)                                   as population_jan1_sum,
-        sum(ct.county_population_jan1)                           as county_population_jan1_sum,
         avg(100.0 * a.emigrations / nullif(a.population_jan1, 0)) as rate_mean_of_years_per_100,
         max(case when a.year > cov.last_final_year then 1 else 0 end) as any_provisional
     from annual as a
     cross join cov
-    left join county_total as ct
-           on ct.variant = a.variant and ct.period = a.period and ct.county_code = a.county_code and ct.year = a.year
     group by a.breakdown, a.dim1, a.level1, a.variant, a.period, a.county_code
 )
 select
@@ -85,17 +84,18 @@ select
     cast(a.n_years as {{ dbt.type_int() }})                       as n_years,
     cast(a.emigrations as {{ dbt.type_bigint() }})                as emigrations,
     cast(a.population_jan1_sum as {{ dbt.type_bigint() }})        as population_jan1_sum,
-    cast(a.county_population_jan1_sum as {{ dbt.type_bigint() }}) as county_population_jan1_sum,
+    cast(ct.county_population_jan1_sum as {{ dbt.type_bigint() }}) as county_population_jan1_sum,
     cast(1.0 * a.population_jan1_sum / nullif(a.n_years, 0) as {{ type_double() }}) as population_jan1_mean,
     cast(100.0 * a.emigrations / nullif(a.population_jan1_sum, 0) as {{ type_double() }}) as rate_pooled_per_100,
     cast(a.rate_mean_of_years_per_100 as {{ type_double() }})     as rate_mean_of_years_per_100,
     cast({% if var('study_a_period_average') == 'mean_of_rates' %} a.rate_mean_of_years_per_100
          {% else %} 100.0 * a.emigrations / nullif(a.population_jan1_sum, 0) {% endif %}
          as {{ type_double() }})                                  as rate_per_100,
-    cast(100.0 * a.population_jan1_sum / nullif(a.county_population_jan1_sum, 0) as {{ type_double() }}) as composition_share_pct,
+    cast(100.0 * a.population_jan1_sum / nullif(ct.county_population_jan1_sum, 0) as {{ type_double() }}) as composition_share_pct,
     {{ small_cell('a.emigrations', 'a.population_jan1_sum') }}    as small_cell,
     cast(a.any_provisional = 1 as boolean)                        as provisional
 from agg as a
 join v on v.variant = a.variant
+left join county_total as ct on ct.variant = a.variant and ct.period = a.period and ct.county_code = a.county_code
 left join (select distinct county_code, county_name from {{ ref('municipalities_2013') }}) as m
        on m.county_code = a.county_code
