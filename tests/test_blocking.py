@@ -40,7 +40,7 @@ def test_failing_check_blocks_models_and_report_and_keeps_last_good_report(dbt_m
     assert failed, "a truncated population register must fail at least one check"
     materialized = {e.asset_key for e in second.get_asset_materialization_events()}
     steps_failed = [e.step_key for e in second.all_events if e.is_step_failure]
-    assert dg.AssetKey("emigration_logit") not in materialized, (failed, steps_failed)
+    assert dg.AssetKey("disclosure_gate") not in materialized, (failed, steps_failed)
     assert dg.AssetKey("emigration_report") not in materialized
     after_target, after_bytes = snapshot(env.reports)
     assert after_target == before_target

@@ -11,7 +11,7 @@ def test_definitions_load_with_every_stage(dbt_manifest):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for table in ("persons", "population_status", "migration_events", "education", "income"):
         assert f"raw/{table}" in keys
-    assert {"emigration_logit", "emigration_report"} <= keys
+    assert {"exhibits_c", "disclosure_gate", "scorecard", "emigration_report"} <= keys
     assert any("fct_person_year" in k for k in keys)
     check_keys = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("raw/persons", "delivered_equals_accepted_plus_quarantined") in check_keys
@@ -31,4 +31,4 @@ def test_report_lineage_reaches_every_ingest_asset(dbt_manifest):
             frontier |= set(graph.get(key).parent_keys)
     for table in ("persons", "population_status", "migration_events"):
         assert dg.AssetKey(["raw", table]) in seen
-    assert dg.AssetKey("emigration_logit") in seen
+    assert dg.AssetKey("disclosure_gate") in seen

@@ -67,7 +67,7 @@ def test_ui_serves_one_connected_lineage(dbt_manifest, tmp_path):
     keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
     edges = {("/".join(d["path"]), "/".join(n["assetKey"]["path"])) for n in nodes for d in n["dependencyKeys"]}
     groups = {n["groupName"] for n in nodes}
-    assert {"ingest", "models", "report"} <= groups
+    assert {"ingest", "quality", "study_c", "publish"} <= groups
     # one connected component (undirected) containing every asset
     neighbours = {k: set() for k in keys}
     for a, b in edges:
@@ -83,5 +83,5 @@ def test_ui_serves_one_connected_lineage(dbt_manifest, tmp_path):
     checks = {("/".join(n["assetKey"]["path"]), c["name"], c["blocking"])
               for n in nodes for c in (n.get("assetChecksOrError") or {}).get("checks", [])}
     assert ("raw/persons", "delivered_equals_accepted_plus_quarantined", True) in checks
-    assert ("emigration_logit", "emigration_logit_converged", True) in checks
+    assert ("disclosure_gate", "every_exhibit_protected", True) in checks
     assert any(a.endswith("fct_person_year") for a, _, _ in checks)

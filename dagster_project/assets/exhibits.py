@@ -27,6 +27,7 @@ STUDY_GROUPS = {"a": "study_a", "b": "study_b", "c": "study_c", "pipeline": "qua
 # Non-dbt sources (schema.table) and the assets that write them; filled by the modules that own them.
 MODEL_TABLE_ASSETS: dict[str, dg.AssetKey] = {
     "quality.data_quality": dg.AssetKey("data_quality_summary"),
+    "quality.data_quality_rules": dg.AssetKey("data_quality_summary"),
     "quality.data_quality_emigrations": dg.AssetKey("data_quality_summary"),
     "raw.revision_log": dg.AssetKey("data_quality_summary"),
 }

@@ -20,7 +20,8 @@ def data_quality_summary(warehouse: Warehouse) -> dg.MaterializeResult:
         summary = dq_summary(con)
         # the report's quality page reads these (through the disclosure gate)
         con.execute("create schema if not exists quality")
-        for name, frame in zip(("data_quality", "data_quality_emigrations"), dq_publishable(summary)):
+        for name, frame in zip(("data_quality", "data_quality_rules", "data_quality_emigrations"),
+                               dq_publishable(summary)):
             con.register("frame_df", frame)
             con.execute(f"create or replace table quality.{name} as select * from frame_df")
             con.unregister("frame_df")

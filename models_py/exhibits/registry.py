@@ -23,7 +23,6 @@ REGISTRY_FILES = {"a": "study_a.yaml", "b": "study_b.yaml", "c": "study_c.yaml",
 ID_RULE = re.compile(r"^(?P<study>[abcp])_(?P<kind>fig|tab)_[a-z0-9]+(?:_[a-z0-9]+)*$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FIGURE_KINDS = ("line", "bar", "barh", "stacked_bar", "grouped_bar")
-MODEL_SCHEMA = "models"
 
 
 class RegistryError(ValueError):
@@ -55,7 +54,8 @@ class Exhibit:
 
     @property
     def is_model_output(self) -> bool:
-        return self.source.startswith(MODEL_SCHEMA + ".")
+        """A `schema.table` written by a Python asset (models, quality, raw), not a dbt model."""
+        return "." in self.source
 
     def published_columns(self) -> list[str]:
         """Columns as published: each labelled code column is followed by its label."""
@@ -171,7 +171,7 @@ def _quote(identifier: str) -> str:
 def extract(con, exhibit: Exhibit, relation_of: Callable[[str], str]) -> pd.DataFrame:
     """The exhibit's tidy table from the warehouse (unprotected: for the disclosure gate only).
 
-    `relation_of` resolves a dbt model name to its quoted relation; `models.<table>` resolves directly.
+    `relation_of` resolves a dbt model name to its quoted relation; `schema.table` resolves directly.
     """
     if exhibit.is_model_output:
         schema, table = exhibit.source.split(".", 1)

@@ -99,8 +99,9 @@ def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
         horizontal = spec["kind"] == "barh"
         (ax.set_xlabel if horizontal else ax.set_ylabel)(spec.get("y_label", spec["y"]), fontsize=9)
         if spec["kind"] == "line":
-            ax.set_xlabel(spec.get("x_label", spec["x"]), fontsize=9)
+            ax.set_xlabel(spec.get("x_label", spec["x"].replace("_", " ").capitalize()), fontsize=9)
         ax.grid(alpha=0.3, axis="x" if horizontal else "y")
+        (ax.set_xlim if horizontal else ax.set_ylim)(0, None)  # values from zero, as the studies draw them
     handles, names = axes[0][0].get_legend_handles_labels()
     if names:
         fig.legend(handles, names, loc="center right", fontsize=8, frameon=False)

@@ -122,5 +122,5 @@ def population_scale(con, relation_of) -> float | None:
     year, persons = reference_population()
     value = con.execute(
         f"select count(*) from {relation_of('fct_person_year')} where resident_jan1 and year = ?", [int(year)]
-    ).fetchone()[0]
+    ).fetchall()[0][0]  # fetchall: a half-read result would block the connection's next register()
     return value / persons if value else None

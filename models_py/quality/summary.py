@@ -109,37 +109,33 @@ def dq_summary_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def dq_publishable(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The summary as two tidy tables for the report (through the disclosure gate):
-    rows per (register year, table, rule) with delivered / accepted / quarantined counts (rule 'all' is the
-    total over the rules), and per register year the emigrations with their administrative and
-    unknown-destination counts and shares."""
+def dq_publishable(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The summary as three tidy tables for the report (through the disclosure gate):
+    per (register year, table) the rows delivered, accepted and quarantined; per (register year, table, rule)
+    the rows quarantined by the first rule they break (they add up to the table's quarantined rows); and per
+    register year the emigrations with their administrative and unknown-destination counts and shares."""
     counts = df[df["measure"].isin(["delivered", "accepted", "quarantined"])]
-    rows = counts.pivot_table(index=["register_year", "table", "rule"], columns="measure", values="value",
-                              aggfunc="sum").reset_index()
+    totals = counts[counts["rule"] == "all"].pivot_table(
+        index=["register_year", "table"], columns="measure", values="value", aggfunc="sum").reset_index()
+    totals.columns.name = None
     for measure in ("delivered", "accepted", "quarantined"):
-        rows[measure] = rows.get(measure, pd.Series(dtype="float64")).astype("Int64")
-    rows = rows.rename(columns={"table": "table_name"})[
-        ["register_year", "table_name", "rule", "delivered", "accepted", "quarantined"]]
-    rows.columns.name = None
+        totals[measure] = (totals[measure] if measure in totals else pd.Series(0.0, index=totals.index)).astype("Int64")
+    totals = totals.rename(columns={"table": "table_name"})[
+        ["register_year", "table_name", "delivered", "accepted", "quarantined"]]
+    by_rule = counts[(counts["rule"] != "all") & (counts["measure"] == "quarantined")].rename(
+        columns={"table": "table_name", "value": "quarantined"})[["register_year", "table_name", "rule", "quarantined"]]
+    by_rule = by_rule.assign(quarantined=by_rule["quarantined"].astype("Int64")).reset_index(drop=True)
     ev = df[df["table"] == "migration_events"].pivot_table(index="register_year", columns="measure", values="value",
                                                             aggfunc="first")
     emig = pd.DataFrame({"register_year": ev.index.astype("int64")})
-    if len(ev):
-        n = ev["emigrations"].to_numpy()
-        emig["emigrations"] = pd.array(n.round(), dtype="Int64")
-        emig["administrative_emigrations"] = pd.array((ev["administrative_share"].fillna(0).to_numpy() * n).round(),
-                                                      dtype="Int64")
-        emig["unknown_destination_emigrations"] = pd.array(
-            (ev["unknown_destination_share"].fillna(0).to_numpy() * n).round(), dtype="Int64")
-        emig["administrative_share"] = ev["administrative_share"].to_numpy()
-        emig["unknown_destination_share"] = ev["unknown_destination_share"].to_numpy()
-        provisional = df.groupby("register_year")["provisional"].first()
-        emig["provisional"] = emig["register_year"].map(provisional).astype(bool)
-    else:
-        for c in ("emigrations", "administrative_emigrations", "unknown_destination_emigrations"):
-            emig[c] = pd.Series(dtype="Int64")
-        for c in ("administrative_share", "unknown_destination_share"):
-            emig[c] = pd.Series(dtype="float64")
-        emig["provisional"] = pd.Series(dtype=bool)
-    return rows.reset_index(drop=True), emig
+    shares = {"administrative": "administrative_share", "unknown_destination": "unknown_destination_share"}
+    n = ev["emigrations"].to_numpy() if len(ev) else []
+    emig["emigrations"] = pd.array(pd.Series(n).round(), dtype="Int64")
+    for name, share in shares.items():
+        values = ev[share].fillna(0).to_numpy() * n if len(ev) else []
+        emig[f"{name}_emigrations"] = pd.array(pd.Series(values).round(), dtype="Int64")
+    for share in shares.values():
+        emig[share] = ev[share].to_numpy() if len(ev) else pd.Series(dtype="float64")
+    provisional = df.groupby("register_year")["provisional"].first()
+    emig["provisional"] = emig["register_year"].map(provisional).astype(bool)
+    return totals.reset_index(drop=True), by_rule, emig
