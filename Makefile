@@ -40,7 +40,7 @@ $(VENV)/.installed: requirements.lock
 install: $(VENV)/.installed
 
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra spark --python-version 3.11 -o requirements.lock
 
 prepare: install
 	$(BIN)/python -m dagster_project.prepare
