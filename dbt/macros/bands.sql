@@ -1,59 +1,33 @@
-{#- Study A Table A2 age groups (§3.2). -#}
-{% macro age_group_a(age) -%}
-case when {{ age }} is null then 'unknown'
-     when {{ age }} <= 6 then '0-6'
-     when {{ age }} <= 17 then '7-17'
-     when {{ age }} <= 34 then '18-34'
-     when {{ age }} <= 62 then '35-62'
-     when {{ age }} <= 70 then '63-70'
-     else '71+' end
+{#- Banded classifications (study A Tables A2/A3, study B §4.1): cut points and labels live once, in the
+    `bands` var of dbt_project.yml, which the simulator and the Python code read too (models_py/bands.py).
+    A value belongs to the first band whose inclusive upper bound it does not exceed; null is 'unknown'. -#}
+{% macro band(name, value) -%}
+{%- set spec = var('bands')[name] -%}
+case when {{ value }} is null then 'unknown'
+{%- for upper in spec['upper'] %}
+     when {{ value }} <= {{ upper }} then '{{ spec['labels'][loop.index0] }}'
+{%- endfor %}
+     else '{{ spec['labels'][-1] }}' end
 {%- endmacro %}
+
+{#- Study A Table A2 age groups (§3.2). -#}
+{% macro age_group_a(age) -%}{{ band('age_group_a', age) }}{%- endmacro %}
 
 {#- Study A Table A3a duration-of-residence groups (macro model, §3.3). -#}
-{% macro botid_group_a3a(botid) -%}
-case when {{ botid }} is null then 'unknown'
-     when {{ botid }} <= 2 then '0-2'
-     when {{ botid }} <= 9 then '3-9'
-     else '10+' end
-{%- endmacro %}
+{% macro botid_group_a3a(botid) -%}{{ band('botid_group_a3a', botid) }}{%- endmacro %}
 
 {#- Study A Table A3b duration-of-residence groups (regional analyses, §3.3). -#}
-{% macro botid_group_a3b(botid) -%}
-case when {{ botid }} is null then 'unknown'
-     when {{ botid }} <= 2 then '0-2'
-     when {{ botid }} <= 5 then '3-5'
-     when {{ botid }} <= 10 then '6-10'
-     when {{ botid }} <= 15 then '11-15'
-     else '16+' end
-{%- endmacro %}
+{% macro botid_group_a3b(botid) -%}{{ band('botid_group_a3b', botid) }}{%- endmacro %}
 
 {#- Study B §4.1 age bands [I]: 20-27 (ref), 28-34, 35-39, 40-49, 50-65. -#}
-{% macro age_band_b(age) -%}
-case when {{ age }} is null then 'unknown'
-     when {{ age }} <= 27 then '20-27'
-     when {{ age }} <= 34 then '28-34'
-     when {{ age }} <= 39 then '35-39'
-     when {{ age }} <= 49 then '40-49'
-     else '50-65' end
-{%- endmacro %}
+{% macro age_band_b(age) -%}{{ band('age_band_b', age) }}{%- endmacro %}
 
 {#- Study B §4.1 duration bands [I]: 0-1 (ref), 2-4, 5-9, 10+. -#}
-{% macro dur_band_b(dur) -%}
-case when {{ dur }} is null then 'unknown'
-     when {{ dur }} <= 1 then '0-1'
-     when {{ dur }} <= 4 then '2-4'
-     when {{ dur }} <= 9 then '5-9'
-     else '10+' end
-{%- endmacro %}
+{% macro dur_band_b(dur) -%}{{ band('dur_band_b', dur) }}{%- endmacro %}
 
 {#- Study B §4.1 education [I]: low = NUS 0-2, medium = 3-5 (upper secondary and post-secondary
     non-tertiary), high = 6-8 (tertiary), unknown = not registered. -#}
-{% macro educ_b(nus) -%}
-case when {{ nus }} is null then 'unknown'
-     when {{ nus }} <= 2 then 'low'
-     when {{ nus }} <= 5 then 'medium'
-     else 'high' end
-{%- endmacro %}
+{% macro educ_b(nus) -%}{{ band('educ_b', nus) }}{%- endmacro %}
 
 {#- Study C §2.9: 'high' = bachelor or more (NUS >= var education_high_min_nus), else 'low'
     including missing. -#}

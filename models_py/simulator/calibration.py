@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from models_py import bands
+
 from . import classif
 from .engine import load_params
 
@@ -70,11 +72,9 @@ def _connect(landing: Path) -> tuple[duckdb.DuckDBPyConnection, float, int]:
     return con, scale, last
 
 
-AGE_GROUPS = {1: "0-6", 2: "7-17", 3: "18-34", 4: "35-62", 5: "63-70", 6: "71+"}   # [A §3.2]
-DUR_BANDS = ("0-2", "3-5", "6-10", "11-15", "16+")                                     # [A §3.3 A3b]
-AGE_SQL = "case when {a} < 7 then 1 when {a} < 18 then 2 when {a} < 35 then 3 when {a} < 63 then 4 when {a} < 71 then 5 else 6 end"
-DUR_SQL = ("case when {d} <= 2 then '0-2' when {d} <= 5 then '3-5' when {d} <= 10 then '6-10' "
-           "when {d} <= 15 then '11-15' else '16+' end")
+# Bands from their one home (dbt_project.yml `bands`, read by models_py/bands.py) [A §3.2, §3.3 A3b]
+AGE_GROUPS = dict(enumerate(bands.labels("age_group_a"), start=1))  # the simulator's truth numbers groups 1..6
+DUR_BANDS = tuple(bands.labels("botid_group_a3b"))
 
 
 def _se_tol(n_events: float, stock: float, k: float = 3.0, floor_rel: float = 0.15, target: float = 0.0) -> float:
@@ -191,10 +191,10 @@ def _study_a_groups(r: _Report, hi: int) -> None:
 
 def _study_a_by_sex_age(r: _Report, lo2: int, hi: int) -> None:
     q = r.q
-    sa = AGE_SQL.format(a="(register_year - 1 - birth_year)")
-    ea = AGE_SQL.format(a="(ey - 1 - birth_year)")
-    num = dict(((int(a), int(b)), n) for a, b, n in q(f"""select sex, {ea}, count(*) from emi_c group by 1, 2"""))
-    den = dict(((int(a), int(b)), n) for a, b, n in q(f"""select sex, {sa}, count(*) from st where status='resident'
+    sa = bands.sql_case("age_group_a", "(register_year - 1 - birth_year)")
+    ea = bands.sql_case("age_group_a", "(ey - 1 - birth_year)")
+    num = dict(((int(a), b), n) for a, b, n in q(f"""select sex, {ea}, count(*) from emi_c group by 1, 2"""))
+    den = dict(((int(a), b), n) for a, b, n in q(f"""select sex, {sa}, count(*) from st where status='resident'
                and immigrant_category='B' and register_year between {lo2} and {hi} group by 1, 2"""))
     sur = r.truth_dir / "sur_cell_rates.csv"
     tr = None
@@ -205,7 +205,7 @@ def _study_a_by_sex_age(r: _Report, lo2: int, hi: int) -> None:
                                                    include_groups=False).to_dict()
     for sx, sname in ((1, "men"), (2, "women")):
         for a, lab in AGE_GROUPS.items():
-            n, d = num.get((sx, a), 0), den.get((sx, a), 0)
+            n, d = num.get((sx, lab), 0), den.get((sx, lab), 0)
             if d:
                 tgt = tr.get((sx, a)) if tr else None
                 tol = _se_tol(n, d, target=tgt or 0.0)
@@ -215,8 +215,8 @@ def _study_a_by_sex_age(r: _Report, lo2: int, hi: int) -> None:
 
 def _study_a_by_duration(r: _Report, lo2: int, hi: int) -> None:
     q = r.q
-    dur_sql = DUR_SQL.format(d="(register_year - 1 - year(first_in))")
-    edur = DUR_SQL.format(d="(ey - 1 - year(first_in))")
+    dur_sql = bands.sql_case("botid_group_a3b", "(register_year - 1 - year(first_in))")
+    edur = bands.sql_case("botid_group_a3b", "(ey - 1 - year(first_in))")
     numd = dict(q(f"""select {edur}, count(*) from emi_c where first_in is not null group by 1"""))
     dend = dict(q(f"""select {dur_sql}, count(*) from st where status='resident' and immigrant_category='B'
                and first_in is not null and register_year between {lo2} and {hi} group by 1"""))

@@ -9,6 +9,8 @@ import datetime as dt
 
 import numpy as np
 
+from models_py import bands
+
 EPOCH = dt.date(1970, 1, 1)
 NO_DATE = -1  # day-number sentinel for "no date" (days since 1970-01-01; earlier dates are negative)
 
@@ -28,9 +30,10 @@ NEVER_MARRIED, MARRIED, WIDOWED, DIVORCED, SEPARATED, REGISTERED_PARTNER = range
 REASON_CODES = np.array(["work", "family", "refuge", "education", "nordic", "other"], dtype=object)
 REASON = {r: i for i, r in enumerate(REASON_CODES)}
 
-AGE_GROUP_EDGES = np.array([7, 18, 35, 63, 71])  # -> groups 1..6 [A §3.2]
-DURATION_EDGES = np.array([3, 6, 11, 16])        # completed years since first immigration -> A3b bands [A §3.3]
-DURATION_BANDS = ("0-2", "3-5", "6-10", "11-15", "16+")
+# The bands' one home is the `bands` var of dbt/dbt_project.yml (models_py/bands.py reads it).
+AGE_GROUP_EDGES = bands.lower_edges("age_group_a")   # -> groups 1..6 [A §3.2]
+DURATION_EDGES = bands.lower_edges("botid_group_a3b")  # completed years since first immigration -> A3b [A §3.3]
+DURATION_BANDS = tuple(bands.labels("botid_group_a3b"))
 
 
 def day(year: int, month: int = 1, day_of_month: int = 1) -> int:
