@@ -1,0 +1,1 @@
+"""Study B ("Goodbye Norway"): the stay / return / onward multinomial logit and its outputs."""

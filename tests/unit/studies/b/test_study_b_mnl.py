@@ -1,0 +1,174 @@
+"""Study B estimator against panels simulated with known parameters (spec B §4.4 tests 1-5)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from models_py.studies.b.design import CATS, DesignSpec, build_design, merge_sparse_levels
+from models_py.studies.b.mnl import (MnlFit, _eta, _margin, ame_continuous, ame_table, conditional_logit, fit_mnl,
+                                     income_points, income_profile, probs, rrr_table)
+from models_py.studies.b.simulate import simulate_panel, true_params
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """>= 50k persons, onward share about 10 % (spec B §4.4 test 1)."""
+    panel = simulate_panel(60_000, seed=20251)
+    return panel, fit_mnl(panel)
+
+
+def _small_spec(income: str = "groups") -> DesignSpec:
+    """A design small samples can carry (no income-group or year dummies: no empty onward cells)."""
+    return DesignSpec(cats={c: CATS[c] for c in ("age_band", "educ", "origin")}, year_fe=False, income=income)
+
+
+def _event_enriched(panel: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    """Every person with an event plus random stayers up to max_rows: a small sample whose onward
+    cells are not empty (the helper tests compare two computations on the same data, no truth)."""
+    ev = panel.loc[panel["y"] > 0, "person_id"].unique()
+    others = np.random.default_rng(0).permutation(np.setdiff1d(panel["person_id"].unique(), ev))
+    e = panel[panel["person_id"].isin(ev)]
+    sizes = panel[panel["person_id"].isin(others)].groupby("person_id").size().loc[others].cumsum()
+    keep = sizes.index[sizes <= max_rows - len(e)]
+    return pd.concat([e, panel[panel["person_id"].isin(keep)]], ignore_index=True)
+
+
+def _truth_fit(fit: MnlFit) -> MnlFit:
+    """The same design and covariance with the true coefficients: margins 'at the truth'."""
+    return MnlFit(params=true_params(fit.design), cov=fit.cov, design=fit.design, model="truth")
+
+
+def test_recovery(sim):
+    panel, fit = sim
+    share = (panel["y"] == 2).sum() / (panel["y"] > 0).sum()
+    assert panel["person_id"].nunique() >= 50_000 and 0.07 < share < 0.13
+    assert fit.summary["converged"] and fit.summary["cov_type"] == "cluster"
+    se = np.sqrt(np.diag(fit.cov)).reshape(fit.params.shape, order="F")
+    z = (fit.params - true_params(fit.design)) / se
+    assert np.abs(z).max() < 4
+    assert (np.abs(z) < 1.96).mean() >= 0.90
+    # the published table carries the same numbers: return and onward equations vs the truth
+    rrr = rrr_table(fit)
+    ret = rrr[rrr["equation"] == "return_vs_stay"].set_index("term")
+    assert np.allclose(ret.loc[fit.design.names, "estimate"], fit.params[:, 0])
+    assert np.allclose(np.log(ret["rrr"]), ret["estimate"])
+
+
+def test_margins_recovery(sim):
+    """AMEs and the income-profile margins within max(3 SE, 10 % relative) of the true-beta values
+    computed on the same design."""
+    panel, fit = sim
+    truth = _truth_fit(fit)
+    est, tru = ame_table(fit), ame_table(truth)
+    key = ["variable", "level", "quantity"]
+    m = est.merge(tru[key + ["ame"]], on=key, suffixes=("", "_true"))
+    assert len(m) == len(est) > 100
+    tol = np.maximum(3 * m["std_error"], 0.10 * m["ame_true"].abs())
+    bad = m[(m["ame"] - m["ame_true"]).abs() > tol]
+    # 3 SE leaves ~0.3 % of honest estimates outside; allow that, never more than 2 of ~140
+    assert len(bad) <= 2, bad[key + ["ame", "ame_true", "std_error"]].to_string()
+    pts = income_points(panel, fit, min_persons=10)
+    assert len(pts) == 12
+    e, t = income_profile(fit, pts), income_profile(truth, pts)
+    d = e.merge(t[["income_point", "quantity", "estimate"]], on=["income_point", "quantity"], suffixes=("", "_true"))
+    tol = np.maximum(3 * d["std_error"], 0.10 * d["estimate_true"].abs())
+    assert ((d["estimate"] - d["estimate_true"]).abs() <= tol).mean() >= 0.97
+    # the headline gradient: P(onward | emigrate) rises from the bottom to the top income group
+    cond = e[e["quantity"] == "p_onward_given_emigrate"].set_index("income_point")["estimate"]
+    assert cond["P99+"] > cond["P0-9"] + 0.1
+
+
+def test_contrast_vs_conditional_logit(sim):
+    """beta_onw - beta_ret (full-covariance SE) agrees with a binary logit on the emigration rows."""
+    panel, fit = sim
+    rrr = rrr_table(fit)
+    c = rrr[rrr["equation"] == "onward_vs_return"].set_index("term")
+    cl = conditional_logit(panel).set_index("term")
+    # levels without events among emigrants drop out of the conditional design; compare the rest
+    common = [t for t in cl.index if t in c.index]
+    assert len(common) >= 0.9 * len(c)
+    diff = (c.loc[common, "estimate"] - cl.loc[common, "estimate"]).abs()
+    assert (diff <= 3 * c.loc[common, "std_error"]).all(), diff.sort_values().tail(3)
+    # the contrast's SE is not the naive sqrt(V_ret + V_onw): the covariance term is used
+    k = len(fit.design.names)
+    naive = np.sqrt(np.diag(fit.cov)[:k] + np.diag(fit.cov)[k:])
+    assert not np.allclose(naive, c.loc[fit.design.names, "std_error"].to_numpy(), rtol=1e-3)
+
+
+def test_margin_gradients_match_the_spec_sketch():
+    """The chunked analytic margin and its gradient equal the spec's numeric sketch (probs on a
+    modified copy of X, central differences) on a small sample; guards the parameter ordering."""
+    panel = _event_enriched(simulate_panel(8_000, seed=3), max_rows=30_000)
+    fit = fit_mnl(panel, _small_spec(), model="small")
+    X = fit.design.X
+    cols, vals = fit.design.setting("origin", "nordic")
+    m = _margin(fit, _eta(fit), [(cols, vals)], chunk=997)
+
+    def f(b):
+        Xa = X.copy()
+        Xa[:, cols] = vals
+        P = probs(b, Xa)
+        return np.concatenate([P.mean(0), [(P[:, 2] / (P[:, 1] + P[:, 2])).mean()]])
+
+    b = fit.bflat
+    eps = 1e-6
+    J = np.column_stack([(f(b + eps * e) - f(b - eps * e)) / (2 * eps) for e in np.eye(b.size)])
+    np.testing.assert_allclose(m.mean, f(b), rtol=1e-10)
+    np.testing.assert_allclose(m.grad, J, atol=1e-7)
+
+
+def test_ame_helper_matches_statsmodels():
+    """On <= 20k rows the continuous-variable AME and SE equal get_margeff(dummy=False) to 1e-4."""
+    panel = _event_enriched(simulate_panel(8_000, seed=11), max_rows=20_000)
+    assert len(panel) <= 20_000
+    spec = _small_spec(income="spline")
+    fit = fit_mnl(panel, spec, model="small")
+    d = build_design(panel, spec)
+    res = sm.MNLogit(panel["y"].to_numpy(), d.X).fit(
+        method="newton", disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["person_id"])[0]})
+    me = res.get_margeff(at="overall", method="dydx", dummy=False)
+    j = d.names.index("inc_pct") - 1  # get_margeff leaves out the constant
+    ame, se = ame_continuous(fit, "inc_pct")
+    np.testing.assert_allclose(ame, me.margeff[j], atol=1e-4)
+    np.testing.assert_allclose(se, me.margeff_se[j], atol=1e-4)
+    assert np.abs(me.margeff[j]).max() > 1e-3  # a real effect, not two zeros agreeing
+
+
+def _coverage(reps: int, persons: int, seed0: int) -> float:
+    spec = DesignSpec(year_fe=False)
+    hits = []
+    for r in range(reps):
+        panel = simulate_panel(persons, seed=seed0 + r, year_effects=False)
+        fit = fit_mnl(panel, spec, model=f"mc{r}")
+        se = np.sqrt(np.diag(fit.cov)).reshape(fit.params.shape, order="F")
+        hits.append((np.abs(fit.params - true_params(fit.design)) <= 1.96 * se).ravel())
+    return float(np.concatenate(hits).mean())
+
+
+@pytest.mark.slow
+def test_mc_coverage():
+    """25 replications x 15k persons: 95 % CI coverage in [0.90, 0.98] (spec B §4.4 test 5)."""
+    cov = _coverage(25, 15_000, seed0=1000)
+    assert 0.90 <= cov <= 0.98, cov
+
+
+def test_mc_coverage_fast():
+    """The same on 4 x 15k persons (280 intervals): coverage in [0.88, 0.99]."""
+    cov = _coverage(4, 15_000, seed0=2000)
+    assert 0.88 <= cov <= 0.99, cov
+
+
+def test_design_refuses_unknown_levels_and_merges_sparse_bands():
+    panel = simulate_panel(3_000, seed=5)
+    bad = panel.copy()
+    bad.loc[bad.index[0], "origin"] = "mars"
+    with pytest.raises(ValueError, match="outside its levels"):
+        build_design(bad)
+    # a 50-65 band held by few persons is merged into 40-49 (ordered); a sparse nominal level is not
+    few = panel[(panel["age_band"] != "50-65") | panel["person_id"].isin(panel.loc[panel["age_band"] == "50-65", "person_id"].unique()[:3])]
+    merged, spec, notes = merge_sparse_levels(few, DesignSpec(year_fe=False), min_persons=10)
+    assert "age_band: 50-65 -> 40-49" in notes and "50-65" not in set(merged["age_band"])
+    assert "50-65" not in spec.cats["age_band"]
+    assert build_design(merged, spec).names.count("age_band=40-49") == 1
