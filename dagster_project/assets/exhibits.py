@@ -24,13 +24,27 @@ from models_py.publish.site import PublishedExhibit, Site, publish_site
 INTERNAL, PUBLISHED = "exhibits_internal", "exhibits_published"
 STUDY_GROUPS = {"a": "study_a", "b": "study_b", "c": "study_c", "pipeline": "quality"}
 
-# Non-dbt sources (schema.table) and the assets that write them; filled by the modules that own them.
-MODEL_TABLE_ASSETS: dict[str, dg.AssetKey] = {
-    "quality.data_quality": dg.AssetKey("data_quality_summary"),
-    "quality.data_quality_rules": dg.AssetKey("data_quality_summary"),
-    "quality.data_quality_emigrations": dg.AssetKey("data_quality_summary"),
-    "raw.revision_log": dg.AssetKey("data_quality_summary"),
-}
+
+
+def _model_table_assets() -> dict[str, dg.AssetKey]:
+    """Non-dbt sources (schema.table) -> the asset that writes them: every module of dagster_project.assets that
+    writes such tables declares them in a module-level dict `MODEL_TABLES` (no list kept here)."""
+    import importlib
+    import pkgutil
+
+    import dagster_project.assets as package
+
+    tables: dict[str, dg.AssetKey] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name == __name__.rsplit(".", 1)[-1]:
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for table, key in getattr(module, "MODEL_TABLES", {}).items():
+            tables[table] = key if isinstance(key, dg.AssetKey) else dg.AssetKey(key)
+    return tables
+
+
+MODEL_TABLE_ASSETS = _model_table_assets()
 
 
 def _deps(study: str) -> list[dg.AssetKey]:

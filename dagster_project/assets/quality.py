@@ -7,6 +7,12 @@ from models_py.contracts import DELIVERED_TABLES
 from models_py.quality.summary import dq_publishable, dq_summary, dq_summary_markdown
 
 
+# Tables this module writes for the report's registry (models_py/exhibits/pipeline.yaml).
+MODEL_TABLES = {f"quality.{name}": "data_quality_summary"
+                for name in ("data_quality", "data_quality_rules", "data_quality_emigrations")} | {
+    "raw.revision_log": "data_quality_summary"}
+
+
 @dg.asset(
     deps=[dg.AssetKey(["raw", t]) for t in DELIVERED_TABLES],
     group_name="quality",
