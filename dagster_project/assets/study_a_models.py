@@ -13,7 +13,7 @@ from dagster_project.assets.dbt import dbt_models, relation_of
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import Warehouse
 from models_py.studies.a import simulate as sim
-from models_py.studies.a.inputs import build_design, build_panel
+from models_py.studies.a.inputs import build_design, build_panel, missing_inputs
 from models_py.studies.a.spec import load_spec
 from models_py.studies.a.sur import fit_all, tidy
 from models_py.studies.a.table_4_12 import table_4_12
@@ -45,11 +45,13 @@ def _sample_years(spec) -> tuple[int, int]:
 
 @dg.asset(
     deps=[get_asset_key_for_model([dbt_models], RATES_MODEL), get_asset_key_for_model([dbt_models], MACRO_SEED)],
-    group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"}, output_required=False,
     description="Study A Table 4.1 inputs: EMI/ANKO/ANME/POP by group x sex x age and BEH from rate_a_macro, "
-    "with the macro series of the seed (1988 on, for the lags), as one long table (year, series, value).",
+    "with the macro series of the seed (1988 on, for the lags), as one long table (year, series, value). "
+    "Not materialized (and the models downstream skipped) when the delivered register years or cells do not "
+    "cover every system's estimation sample.",
 )
-def a_sur_inputs(warehouse: Warehouse) -> dg.MaterializeResult:
+def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
     spec = load_spec()
     lo, hi = _sample_years(spec)
     with warehouse.connect() as con:
@@ -57,12 +59,19 @@ def a_sur_inputs(warehouse: Warehouse) -> dg.MaterializeResult:
             "select year, country_group, sex, age_group, emi, anko, anme, population_jan1, beh, small_cell "
             f"from {relation_of(RATES_MODEL)} where country_group between 1 and 3 and sex in (1, 2)"
         ).df()
-        macro = con.execute(f"select year, lednor, led1, led2, relinnt1, relinnt2, relinnt3 from {relation_of(MACRO_SEED)}").df()
+        macro = con.execute(
+            f"select year, lednor, led1, led2, relinnt1, relinnt2, relinnt3 from {relation_of(MACRO_SEED)}"
+        ).df()
         panel = build_panel(rates, macro)
+        missing = missing_inputs(spec, panel)
+        if missing:
+            # series names and years only (no cell counts): the models need the full 1990-2013 window
+            context.log.warning("study A SUR models skipped, inputs incomplete: " + "; ".join(missing))
+            return
         long = panel.rename_axis("year").reset_index().melt(id_vars="year", var_name="series", value_name="value")
         _write(con, "a_sur_inputs", long.dropna(subset=["value"]))
     in_sample = rates[(rates["year"] >= lo - 2) & (rates["year"] <= hi)]
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "years": f"{int(panel.index.min())}-{int(panel.index.max())}",
         "series": int(panel.shape[1]),
         "small_input_cells": int(in_sample["small_cell"].fillna(True).astype(bool).sum()),
@@ -77,7 +86,8 @@ def a_sur_inputs_no_small_cells(warehouse: Warehouse) -> dg.AssetCheckResult:
     lo, hi = _sample_years(spec)
     with warehouse.connect() as con:
         n, small = con.execute(
-            f"select count(*), count(*) filter (where small_cell or small_cell is null) from {relation_of(RATES_MODEL)} "
+            "select count(*), count(*) filter (where small_cell or small_cell is null) "
+            f"from {relation_of(RATES_MODEL)} "
             "where country_group between 1 and 3 and sex in (1, 2) and year between ? and ?", [lo - 2, hi]
         ).fetchone()
     return dg.AssetCheckResult(passed=bool(small == 0), severity=dg.AssetCheckSeverity.WARN,
@@ -125,7 +135,8 @@ def a_sur_fit_converged(warehouse: Warehouse) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
-                description="Every equation keeps at least min_residual_df (sur_spec.yaml) residual degrees of freedom.")
+                description="Every equation keeps at least min_residual_df (sur_spec.yaml) residual degrees "
+                "of freedom.")
 def a_sur_fit_residual_df(warehouse: Warehouse) -> dg.AssetCheckResult:
     need = int(load_spec().estimation["min_residual_df"])
     with warehouse.connect() as con:

@@ -126,6 +126,18 @@ def system_frames(system: System, design: pd.DataFrame) -> dict[str, tuple[pd.Se
     return out
 
 
+def missing_inputs(spec: Spec, panel: pd.DataFrame) -> list[str]:
+    """One message per system whose common sample has a missing regressor or rate (empty = estimable)."""
+    design = build_design(spec, panel)
+    out = []
+    for system in spec.systems:
+        try:
+            system_frames(system, design)
+        except ValueError as exc:
+            out.append(str(exc))
+    return out
+
+
 def shocked_panel(panel: pd.DataFrame, series: list[str], delta: float, from_year: int) -> pd.DataFrame:
     """The panel with `delta` added to the level of each macro series from `from_year` on."""
     out = panel.copy()

@@ -266,9 +266,11 @@ def validate(spec: Spec) -> None:
                         raise SpecError(f"{where}, equation {eq.number}: {t.expr} is not of group {s.group}")
                     if a.kind == "EMI" and a.lag == 0:
                         if a.cell in s.equations:
-                            raise SpecError(f"{where}, equation {eq.number}: {t.expr} is a current dependent of its own system")
+                            raise SpecError(f"{where}, equation {eq.number}: {t.expr} is a current dependent "
+                                            "of its own system")
                         if (s.group, a.cell) not in adult_cells:
-                            raise SpecError(f"{where}, equation {eq.number}: current {t.expr} must be an adult rate solved earlier")
+                            raise SpecError(f"{where}, equation {eq.number}: current {t.expr} must be an adult "
+                                            "rate solved earlier")
                     if a.kind in ("ANKO", "ANME") and a.cell != key:
                         raise SpecError(f"{where}, equation {eq.number}: {t.expr} is not the equation's own cell")
         missing = set(used) - set(s.params)

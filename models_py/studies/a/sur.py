@@ -109,7 +109,8 @@ def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> System
     cov = E.T @ E / T  # ML residual covariance at the converged estimates
     pub_cov = system.covariance()
     cov_rows = [{"system": system.id, "row": system.order[i], "col": system.order[j],
-                 "covariance": float(cov[i, j]), "published_magnitude": float(system.cov_lower[i][j]) * system.cov_scale,
+                 "covariance": float(cov[i, j]),
+                 "published_magnitude": float(system.cov_lower[i][j]) * system.cov_scale,
                  "published_used": float(pub_cov[i, j]), "scale": system.cov_scale}
                 for i in range(4) for j in range(i + 1)]
     summary = {

@@ -67,7 +67,8 @@ def test_terms_built_from_lags_logs_sums_differences_and_trend():
 
 def test_missing_value_in_the_sample_names_series_and_year():
     rows = mart_rows()
-    rows.loc[(rows.year == 2005) & (rows.country_group == 1) & (rows.sex == 2) & (rows.age_group == "35-62"), "emi"] = np.nan
+    cell = (rows.year == 2005) & (rows.country_group == 1) & (rows.sex == 2) & (rows.age_group == "35-62")
+    rows.loc[cell, "emi"] = np.nan
     spec = load_spec()
     d = build_design(spec, build_panel(rows, macro()))
     with pytest.raises(ValueError, match=r"EMI_K4 is missing or not finite in \[2005\]"):
