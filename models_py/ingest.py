@@ -299,7 +299,7 @@ def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: di
 # A register year is all or nothing: no table of it is replaced while another table of the same
 # delivery fails a structural rule (a half-replaced year would mix two deliveries in raw).
 # ---------------------------------------------------------------------------------------------
-_YEAR_CHECKS: dict[tuple, DeliveryError | None] = {}
+_YEAR_CHECKS: dict[tuple, tuple[DeliveryError | None, str | None]] = {}
 
 
 def _folder_state(delivery_dir: Path) -> tuple:
@@ -323,10 +323,13 @@ def _folder_state(delivery_dir: Path) -> tuple:
     return tuple(out)
 
 
-def table_structure_problem(delivery_dir: Path, register_year: int, table: str) -> DeliveryError | None:
+def _scan(delivery_dir: Path, register_year: int, table: str) -> tuple[DeliveryError | None, str | None]:
     """The table's structural rules that need no warehouse (manifest, confinement, year and vintage,
     checksum, schema, readable text, row count, not empty), streamed through an in-memory DuckDB
-    (nothing is materialized); the DeliveryError it would raise, or None."""
+    (nothing is materialized): (the DeliveryError it would raise or None, content signature).
+
+    The content signature (row count and an order-free sum of row hashes over the contract's columns,
+    cast to the contract's types) is the same for the same rows however the file was re-encoded."""
     contract = delivered_contracts()[table]
     delivery = str(delivery_dir)
     try:
@@ -342,8 +345,11 @@ def table_structure_problem(delivery_dir: Path, register_year: int, table: str) 
                 raise DeliveryError(delivery, table, *problem)
             # max(length(text)) decodes (and so validates) every text value without keeping any
             probes = "".join(f", max(length({ident(c.name)}))" for c in contract.columns if c.logical_type == "string")
+            casts = ", ".join(f"try_cast({ident(c.name)} as {c.physical_type})" for c in contract.columns)
             try:
-                delivered = con.execute(f"select count(*){probes} from read_parquet(?)", [str(path)]).fetchone()[0]
+                delivered, content = con.execute(
+                    f"select count(*), sum(hash({casts})::hugeint){probes} from read_parquet(?)", [str(path)]
+                ).fetchone()[:2]
             except duckdb.Error as exc:
                 raise (_encoding_error(delivery, table, path, contract)
                        or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")) from None
@@ -356,17 +362,42 @@ def table_structure_problem(delivery_dir: Path, register_year: int, table: str) 
         if delivered == 0:
             raise DeliveryError(delivery, table, None, "table_not_empty", "the table has 0 rows")
     except DeliveryError as exc:
-        return exc
-    return None
+        return exc, None
+    return None, f"{delivered}:{content}"
 
 
-def _cached_problem(delivery_dir: Path, register_year: int, table: str, state: tuple) -> DeliveryError | None:
+def table_structure_problem(delivery_dir: Path, register_year: int, table: str) -> DeliveryError | None:
+    """The DeliveryError the table's warehouse-free structural rules raise, or None (see _scan)."""
+    return _scan(delivery_dir, register_year, table)[0]
+
+
+def _cached_scan(delivery_dir: Path, register_year: int, table: str, state: tuple) -> tuple[DeliveryError | None, str | None]:
     key = (str(delivery_dir), int(register_year), table, state)
     if key not in _YEAR_CHECKS:
         if len(_YEAR_CHECKS) > 1024:
             _YEAR_CHECKS.clear()
-        _YEAR_CHECKS[key] = table_structure_problem(delivery_dir, register_year, table)
+        _YEAR_CHECKS[key] = _scan(delivery_dir, register_year, table)
     return _YEAR_CHECKS[key]
+
+
+def _cached_problem(delivery_dir: Path, register_year: int, table: str, state: tuple) -> DeliveryError | None:
+    return _cached_scan(delivery_dir, register_year, table, state)[0]
+
+
+def same_content_as_year(con, delivery_dir: Path, register_year: int) -> int | None:
+    """An earlier ingested register year whose tables hold exactly the same rows as this delivery's
+    (a copy re-encoded so that no checksum matches), from raw.delivery_signatures; or None."""
+    state = _folder_state(delivery_dir)
+    mine = {t: _cached_scan(delivery_dir, register_year, t, state)[1] for t in delivered_contracts()}
+    if None in mine.values():
+        return None
+    theirs: dict[int, dict[str, str]] = {}
+    for year, table, signature in con.execute(
+        "select register_year, table_name, content_signature from raw.delivery_signatures where register_year < ?",
+        [register_year],
+    ).fetchall():
+        theirs.setdefault(int(year), {})[table] = signature
+    return next((year for year, sigs in sorted(theirs.items()) if sigs == mine), None)
 
 
 def check_rest_of_year(delivery_dir: Path, register_year: int, table: str) -> None:
@@ -551,6 +582,11 @@ def ensure_raw_schema(con, contracts: dict[str, Contract]) -> None:
         " producer VARCHAR, file_sha256 VARCHAR, delivered BIGINT, accepted BIGINT, quarantined BIGINT,"
         " loaded_at TIMESTAMP)"
     )
+    # content signature of each ingested table-year (same rows = same signature, see _scan)
+    con.execute(
+        "create table if not exists raw.delivery_signatures (register_year SMALLINT, table_name VARCHAR,"
+        " file_sha256 VARCHAR, content_signature VARCHAR)"
+    )
     # the operator's acceptances of re-deliveries that drop persons (ENV_ACCEPT_REMOVALS)
     con.execute(
         "create table if not exists raw.accepted_removals (register_year SMALLINT, table_name VARCHAR,"
@@ -580,6 +616,11 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
             raise DeliveryError(delivery, table, None, "not_a_copy_of_another_year",
                                 f"every file of the delivery has the checksum of register year {copied}'s "
                                 "delivery: a year re-sent under another register year")
+        copied = same_content_as_year(con, delivery_dir, register_year)
+        if copied is not None:
+            raise DeliveryError(delivery, table, None, "not_a_copy_of_another_year",
+                                f"every table of the delivery holds exactly the rows of register year {copied}'s "
+                                "delivery (re-encoded files): a year re-sent under another register year")
         delivered = _stage(con, delivery_dir, table, contract, manifest, path)
         removal = _check_removals(con, delivery, register_year) if table == "persons" else None
         load_reference_sets(con)
@@ -618,6 +659,13 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
             "insert into raw.ingest_log values (?, ?, cast(? as date), ?, ?, ?, ?, ?, current_timestamp)",
             [register_year, table, vintage, str(manifest.get("producer"))[:200], manifest["tables"][table]["sha256"],
              delivered, accepted, quarantined],
+        )
+        con.execute("delete from raw.delivery_signatures where register_year = ? and table_name = ?",
+                    [register_year, table])
+        con.execute(
+            "insert into raw.delivery_signatures values (?, ?, ?, ?)",
+            [register_year, table, manifest["tables"][table]["sha256"],
+             _cached_scan(delivery_dir, register_year, table, _folder_state(delivery_dir))[1]],
         )
         if removal is not None:
             con.execute(

@@ -76,7 +76,7 @@ def withdraw_year(warehouse: Path | str, landing: Path | str, year: int, run_id:
             removed[table] = rows
         removed["quarantine"] = con.execute(
             "select count(*) from raw.quarantine where register_year = ?", [year]).fetchone()[0]
-        for log in ("raw.quarantine", "raw.ingest_log", "raw.revision_pending"):
+        for log in ("raw.quarantine", "raw.ingest_log", "raw.revision_pending", "raw.delivery_signatures"):
             con.execute(f"delete from {log} where register_year = ?", [year])
         con.execute("commit")
     except Exception:

@@ -384,6 +384,24 @@ def test_a_year_resent_under_the_next_number_is_refused(good):
     ingest_all(warehouse, landing / str(YEAR))
 
 
+def test_a_year_resent_re_encoded_is_refused_by_its_content(good):
+    """Same rows, files written again with another compression: no checksum matches, the content does."""
+    warehouse, landing = good
+    copy = landing / str(YEAR + 1)
+    copy.mkdir()
+    m = manifest(landing / str(YEAR))
+    for table, entry in m["tables"].items():
+        pq.write_table(pq.read_table(landing / str(YEAR) / entry["file"]), copy / entry["file"], compression="gzip")
+        assert sha256_file(copy / entry["file"]) != entry["sha256"]
+        entry["sha256"] = sha256_file(copy / entry["file"])
+    write_manifest(copy, {**m, "register_year": YEAR + 1, "vintage": f"{YEAR + 2}-03-31"})
+    before = snapshot(warehouse)
+    for table in DELIVERED_TABLES:
+        e = refused(warehouse, copy, table, "not_a_copy_of_another_year", year=YEAR + 1)
+        assert f"exactly the rows of register year {YEAR}'s delivery (re-encoded files)" in e.detail
+    assert snapshot(warehouse) == before
+
+
 def test_consecutive_genuine_years_are_not_taken_for_copies(tmp_path):
     """Some tables of the hand-made deliveries are byte-identical between years: only a whole copy is refused."""
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
