@@ -424,22 +424,22 @@ def _accepted_removal(register_year: int, removed: int) -> bool:
     return False
 
 
-def persons_removed(con, register_year: int) -> tuple[int, int]:
-    """(persons loaded for the year, how many of them the staged re-delivery no longer holds)."""
+def persons_removed(con, register_year: int, persons_file: Path) -> tuple[int, int]:
+    """(persons loaded for the year, how many of them the delivered persons file no longer holds)."""
     before, removed = con.execute(
-        "select count(*), count(*) filter (where not exists"
-        " (select 1 from stage s where cast(s.person_id as varchar) = p.person_id))"
-        " from raw.persons p where p.register_year = ?",
-        [register_year],
+        "select count(*), count(*) - count(s.person_id) from raw.persons p left join"
+        " (select distinct cast(person_id as varchar) as person_id from read_parquet(?)) s"
+        " on s.person_id = p.person_id where p.register_year = ?",
+        [str(persons_file), register_year],
     ).fetchone()
     return before, removed
 
 
-def _check_removals(con, delivery: str, register_year: int) -> tuple[int, int] | None:
+def _check_removals(con, delivery: str, register_year: int, persons_file: Path) -> tuple[int, int] | None:
     """A re-delivery of persons that drops more than the allowed share of the persons already loaded
     for the year is refused, unless the operator accepts exactly that number: then (persons before,
     removed) is returned and logged in raw.accepted_removals."""
-    before, removed = persons_removed(con, register_year)
+    before, removed = persons_removed(con, register_year, persons_file)
     share = float(settings.setting(REMOVAL_SHARE_SETTING))
     if not before or removed <= share * before:
         return None
@@ -622,7 +622,17 @@ def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, 
                                 f"every table of the delivery holds exactly the rows of register year {copied}'s "
                                 "delivery (re-encoded files): a year re-sent under another register year")
         delivered = _stage(con, delivery_dir, table, contract, manifest, path)
-        removal = _check_removals(con, delivery, register_year) if table == "persons" else None
+        # judged for every table of the year: the other tables of a refused persons re-delivery wait too
+        persons_file = _table_file(delivery, delivery_dir, manifest, "persons", contracts["persons"])
+        try:
+            removal = _check_removals(con, delivery, register_year, persons_file)
+        except DeliveryError as exc:
+            if table == "persons":
+                raise
+            raise DeliveryError(delivery, table, None, "delivery_complete",
+                                f"table persons of this delivery fails rule {exc.rule} (column {exc.column}); "
+                                f"no table of register year {register_year} is replaced until every table passes") from None
+        removal = removal if table == "persons" else None
         load_reference_sets(con)
         rules = row_rules(contract, register_year)
         _sibling_views(con, delivery_dir, table, manifest, contracts, referenced_tables(rules, contracts), register_year)

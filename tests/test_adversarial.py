@@ -437,6 +437,9 @@ def test_a_redelivery_dropping_persons_is_refused_with_the_number(good, monkeypa
     e = refused(warehouse, folder, "persons", "persons_removed_within_threshold", "person_id")
     assert e.detail.startswith(f"the re-delivery removes 1 of the 5 persons loaded for {YEAR} (20.00 %), more than 0.1 %")
     assert f"{gate.ENV_ACCEPT_REMOVALS}={YEAR}:1" in e.detail
+    for table in ("population_status", "migration_events", "education", "income"):  # the year waits whole
+        e = refused(warehouse, folder, table, "delivery_complete")
+        assert "table persons of this delivery fails rule persons_removed_within_threshold" in e.detail
     assert snapshot(warehouse) == before
     # an acceptance of another number accepts nothing
     monkeypatch.setenv(gate.ENV_ACCEPT_REMOVALS, f"{YEAR}:2")
@@ -449,6 +452,8 @@ def test_an_accepted_removal_is_ingested_and_logged(good, monkeypatch):
     monkeypatch.setenv(gate.ENV_ACCEPT_REMOVALS, f"{YEAR - 1}:9, {YEAR}:1")
     result = ingest_table(warehouse, folder, YEAR, "persons")
     assert (result.accepted, result.persons_removed_accepted) == (4, 1)
+    others = {t: ingest_table(warehouse, folder, YEAR, t) for t in DELIVERED_TABLES if t != "persons"}
+    assert all(r.quarantined == 0 and r.persons_removed_accepted is None for r in others.values())
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert con.execute("select register_year, table_name, rows_before, rows_removed, max_removed_share, setting"
