@@ -159,6 +159,9 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
                 for column in panel.get("where", {}):
                     if column not in e.columns:
                         found.append(f"{e.id}: panel filter on {column!r}, which is not published")
+                for axis in ("y", "series"):  # a panel may draw its own measure
+                    if panel.get(axis) and panel[axis] not in e.columns:
+                        found.append(f"{e.id}: panel {axis} {panel[axis]!r} is not a published column")
     return found
 
 

@@ -94,10 +94,12 @@ def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.5, 4.4), dpi=100, squeeze=False)
     for ax, panel in zip(axes[0], panels):
         part = _filter(df, panel.get("where"))
-        _draw_panel(ax, part, exhibit, spec)
+        # a panel may draw its own measure (y, y_label, series): study A Figure 4.2's LEDNOR beside the rates
+        panel_spec = {**spec, **{k: panel[k] for k in ("y", "y_label", "series") if k in panel}}
+        _draw_panel(ax, part, exhibit, panel_spec)
         ax.set_title(panel.get("title", ""), fontsize=10)
         horizontal = spec["kind"] == "barh"
-        (ax.set_xlabel if horizontal else ax.set_ylabel)(spec.get("y_label", spec["y"]), fontsize=9)
+        (ax.set_xlabel if horizontal else ax.set_ylabel)(panel_spec.get("y_label", panel_spec["y"]), fontsize=9)
         if spec["kind"] == "line":
             ax.set_xlabel(spec.get("x_label", spec["x"].replace("_", " ").capitalize()), fontsize=9)
         ax.grid(alpha=0.3, axis="x" if horizontal else "y")
