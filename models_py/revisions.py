@@ -43,7 +43,8 @@ LOG_DDL = (
 class Revision:
     register_year: int
     table: str
-    kind: str  # initial | revision | reingest (same file, different result: contract rules changed)
+    kind: str  # initial | revision | reingest (same file, different result: contract rules changed);
+    # models_py/withdraw.py logs kind withdrawal
     rows_before: int
     rows_after: int
     rows_added: int
