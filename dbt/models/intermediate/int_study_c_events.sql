@@ -51,7 +51,8 @@ last_move as (
     select event_id, horizon_rule, direction from (
         select hl.event_id, hl.horizon_rule, m.direction,
                row_number() over (partition by hl.event_id, hl.horizon_rule
-                                  order by m.event_date desc, m.registration_date desc, m.event_id desc) as rn
+                                  order by m.event_date desc nulls last, m.registration_date desc nulls last,
+                                           m.event_id desc nulls last) as rn
         from horizon_long as hl
         join {{ ref('stg_migration_events') }} as m
           on m.person_id = hl.person_id
