@@ -36,8 +36,28 @@ def _label_of(exhibit: Exhibit, df: pd.DataFrame, column: str, value) -> str:
     return str(value)
 
 
-def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict) -> None:
+PALETTE = plt.get_cmap("tab10").colors
+
+
+def _colors(df: pd.DataFrame, exhibit: Exhibit, spec: dict) -> dict:
+    """One colour per category of every series column, fixed across panels (by label-map order); a figure's
+    `colors: {code: colour}` overrides (the studies draw the origin country red and unknown grey)."""
+    columns = {spec.get("series")} | {p.get("series") for p in spec.get("panels") or []}
+    colors = {}
+    for column in sorted(c for c in columns if c):
+        for i, code in enumerate(category_order(exhibit, column, df[column])):
+            colors[(column, str(code))] = PALETTE[i % len(PALETTE)]
+        for code, color in (spec.get("colors") or {}).items():
+            colors[(column, str(code))] = color
+    return colors
+
+
+def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: dict) -> None:
     x, y, series, kind = fig_spec["x"], fig_spec["y"], fig_spec.get("series"), fig_spec["kind"]
+
+    def color(g):
+        return colors.get((series, str(g))) if series else None
+
     values = pd.to_numeric(df[y], errors="coerce").astype(float)
     df = df.assign(_y=values)
     groups = category_order(exhibit, series, df[series]) if series else [None]
@@ -46,7 +66,8 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict) -> None:
         for g in groups:
             part = df if g is None else df[df[series] == g]
             part = part.sort_values(x)
-            ax.plot(part[x].astype(float), part["_y"], marker=".", label=None if g is None else _label_of(exhibit, df, series, g))
+            ax.plot(part[x].astype(float), part["_y"], marker=".", color=color(g),
+                    label=None if g is None else _label_of(exhibit, df, series, g))
         return
     x_labels = [_label_of(exhibit, df, x, v) for v in xs]
     positions = np.arange(len(xs))
@@ -65,17 +86,17 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict) -> None:
             offset = 0 if stacked else (i - (len(groups) - 1) / 2) * width
             if kind == "barh":
                 ax.barh(positions + offset, heights, height=width, left=bottom if stacked else None,
-                        label=_label_of(exhibit, df, series, g))
+                        color=color(g), label=_label_of(exhibit, df, series, g))
             else:
                 ax.bar(positions + offset, heights, width=width, bottom=bottom if stacked else None,
-                       label=_label_of(exhibit, df, series, g))
+                       color=color(g), label=_label_of(exhibit, df, series, g))
             if stacked:
                 bottom = bottom + heights
     else:  # grouped_bar: x groups, one bar per series
         width = 0.8 / max(len(groups), 1)
         for i, g in enumerate(groups):
             heights = table[g].to_numpy(dtype=float) if g in table.columns else np.full(len(xs), np.nan)
-            ax.bar(positions + (i - (len(groups) - 1) / 2) * width, heights, width=width,
+            ax.bar(positions + (i - (len(groups) - 1) / 2) * width, heights, width=width, color=color(g),
                    label=_label_of(exhibit, df, series, g))
     if kind == "barh":
         ax.set_yticks(positions, x_labels, fontsize=8)
@@ -91,12 +112,13 @@ def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
     if not spec:
         return []
     panels = spec.get("panels") or [{"title": "", "where": {}}]
+    colors = _colors(df, exhibit, spec)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.5, 4.4), dpi=100, squeeze=False)
     for ax, panel in zip(axes[0], panels):
         part = _filter(df, panel.get("where"))
         # a panel may draw its own measure (y, y_label, series): study A Figure 4.2's LEDNOR beside the rates
         panel_spec = {**spec, **{k: panel[k] for k in ("y", "y_label", "series") if k in panel}}
-        _draw_panel(ax, part, exhibit, panel_spec)
+        _draw_panel(ax, part, exhibit, panel_spec, colors)
         ax.set_title(panel.get("title", ""), fontsize=10)
         horizontal = spec["kind"] == "barh"
         (ax.set_xlabel if horizontal else ax.set_ylabel)(panel_spec.get("y_label", panel_spec["y"]), fontsize=9)
@@ -104,7 +126,12 @@ def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
             ax.set_xlabel(spec.get("x_label", spec["x"].replace("_", " ").capitalize()), fontsize=9)
         ax.grid(alpha=0.3, axis="x" if horizontal else "y")
         (ax.set_xlim if horizontal else ax.set_ylim)(0, None)  # values from zero, as the studies draw them
-    handles, names = axes[0][0].get_legend_handles_labels()
+    handles, names = [], []  # one legend for all panels, each label once
+    for ax in axes[0]:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            if name not in names:
+                handles.append(handle)
+                names.append(name)
     if names:
         fig.legend(handles, names, loc="center right", fontsize=8, frameon=False)
     fig.suptitle(exhibit.heading, fontsize=10, wrap=True)
