@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='microbatch', event_time='period_start',
           batch_size='year', begin=var('panel_first_batch'), lookback=var('panel_lookback_years'),
-          concurrent_batches=false) }}
+          concurrent_batches=false, **engine_incremental_config('year')) }}
 -- The person-year panel: one row per person and calendar year at risk (resident on 1 January, or
 -- arrived during the year), with every covariate of studies A, B and C and the outcome of the year.
 --

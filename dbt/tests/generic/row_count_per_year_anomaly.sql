@@ -6,7 +6,7 @@
     are not judged (tiny test data). -#}
 {% test row_count_per_year_anomaly(model, column_name, max_relative_change=0.5, window=2, min_rows=1000) %}
 with counts as (
-    select cast({{ column_name }} as integer) as yr, count(*) as n
+    select cast({{ column_name }} as {{ dbt.type_int() }}) as yr, count(*) as n
     from {{ model }}
     where {{ column_name }} is not null
     group by 1
@@ -21,7 +21,7 @@ neighbours as (
     from counts c
 ),
 gaps as (
-    select cast(y.yr as integer) as yr, cast(0 as bigint) as n, cast(null as double) as ref_n,
+    select cast(y.yr as {{ dbt.type_int() }}) as yr, cast(0 as bigint) as n, cast(null as double) as ref_n,
            'missing year' as problem
     from bounds b,
          (select distinct yr + 1 as yr from counts) y
