@@ -54,11 +54,11 @@ def draw_panel(spec: Spec, panel: pd.DataFrame, rng: np.random.Generator) -> pd.
 
 def coverage(spec: Spec, panel: pd.DataFrame, reps: int, seed: int) -> pd.DataFrame:
     """Per system: share of (parameter x replication) whose published-style interval (ci_low, ci_high
-    of the estimator's coefficient table) covers the true value."""
+    of the estimator's coefficient table) covers the true value. attrs["by_parameter"] holds the
+    coverage, mean error and mean standard error per parameter."""
     rng = np.random.default_rng(seed)
-    hits = {s.id: 0 for s in spec.systems}
-    total = {s.id: 0 for s in spec.systems}
     unconverged = {s.id: 0 for s in spec.systems}
+    rows = []
     for _ in range(reps):
         design = build_design(spec, draw_panel(spec, panel, rng))
         for s in spec.systems:
@@ -68,8 +68,17 @@ def coverage(spec: Spec, panel: pd.DataFrame, reps: int, seed: int) -> pd.DataFr
                 continue
             c = fit.coefficients
             true = c["term"].map(s.true_coefficients())
-            hits[s.id] += int(((c["ci_low"] <= true) & (true <= c["ci_high"])).sum())
-            total[s.id] += len(c)
-    return pd.DataFrame([{"system": k, "replications": reps, "intervals": total[k],
-                          "coverage": hits[k] / total[k] if total[k] else float("nan"),
-                          "unconverged": unconverged[k]} for k in sorted(hits)])
+            rows.append(pd.DataFrame({"system": s.id, "term": c["term"], "error": c["estimate"] - true,
+                                      "std_error": c["std_error"],
+                                      "covered": (c["ci_low"] <= true) & (true <= c["ci_high"])}))
+    draws = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["system", "term", "error", "std_error", "covered"])
+    out = pd.DataFrame([{"system": k, "replications": reps,
+                         "intervals": int((draws["system"] == k).sum()),
+                         "coverage": float(draws.loc[draws["system"] == k, "covered"].mean())
+                         if (draws["system"] == k).any() else float("nan"),
+                         "unconverged": unconverged[k]} for k in sorted(unconverged)])
+    out.attrs["by_parameter"] = draws.groupby(["system", "term"], sort=False).agg(
+        coverage=("covered", "mean"), mean_error=("error", "mean"), sd_error=("error", "std"),
+        mean_std_error=("std_error", "mean")).reset_index()
+    return out
