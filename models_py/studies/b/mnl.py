@@ -272,7 +272,8 @@ def income_profile(fit: MnlFit, points: list[tuple[str, float, object]], per: fl
                          "scale": "per_1000_person_years" if q < 3 else "share",
                          "estimate": float(m.mean[q] * scale), "std_error": float(se[q] * scale),
                          "ci_low": float((m.mean[q] - Z95 * se[q]) * scale), "ci_high": float((m.mean[q] + Z95 * se[q]) * scale)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["model", "income_point", "inc_pct_mean", "quantity", "scale", "estimate",
+                                       "std_error", "ci_low", "ci_high"])
 
 
 def conditional_logit(panel: pd.DataFrame, spec: DesignSpec | None = None, pid: str = "person_id") -> pd.DataFrame:

@@ -1,0 +1,60 @@
+"""Study B sensitivity variants and the R8 publication gate on small hand-made panels (no fits)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from models_py.studies.b.design import CATS, DesignSpec
+from models_py.studies.b.runs import (SENSITIVITY_RUNS, empty_outcome_cells, level_persons, publication_problems,
+                                      variant)
+
+
+def _panel(n_persons: int = 30) -> pd.DataFrame:
+    """Two rows per person; person p has origin by p % 3, an event on the last row for some."""
+    rows = []
+    for p in range(n_persons):
+        for k, year in enumerate((2001, 2002)):
+            rows.append({"person_id": p, "year": year, "y": (1 + p % 2) if (k == 1 and p % 3 == 0) else 0,
+                         "origin": ["eu_east", "nordic", "non_europe"][p % 3], "educ": "medium",
+                         "female": p % 2 == 0, "inc_pct": None if p == 0 else float(p), "nordic_route": p % 3 == 1,
+                         "ever_self_employed": p % 5 == 0})
+    return pd.DataFrame(rows)
+
+
+SPEC = DesignSpec(cats={"origin": CATS["origin"], "educ": CATS["educ"]}, binaries=["female"], year_fe=True)
+
+
+def test_variants_filter_persons_and_change_the_design():
+    p = _panel()
+    nx, spec = variant(p, "nordic_excluded", SPEC)
+    assert not nx["nordic_route"].any() and nx["person_id"].nunique() == 20 and spec is SPEC
+    se, _ = variant(p, "ever_self_employed_excluded", SPEC)
+    assert not se["ever_self_employed"].any() and se["person_id"].nunique() == 24
+    orig, spec = variant(p, "origin_nordic", SPEC)
+    assert set(orig["origin"]) == {"nordic"} and "origin" not in spec.cats and "origin" in SPEC.cats
+    sp, spec = variant(p, "income_spline", SPEC)
+    assert spec.income == "spline" and spec.binaries == ["female", "no_income"]
+    assert sp["inc_pct"].notna().all() and sp.loc[sp["person_id"] == 0, "no_income"].all()
+    assert p["inc_pct"].isna().sum() == 2  # the input panel is not modified
+    with pytest.raises(ValueError):
+        variant(p, "random_effects", SPEC)
+    assert "two_step" in SENSITIVITY_RUNS and all(r.startswith("origin_") for r in SENSITIVITY_RUNS[4:])
+
+
+def test_publication_gate_names_levels_and_outcomes_without_counts():
+    p = _panel()
+    # 30 persons: 10 per origin; events: persons 0, 3, ..., 27 -> return for even, onward for odd
+    assert publication_problems(p, SPEC, n_params=10, min_persons=5, min_df=10) == []
+    probs = publication_problems(p, SPEC, n_params=10, min_persons=11, min_df=10)
+    assert "origin=nordic: fewer than 11 persons" in probs and "outcome onward: fewer than 11 persons" in probs
+    assert all(not any(ch.isdigit() for ch in x.split(":")[-1].replace("11", "")) for x in probs)  # no counts
+    assert publication_problems(p, SPEC, n_params=55, min_persons=5, min_df=10) == ["residual df below 10"]
+    same = p.assign(female=True)
+    assert "female: no variation" in publication_problems(same, SPEC, None, 5, 10)
+    # events only among eu_east (p % 3 == 0): nordic and non_europe have no return / onward outcome
+    empty = empty_outcome_cells(p, SPEC)
+    assert "origin=nordic: no return outcome" in empty and "origin=non_europe: no onward outcome" in empty
+    assert not any(e.startswith("origin=eu_east") for e in empty)
+    lv = level_persons(p, SPEC, "m")
+    assert set(lv.loc[lv["variable"] == "outcome", "level"]) == {"stay", "return", "onward"}
+    assert lv.loc[(lv["variable"] == "female") & (lv["level"] == "1"), "persons"].item() == 15
