@@ -7,6 +7,7 @@ literals are masked first (length-preserving, so line numbers stay right); then 
           literals, strftime/strptime, arg_max, string_agg, concat();
   rule 2: a cast to a type other than a dbt.type_*() / type_double() macro or bigint, int, double,
           date, boolean, timestamp (never varchar/text; integer is DuckDB's name for int);
+  and a trailing comma after the last CTE or before FROM (DuckDB accepts both, Spark neither);
   rule 5: an ORDER BY item (windows too) without `nulls first|last`.
 """
 from __future__ import annotations
@@ -35,6 +36,9 @@ BANNED = [
     (r"\barg_(max|min)\s*\(", "arg_max()/arg_min()"),
     (r"\bstring_agg\s*\(", "string_agg()"),
     (r"\bconcat\s*\(", "concat() (use || or dbt.concat)"),
+    # DuckDB accepts a trailing comma after the last CTE or the last select item; Spark does not
+    (r"\)\s*,\s*select\b", "trailing comma after the last CTE"),
+    (r",\s*from\b", "trailing comma before FROM"),
 ]
 ALLOWED_CAST_TYPES = {"bigint", "int", "double", "date", "boolean", "timestamp"}
 JINJA_TYPE = "\x01"  # a cast's type given by jinja (dbt.type_*(), type_double(), a macro argument)
@@ -145,6 +149,7 @@ def lint_files() -> dict[str, list[tuple[int, str]]]:
     "select unnest(xs) from t", "select * from generate_series(1, 3)", "select [1, 2] as xs",
     "select strftime(d, '%Y') from t", "select arg_max(a, b) from t", "select string_agg(a, ',') from t",
     "select concat(a, b) from t", "select * from a union by name select * from b",
+    "with a as (select 1 as x),\nselect x from a", "select a, b,\nfrom t",
     "select cast(a as varchar) from t", "select cast(a as integer) from t", "select cast(a as text) from t",
     "select row_number() over (partition by a order by b) from t",
     "select a from t order by a nulls last, b desc",

@@ -139,7 +139,7 @@ base as (
     left join imm_year as iy on iy.person_id = py.person_id and iy.year = py.year
     left join death_place as dp on dp.person_id = py.person_id
     left join imm_to_date as itd on itd.person_id = py.person_id and itd.year = py.year
-),
+)
 select
     r.person_id, r.year, r.period_start, r.resident_jan1, r.arrived_in_year, r.resident_dec31,
     r.sex, r.birth_year, r.age, r.age_jan1,
