@@ -191,6 +191,10 @@ def two_step(panel: pd.DataFrame, min_persons: int, min_df: int, pid: str = "per
         b, se = np.asarray(res.params), np.asarray(res.bse)
         summary[f"{eq}_llf"] = float(res.llf)
         summary[f"{eq}_observations"] = int(len(data))
+        # the binding residual df is the smaller equation's (the emigration rows)
+        summary["df_resid"] = min(summary.get("df_resid", len(data)), int(len(data) - len(b)))
+        summary["n_params"] = summary.get("n_params", 0) + int(len(b))
+        summary["llf"] = summary.get("llf", 0.0) + float(res.llf)
         for t, bi, si in zip(d.names, b, se):
             rows.append({"model": "two_step", "equation": eq, "term": t, "estimate": float(bi), "std_error": float(si),
                          "z": float(bi / si), "p_value": float(2 * stats.norm.sf(abs(bi / si))), "rrr": float(np.exp(bi)),

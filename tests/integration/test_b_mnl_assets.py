@@ -1,0 +1,112 @@
+"""Study B assets on a hand-built DuckDB warehouse (the panel mart from the spec B §4.4 simulator):
+tidy tables written, no person-level column published, the R8 checks pass and fail."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pytest
+
+from models_py.studies.b.design import CATS, DesignSpec
+from models_py.studies.b.simulate import simulate_panel
+
+RUNS = ["nordic_excluded", "income_spline", "two_step", "origin_non_europe"]
+PUBLISHED = ["b_counts", "b_fit", "b_levels", "b_rrr", "b_ame", "b_income_profile", "b_sensitivity"]
+
+
+def _build(path: Path, persons: int, seed: int) -> Path:
+    from dagster_project.assets.dbt import relation_of
+
+    panel = simulate_panel(persons, seed=seed)
+    panel["nordic_route"] = panel["origin"] == "nordic"          # person-level flags of the mart
+    panel["ever_self_employed"] = panel["person_id"] % 17 == 0
+    relation = relation_of("fct_person_year_study_b")
+    con = duckdb.connect(str(path))
+    con.execute(f"create schema if not exists {relation.split('.')[0]}")
+    con.register("_p", panel)
+    con.execute(f"create table {relation} as select * from _p")
+    con.close()
+    return path
+
+
+def _small_spec() -> DesignSpec:
+    return DesignSpec(cats={c: CATS[c] for c in ("age_band", "dur_band", "educ", "origin")}, year_fe=False,
+                      income="spline")
+
+
+def _run(path: Path):
+    from dagster_project.assets.study_b import study_b_assets, study_b_checks
+    from dagster_project.resources import Warehouse
+
+    return dg.materialize([*study_b_assets, *study_b_checks], resources={"warehouse": Warehouse(path=str(path))},
+                          raise_on_error=False)
+
+
+@pytest.fixture
+def small_main(monkeypatch):
+    import dagster_project.assets.study_b as b
+
+    monkeypatch.setattr(b, "main_spec", _small_spec)  # a design 12k simulated persons can carry
+    monkeypatch.setattr(b, "SENSITIVITY_RUNS", RUNS)     # four runs keep the test short
+
+
+def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, small_main):
+    wh = _build(tmp_path / "w.duckdb", persons=12_000, seed=4)
+    result = _run(wh)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"b_mnl_main_publishable": True, "b_sensitivity_publishable": True}
+    con = duckdb.connect(str(wh), read_only=True)
+    fit = con.execute("select * from models.b_fit where model = 'main'").df().iloc[0]
+    assert fit["publishable"] and fit["converged"] and fit["df_resid"] > 10_000
+    panel = con.execute("select count(*), count(distinct person_id), count(*) filter (where y = 2) from models.b_panel").fetchone()
+    counts = con.execute("select observations, persons, onward from models.b_counts where model = 'main'").fetchone()
+    assert counts == panel
+    rrr = con.execute("select * from models.b_rrr").df()
+    assert set(rrr["equation"]) == {"return_vs_stay", "onward_vs_stay", "onward_vs_return"}
+    assert np.isfinite(rrr["std_error"]).all() and len(rrr) == 3 * fit["n_params"] // 2
+    prof = con.execute("select * from models.b_income_profile").df()
+    assert set(prof["quantity"]) == {"p_return", "p_onward", "p_onward_given_emigrate"} and prof["income_point"].nunique() == 20
+    assert (prof["ci_low"] <= prof["estimate"]).all() and (prof["estimate"] <= prof["ci_high"]).all()
+    ame = con.execute("select * from models.b_ame where variable = 'spouse_in_no' and quantity = 'p_return'").df()
+    assert len(ame) == 1 and ame["ame"].iloc[0] < 0  # spouse in Norway lowers return (true beta -0.6)
+    runs = con.execute("select model, publishable, problems from models.b_fit where model <> 'main'").df()
+    assert set(runs["model"]) == set(RUNS)
+    # every sensitivity run is either published with estimates or blocked with a reason and no rows
+    sens = con.execute("select distinct run from models.b_sensitivity").df()["run"].tolist()
+    assert set(sens) == set(runs.loc[runs["publishable"], "model"]) and {"income_spline", "two_step"} <= set(sens)
+    assert (runs.loc[~runs["publishable"], "problems"].str.len() > 0).all()
+    # R8/R12: nothing published carries a person id or a per-person value
+    for t in PUBLISHED:
+        cols = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = 'models' "
+                                          "and table_name = ?", [t]).fetchall()}
+        assert cols and not cols & {"person_id", "pid", "y", "inc_pct", "residual", "fitted"}, (t, cols)
+    lv = con.execute("select min(persons) from models.b_levels where model = 'main'").fetchone()[0]
+    con.close()
+    assert lv >= 10
+
+    # a level held by fewer persons than the threshold in a published model fails the blocking check
+    from dagster_project.assets.study_b import b_mnl_main_publishable
+    from dagster_project.resources import Warehouse
+
+    con = duckdb.connect(str(wh))
+    con.execute("update models.b_levels set persons = 3 where model = 'main' and variable = 'educ' and level = 'high'")
+    con.close()
+    assert not b_mnl_main_publishable(warehouse=Warehouse(path=str(wh))).passed
+
+
+def test_too_small_a_panel_publishes_counts_and_reasons_only(tmp_path, dbt_manifest):
+    wh = _build(tmp_path / "w.duckdb", persons=400, seed=5)
+    result = _run(wh)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert all(checks.values()) and len(checks) == 2
+    con = duckdb.connect(str(wh), read_only=True)
+    fit = con.execute("select publishable, problems from models.b_fit where model = 'main'").fetchone()
+    assert fit[0] is False and ("fewer than 10 persons" in fit[1] or "no onward outcome" in fit[1])
+    assert con.execute("select count(*) from models.b_rrr").fetchone()[0] == 0
+    assert con.execute("select count(*) from models.b_ame").fetchone()[0] == 0
+    assert con.execute("select observations from models.b_counts where model = 'main'").fetchone()[0] > 0
+    con.close()
