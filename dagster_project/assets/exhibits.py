@@ -97,7 +97,7 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     with warehouse.connect() as con:
         tables = {e.id: con.execute(f'select * from {INTERNAL}."{e.id}"').df() for e in exhibits}
         started = time.perf_counter()
-        result = gate.protect_exhibits(exhibits, tables)
+        result = gate.protect_exhibits(exhibits, tables, model_verdicts=gate.model_records(con))
         seconds = time.perf_counter() - started
         con.execute(f"create schema if not exists {PUBLISHED}")
         con.execute(f"drop table if exists {PUBLISHED}.gate_record")

@@ -1,0 +1,54 @@
+"""The gate over the registry: no exhibit bypasses it by omission; model outputs need their model's verdict."""
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from models_py.exhibits.registry import Exhibit
+from models_py.publish import disclosure as dc
+from models_py.publish.gate import model_records, protect_exhibits, record_model_check
+
+
+def _table_exhibit(**kw) -> Exhibit:
+    base = dict(id="c_tab_x", study="c", title="t", source="m", columns=["year", "persons"],
+                disclosure={"family": "f", "dimensions": ["year"], "counts": {"persons": "persons"}})
+    return Exhibit(**{**base, **kw})
+
+
+def test_small_counts_are_suppressed_and_labelled_tables_published():
+    frame = pd.DataFrame({"year": [2000, 2001, 2002], "persons": [120, 3, 0]})
+    gate = protect_exhibits([_table_exhibit()], {"c_tab_x": frame})
+    table, mask = gate.published["c_tab_x"]
+    assert mask["persons"].tolist() == [False, True, False]
+    assert np.isnan(table["persons"].iloc[1]) and table["persons"].iloc[0] == 120 and table["persons"].iloc[2] == 0
+    row = gate.record.iloc[0]
+    assert row["status"] in ("pass", "review") and row["primary_suppressed"] == 1
+
+
+def test_an_exhibit_without_a_declaration_is_not_published():
+    e = _table_exhibit(disclosure={})
+    gate = protect_exhibits([e], {"c_tab_x": pd.DataFrame({"year": [2000], "persons": [3]})})
+    assert gate.published == {}
+    assert gate.record.iloc[0]["status"] == "fail" and "no disclosure declaration" in gate.record.iloc[0]["reason"]
+
+
+def test_model_outputs_need_a_passing_verdict_covering_their_columns():
+    con = duckdb.connect()
+    coefficients = pd.DataFrame({"term": ["a", "b"], "coef": [0.1, 0.2], "std_err": [0.01, 0.02]})
+    e = Exhibit(id="b_tab_rrr", study="b", title="t", source="models.b_rrr", columns=["term", "coef", "std_err"],
+                disclosure={"model": "person"})
+    assert protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts={}).published == {}
+
+    good = dc.check_model("b_rrr", "person", fields=["term", "coef", "std_err"], residual_df=5000,
+                          category_persons={"sex": {"1": 400, "2": 390}}, outcome_persons={"stay": 700, "return": 90})
+    record_model_check(con, "models.b_rrr", good, ["term", "coef", "std_err"])
+    gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
+    assert "b_tab_rrr" in gate.published and gate.record.iloc[0]["status"] == "pass"
+
+    blocked = dc.check_model("b_rrr", "person", fields=["term", "coef"], residual_df=5000,
+                             category_persons={"origin": {"EU": 400, "tiny": 3}}, outcome_persons={"stay": 700})
+    assert blocked.status == "fail"  # a 3-person category (policy T9)
+    record_model_check(con, "models.b_rrr", blocked, ["term", "coef"])
+    gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
+    assert gate.published == {} and "fewer than 10 persons" in gate.record.iloc[0]["reason"]
