@@ -12,7 +12,7 @@ b as (
 )
 select
     cast(classification as {{ dbt.type_string() }}) as classification,
-    cast(row_number() over (partition by classification order by min(years)) as {{ dbt.type_int() }}) as band_number,
+    cast(row_number() over (partition by classification order by min(years) asc nulls last) as {{ dbt.type_int() }}) as band_number,
     cast(band as {{ dbt.type_string() }})           as band,
     cast(min(years) as {{ dbt.type_int() }})        as first_year,
     cast(case when max(years) < 119 then max(years) end as {{ dbt.type_int() }}) as last_year

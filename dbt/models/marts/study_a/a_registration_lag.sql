@@ -43,9 +43,9 @@ filled as (
 lagged as (
     select
         f.event_year, f.country_group_a, f.lag_years, f.n, f.n_admin,
-        sum(f.n) over (partition by f.event_year, f.country_group_a order by f.lag_years
+        sum(f.n) over (partition by f.event_year, f.country_group_a order by f.lag_years asc nulls last
                        rows between unbounded preceding and current row) as n_known,
-        sum(f.n_admin) over (partition by f.event_year, f.country_group_a order by f.lag_years
+        sum(f.n_admin) over (partition by f.event_year, f.country_group_a order by f.lag_years asc nulls last
                        rows between unbounded preceding and current row) as n_admin_known,
         case when f.event_year + f.lag_years = cov.last_register_year and f.lag_years < ml.max_lag_years
              then 1 else 0 end as growing
