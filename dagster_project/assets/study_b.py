@@ -19,20 +19,49 @@ from models_py.publish.site import markdown_table
 from models_py.settings import setting
 from models_py.studies.b.design import DesignSpec
 from models_py.studies.b.mnl import peak_memory_mb
-from models_py.studies.b.runs import (RANDOM_EFFECTS_NOTE, SENSITIVITY_RUNS, RunResult, run_model, run_sensitivity,
-                                      sensitivity_table)
+from models_py.studies.b.runs import (
+    RANDOM_EFFECTS_NOTE,
+    SENSITIVITY_RUNS,
+    RunResult,
+    run_model,
+    run_sensitivity,
+    sensitivity_table,
+)
 
 GROUP = "study_b"
 PANEL_MODEL = "fct_person_year_study_b"
-PANEL_COLUMNS = ["person_id", "year", "y", "age_band", "dur_band", "educ", "inc_group", "inc_pct", "wealth_group",
-                 "origin", "female", "citizen_no", "spouse_in_no", "child_in_hh", "employed", "welfare_any",
-                 "nordic_route", "ever_self_employed"]
+PANEL_COLUMNS = [
+    "person_id",
+    "year",
+    "y",
+    "age_band",
+    "dur_band",
+    "educ",
+    "inc_group",
+    "inc_pct",
+    "wealth_group",
+    "origin",
+    "female",
+    "citizen_no",
+    "spouse_in_no",
+    "child_in_hh",
+    "employed",
+    "welfare_any",
+    "nordic_route",
+    "ever_self_employed",
+]
 # tables for the exhibit registry (models_py/exhibits/study_b.yaml); b_counts, b_fit and b_levels hold rows of
 # both assets, so they name the later one (b_sensitivity runs after b_mnl_main)
-MODEL_TABLES = {"models.b_rrr": "b_mnl_main", "models.b_ame": "b_mnl_main", "models.b_income_profile": "b_mnl_main",
-                "models.b_sensitivity": "b_sensitivity", "models.b_sensitivity_profile": "b_sensitivity",
-                "models.b_counts": "b_sensitivity",
-                "models.b_fit": "b_sensitivity", "models.b_levels": "b_sensitivity"}
+MODEL_TABLES = {
+    "models.b_rrr": "b_mnl_main",
+    "models.b_ame": "b_mnl_main",
+    "models.b_income_profile": "b_mnl_main",
+    "models.b_sensitivity": "b_sensitivity",
+    "models.b_sensitivity_profile": "b_sensitivity",
+    "models.b_counts": "b_sensitivity",
+    "models.b_fit": "b_sensitivity",
+    "models.b_levels": "b_sensitivity",
+}
 COUNT_COLUMNS = ["model", "observations", "persons", "returns", "onward", "persons_return", "persons_onward"]
 
 
@@ -47,11 +76,20 @@ def _empty(strings: list[str], floats: list[str]) -> pd.DataFrame:
 
 
 EMPTY = {
-    "b_rrr": _empty(["model", "equation", "term"], ["estimate", "std_error", "z", "p_value", "rrr", "ci_low", "ci_high"]),
-    "b_ame": _empty(["model", "variable", "level", "reference", "quantity", "scale"], ["ame", "std_error", "ci_low", "ci_high"]),
+    "b_rrr": _empty(
+        ["model", "equation", "term"], ["estimate", "std_error", "z", "p_value", "rrr", "ci_low", "ci_high"]
+    ),
+    "b_ame": _empty(
+        ["model", "variable", "level", "reference", "quantity", "scale"], ["ame", "std_error", "ci_low", "ci_high"]
+    ),
     "b_income_profile": _empty(["model", "income_point"], ["inc_pct_mean"]).assign(
-        quantity=pd.Series(dtype=str), scale=pd.Series(dtype=str), estimate=pd.Series(dtype=float),
-        std_error=pd.Series(dtype=float), ci_low=pd.Series(dtype=float), ci_high=pd.Series(dtype=float)),
+        quantity=pd.Series(dtype=str),
+        scale=pd.Series(dtype=str),
+        estimate=pd.Series(dtype=float),
+        std_error=pd.Series(dtype=float),
+        ci_low=pd.Series(dtype=float),
+        ci_high=pd.Series(dtype=float),
+    ),
 }
 
 
@@ -84,17 +122,42 @@ def _upsert(con, table: str, frame: pd.DataFrame, models: list[str]) -> None:
 def _fit_rows(r: RunResult) -> pd.DataFrame:
     """models.b_fit: one row per model with its status and summary figures (publishable aggregates)."""
     s = r.summary
-    return pd.DataFrame([{
-        "model": r.model, "publishable": bool(r.publishable), "problems": "; ".join(r.problems),
-        "merged_levels": "; ".join(r.merged), "converged": bool(s.get("converged", False)),
-        "observations": int(r.counts["observations"].iloc[0]), "n_params": s.get("n_params"),
-        "df_resid": s.get("df_resid"), "llf": s.get("llf"), "llnull": s.get("llnull"), "prsquared": s.get("prsquared"),
-        "aic": s.get("aic"), "bic": s.get("bic"), "fit_seconds": s.get("fit_seconds"),
-        "margins_seconds": s.get("margins_seconds"), "peak_memory_mb": s.get("peak_memory_mb"),
-        "note": RANDOM_EFFECTS_NOTE,
-    }]).astype({"n_params": "Int64", "df_resid": "Int64", "llf": "Float64", "llnull": "Float64",
-                "prsquared": "Float64", "aic": "Float64", "bic": "Float64", "fit_seconds": "Float64",
-                "margins_seconds": "Float64", "peak_memory_mb": "Float64"})
+    return pd.DataFrame(
+        [
+            {
+                "model": r.model,
+                "publishable": bool(r.publishable),
+                "problems": "; ".join(r.problems),
+                "merged_levels": "; ".join(r.merged),
+                "converged": bool(s.get("converged", False)),
+                "observations": int(r.counts["observations"].iloc[0]),
+                "n_params": s.get("n_params"),
+                "df_resid": s.get("df_resid"),
+                "llf": s.get("llf"),
+                "llnull": s.get("llnull"),
+                "prsquared": s.get("prsquared"),
+                "aic": s.get("aic"),
+                "bic": s.get("bic"),
+                "fit_seconds": s.get("fit_seconds"),
+                "margins_seconds": s.get("margins_seconds"),
+                "peak_memory_mb": s.get("peak_memory_mb"),
+                "note": RANDOM_EFFECTS_NOTE,
+            }
+        ]
+    ).astype(
+        {
+            "n_params": "Int64",
+            "df_resid": "Int64",
+            "llf": "Float64",
+            "llnull": "Float64",
+            "prsquared": "Float64",
+            "aic": "Float64",
+            "bic": "Float64",
+            "fit_seconds": "Float64",
+            "margins_seconds": "Float64",
+            "peak_memory_mb": "Float64",
+        }
+    )
 
 
 def _store(con, results: list[RunResult]) -> None:
@@ -102,9 +165,18 @@ def _store(con, results: list[RunResult]) -> None:
     _upsert(con, "b_counts", pd.concat([r.counts for r in results], ignore_index=True)[COUNT_COLUMNS], models)
     _upsert(con, "b_fit", pd.concat([_fit_rows(r) for r in results], ignore_index=True), models)
     lv = [r.levels for r in results if r.levels is not None]
-    levels = pd.concat(lv, ignore_index=True) if lv else pd.DataFrame(
-        {"model": pd.Series(dtype=str), "variable": pd.Series(dtype=str), "level": pd.Series(dtype=str),
-         "persons": pd.Series(dtype="int64")})
+    levels = (
+        pd.concat(lv, ignore_index=True)
+        if lv
+        else pd.DataFrame(
+            {
+                "model": pd.Series(dtype=str),
+                "variable": pd.Series(dtype=str),
+                "level": pd.Series(dtype=str),
+                "persons": pd.Series(dtype="int64"),
+            }
+        )
+    )
     _upsert(con, "b_levels", levels, models)
 
 
@@ -114,7 +186,9 @@ def _panel(con) -> pd.DataFrame:
 
 @dg.asset(
     deps=[get_asset_key_for_model([dbt_models], PANEL_MODEL)],
-    group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
     description="Study B model extract: the model's columns of fct_person_year_study_b (person-years 2000-2020 "
     "at risk, y = 0 stay / 1 return / 2 onward, covariates at t-1). Internal (person-level): never published.",
 )
@@ -125,16 +199,22 @@ def b_panel(warehouse: Warehouse) -> dg.MaterializeResult:
         con.execute(f"create or replace table models.b_panel as select {cols} from {relation_of(PANEL_MODEL)}")
         n, persons, ret, onw = con.execute(
             "select count(*), count(distinct person_id), count(*) filter (where y = 1), count(*) filter (where y = 2) "
-            "from models.b_panel").fetchone()
-    return dg.MaterializeResult(metadata={"observations": int(n), "persons": int(persons),
-                                          "returns": int(ret), "onward": int(onw)})
+            "from models.b_panel"
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"observations": int(n), "persons": int(persons), "returns": int(ret), "onward": int(onw)}
+    )
 
 
 @dg.asset(
-    deps=[b_panel], group_name=GROUP, pool=DUCKDB_POOL, kinds={"statsmodels"},
+    deps=[b_panel],
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"statsmodels"},
     description="Study B main model (spec B §4.2-§4.3): multinomial logit stay/return/onward with the spec's reference "
     "levels and calendar-year fixed effects, cluster-robust by person; relative risk ratios with the onward-vs-return "
-    "contrast (models.b_rrr), AMEs per 1,000 person-years (models.b_ame) and the income profile (models.b_income_profile). "
+    "contrast (models.b_rrr), AMEs per 1,000 person-years (models.b_ame) and the income profile "
+    "(models.b_income_profile). "
     + RANDOM_EFFECTS_NOTE,
 )
 def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -151,13 +231,26 @@ def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     if not r.publishable:
         context.log.warning("study B main model not published: " + "; ".join(r.problems))
     s, c = r.summary, r.counts.iloc[0]
-    meta = {"observations": int(c["observations"]), "persons": int(c["persons"]), "returns": int(c["returns"]),
-            "onward": int(c["onward"]), "published": bool(r.publishable),
-            "total_seconds": round(time.perf_counter() - started, 3), "peak_memory_mb": round(peak_memory_mb(), 1)}
+    meta = {
+        "observations": int(c["observations"]),
+        "persons": int(c["persons"]),
+        "returns": int(c["returns"]),
+        "onward": int(c["onward"]),
+        "published": bool(r.publishable),
+        "total_seconds": round(time.perf_counter() - started, 3),
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    }
     if r.publishable:
-        meta.update({"log_likelihood": s["llf"], "pseudo_r2": s["prsquared"], "n_params": s["n_params"],
-                     "fit_seconds": s["fit_seconds"], "margins_seconds": s.get("margins_seconds"),
-                     "merged_levels": "; ".join(r.merged) or "none"})
+        meta.update(
+            {
+                "log_likelihood": s["llf"],
+                "pseudo_r2": s["prsquared"],
+                "n_params": s["n_params"],
+                "fit_seconds": s["fit_seconds"],
+                "margins_seconds": s.get("margins_seconds"),
+                "merged_levels": "; ".join(r.merged) or "none",
+            }
+        )
         top = r.rrr[r.rrr["equation"] == "onward_vs_return"][["term", "rrr", "ci_low", "ci_high"]]
         meta["onward_vs_return"] = dg.MetadataValue.md(markdown_table(top.round(3)))
     else:
@@ -166,7 +259,10 @@ def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
 
 
 @dg.asset(
-    deps=[b_panel, b_mnl_main], group_name=GROUP, pool=DUCKDB_POOL, kinds={"statsmodels"},
+    deps=[b_panel, b_mnl_main],
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"statsmodels"},
     description="Study B sensitivity runs (spec B §4.3.6), each the main estimator on a panel variant: Nordic-route "
     "persons excluded, persons ever self-employed excluded, income as a percentile spline, the two-step design, "
     "separate models by origin region (models.b_sensitivity). Missing-destination variants need the panel built "
@@ -184,15 +280,32 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         _replace(con, "b_sensitivity", sensitivity_table(results))
         # the spline run's income profile beside the main model's groups (spec B §4.3.6)
         prof = [r.income_profile for r in results if r.publishable and r.income_profile is not None]
-        _replace(con, "b_sensitivity_profile", pd.concat(prof, ignore_index=True) if prof else EMPTY["b_income_profile"])
-    status = pd.DataFrame([{"run": r.model, "published": r.publishable, "observations": int(r.counts["observations"].iloc[0]),
-                            "llf": r.summary.get("llf"), "fit_seconds": r.summary.get("fit_seconds")} for r in results])
+        _replace(
+            con, "b_sensitivity_profile", pd.concat(prof, ignore_index=True) if prof else EMPTY["b_income_profile"]
+        )
+    status = pd.DataFrame(
+        [
+            {
+                "run": r.model,
+                "published": r.publishable,
+                "observations": int(r.counts["observations"].iloc[0]),
+                "llf": r.summary.get("llf"),
+                "fit_seconds": r.summary.get("fit_seconds"),
+            }
+            for r in results
+        ]
+    )
     for r in results:
         if not r.publishable:
             context.log.info(f"study B sensitivity run {r.model} not published: " + "; ".join(r.problems))
-    return dg.MaterializeResult(metadata={"runs": len(results), "published": int(status["published"].sum()),
-                                          "peak_memory_mb": round(peak_memory_mb(), 1),
-                                          "status": dg.MetadataValue.md(markdown_table(status))})
+    return dg.MaterializeResult(
+        metadata={
+            "runs": len(results),
+            "published": int(status["published"].sum()),
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+            "status": dg.MetadataValue.md(markdown_table(status)),
+        }
+    )
 
 
 def _fit_status(warehouse: Warehouse, models: list[str] | None) -> pd.DataFrame:
@@ -206,13 +319,19 @@ def _r8_levels(warehouse: Warehouse, published: list[str], min_persons: int) -> 
     terms whose level is missing from b_levels (a level the check cannot vouch for)."""
     with warehouse.connect() as con:
         con.execute("create temp table _pub as select unnest(?::varchar[]) as model", [published])
-        thin = con.execute("select count(*) from models.b_levels l join _pub using (model) where l.persons < ?",
-                           [min_persons]).fetchone()[0]
+        thin = con.execute(
+            "select count(*) from models.b_levels l join _pub using (model) where l.persons < ?", [min_persons]
+        ).fetchone()[0]
         terms = []
         for t in ("b_rrr", "b_sensitivity"):
-            if con.execute("select count(*) from information_schema.columns where table_schema = 'models' "
-                           "and table_name = ? and column_name = 'term'", [t]).fetchone()[0]:
-                terms.append(con.execute(f"select distinct model, equation, term from models.{t} join _pub using (model)").df())
+            if con.execute(
+                "select count(*) from information_schema.columns where table_schema = 'models' "
+                "and table_name = ? and column_name = 'term'",
+                [t],
+            ).fetchone()[0]:
+                terms.append(
+                    con.execute(f"select distinct model, equation, term from models.{t} join _pub using (model)").df()
+                )
         levels = con.execute("select model, variable, level from models.b_levels join _pub using (model)").df()
     unvouched = 0
     have = set(zip(levels["model"], levels["variable"], levels["level"]))
@@ -236,49 +355,86 @@ def _check(warehouse: Warehouse, models: list[str] | None) -> dg.AssetCheckResul
     with warehouse.connect() as con:
         nonfinite = 0
         for t in ("b_rrr", "b_sensitivity", "b_ame", "b_income_profile", "b_sensitivity_profile"):
-            cols = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = "
-                                              "'models' and table_name = ?", [t]).fetchall()}
+            cols = {
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = "
+                    "'models' and table_name = ?",
+                    [t],
+                ).fetchall()
+            }
             col = "estimate" if "estimate" in cols else ("ame" if "ame" in cols else None)
             if col:
-                nonfinite += con.execute(f"select count(*) from models.{t} where not isfinite({col}) "
-                                         "or not isfinite(std_error)").fetchone()[0]
+                nonfinite += con.execute(
+                    f"select count(*) from models.{t} where not isfinite({col}) or not isfinite(std_error)"
+                ).fetchone()[0]
     passed = bool(len(f) > 0 and not_converged == 0 and low_df == 0 and thin == 0 and unvouched == 0 and nonfinite == 0)
-    return dg.AssetCheckResult(passed=passed, metadata={
-        "models": len(f), "published": len(pub), "not_converged": not_converged, "residual_df_below": low_df,
-        "levels_below_min_persons": thin, "terms_without_level_count": unvouched, "non_finite_estimates": nonfinite,
-        "min_persons_per_level": min_persons, "min_residual_df": min_df,
-        "not_published": dg.MetadataValue.md(markdown_table(f.loc[~f["publishable"].astype(bool), ["model", "problems"]]))
-        if (~f["publishable"].astype(bool)).any() else "none"})
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "models": len(f),
+            "published": len(pub),
+            "not_converged": not_converged,
+            "residual_df_below": low_df,
+            "levels_below_min_persons": thin,
+            "terms_without_level_count": unvouched,
+            "non_finite_estimates": nonfinite,
+            "min_persons_per_level": min_persons,
+            "min_residual_df": min_df,
+            "not_published": dg.MetadataValue.md(
+                markdown_table(f.loc[~f["publishable"].astype(bool), ["model", "problems"]])
+            )
+            if (~f["publishable"].astype(bool)).any()
+            else "none",
+        },
+    )
 
 
-@dg.asset_check(asset=b_mnl_main, blocking=True, pool=DUCKDB_POOL,
-                description="R8 for the published main model: converged, residual df >= model_min_residual_df, every level "
-                "of every categorical regressor and every outcome held by >= model_min_persons_per_level persons, "
-                "finite estimates; an unpublishable model must have published no estimates.")
+@dg.asset_check(
+    asset=b_mnl_main,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    description="R8 for the published main model: converged, residual df >= model_min_residual_df, every level "
+    "of every categorical regressor and every outcome held by >= model_min_persons_per_level persons, "
+    "finite estimates; an unpublishable model must have published no estimates.",
+)
 def b_mnl_main_publishable(warehouse: Warehouse) -> dg.AssetCheckResult:
     res = _check(warehouse, ["main"])
     f = _fit_status(warehouse, ["main"])
     if len(f) and not bool(f["publishable"].iloc[0]):
         with warehouse.connect() as con:
-            leaked = sum(con.execute(f"select count(*) from models.{t}").fetchone()[0]
-                         for t in ("b_rrr", "b_ame", "b_income_profile"))
-        return dg.AssetCheckResult(passed=bool(leaked == 0 and res.passed),
-                                   metadata={**res.metadata, "rows_of_unpublishable_model": leaked})
+            leaked = sum(
+                con.execute(f"select count(*) from models.{t}").fetchone()[0]
+                for t in ("b_rrr", "b_ame", "b_income_profile")
+            )
+        return dg.AssetCheckResult(
+            passed=bool(leaked == 0 and res.passed), metadata={**res.metadata, "rows_of_unpublishable_model": leaked}
+        )
     return res
 
 
-@dg.asset_check(asset=b_sensitivity, blocking=True, pool=DUCKDB_POOL,
-                description="R8 for every published sensitivity run (as b_mnl_main_publishable), and no estimates of a "
-                "run that is not publishable.")
+@dg.asset_check(
+    asset=b_sensitivity,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    description="R8 for every published sensitivity run (as b_mnl_main_publishable), and no estimates of a "
+    "run that is not publishable.",
+)
 def b_sensitivity_publishable(warehouse: Warehouse) -> dg.AssetCheckResult:
     res = _check(warehouse, SENSITIVITY_RUNS)
     f = _fit_status(warehouse, SENSITIVITY_RUNS)
     blocked = f.loc[~f["publishable"].astype(bool), "model"].tolist()
     with warehouse.connect() as con:
-        leaked = con.execute("select count(*) from models.b_sensitivity where run in (select unnest(?::varchar[]))",
-                             [blocked]).fetchone()[0] if blocked else 0
-    return dg.AssetCheckResult(passed=bool(res.passed and leaked == 0),
-                               metadata={**res.metadata, "rows_of_unpublishable_runs": int(leaked)})
+        leaked = (
+            con.execute(
+                "select count(*) from models.b_sensitivity where run in (select unnest(?::varchar[]))", [blocked]
+            ).fetchone()[0]
+            if blocked
+            else 0
+        )
+    return dg.AssetCheckResult(
+        passed=bool(res.passed and leaked == 0), metadata={**res.metadata, "rows_of_unpublishable_runs": int(leaked)}
+    )
 
 
 study_b_assets = [b_panel, b_mnl_main, b_sensitivity]

@@ -1,5 +1,6 @@
 """Study B assets on a hand-built DuckDB warehouse (the panel mart from the spec B §4.4 simulator):
 tidy tables written, no person-level column published, the R8 checks pass and fail."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,7 @@ def _build(path: Path, persons: int, seed: int) -> Path:
     from dagster_project.assets.dbt import relation_of
 
     panel = simulate_panel(persons, seed=seed)
-    panel["nordic_route"] = panel["origin"] == "nordic"          # person-level flags of the mart
+    panel["nordic_route"] = panel["origin"] == "nordic"  # person-level flags of the mart
     panel["ever_self_employed"] = panel["person_id"] % 17 == 0
     relation = relation_of("fct_person_year_study_b")
     con = duckdb.connect(str(path))
@@ -32,16 +33,18 @@ def _build(path: Path, persons: int, seed: int) -> Path:
 
 
 def _small_spec() -> DesignSpec:
-    return DesignSpec(cats={c: CATS[c] for c in ("age_band", "dur_band", "educ", "origin")}, year_fe=False,
-                      income="spline")
+    return DesignSpec(
+        cats={c: CATS[c] for c in ("age_band", "dur_band", "educ", "origin")}, year_fe=False, income="spline"
+    )
 
 
 def _run(path: Path):
     from dagster_project.assets.study_b import study_b_assets, study_b_checks
     from dagster_project.resources import Warehouse
 
-    return dg.materialize([*study_b_assets, *study_b_checks], resources={"warehouse": Warehouse(path=str(path))},
-                          raise_on_error=False)
+    return dg.materialize(
+        [*study_b_assets, *study_b_checks], resources={"warehouse": Warehouse(path=str(path))}, raise_on_error=False
+    )
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def small_main(monkeypatch):
     import dagster_project.assets.study_b as b
 
     monkeypatch.setattr(b, "main_spec", _small_spec)  # a design 12k simulated persons can carry
-    monkeypatch.setattr(b, "SENSITIVITY_RUNS", RUNS)     # four runs keep the test short
+    monkeypatch.setattr(b, "SENSITIVITY_RUNS", RUNS)  # four runs keep the test short
 
 
 def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, small_main):
@@ -61,14 +64,19 @@ def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, smal
     con = duckdb.connect(str(wh), read_only=True)
     fit = con.execute("select * from models.b_fit where model = 'main'").df().iloc[0]
     assert fit["publishable"] and fit["converged"] and fit["df_resid"] > 10_000
-    panel = con.execute("select count(*), count(distinct person_id), count(*) filter (where y = 2) from models.b_panel").fetchone()
+    panel = con.execute(
+        "select count(*), count(distinct person_id), count(*) filter (where y = 2) from models.b_panel"
+    ).fetchone()
     counts = con.execute("select observations, persons, onward from models.b_counts where model = 'main'").fetchone()
     assert counts == panel
     rrr = con.execute("select * from models.b_rrr").df()
     assert set(rrr["equation"]) == {"return_vs_stay", "onward_vs_stay", "onward_vs_return"}
     assert np.isfinite(rrr["std_error"]).all() and len(rrr) == 3 * fit["n_params"] // 2
     prof = con.execute("select * from models.b_income_profile").df()
-    assert set(prof["quantity"]) == {"p_return", "p_onward", "p_onward_given_emigrate"} and prof["income_point"].nunique() == 20
+    assert (
+        set(prof["quantity"]) == {"p_return", "p_onward", "p_onward_given_emigrate"}
+        and prof["income_point"].nunique() == 20
+    )
     assert (prof["ci_low"] <= prof["estimate"]).all() and (prof["estimate"] <= prof["ci_high"]).all()
     ame = con.execute("select * from models.b_ame where variable = 'spouse_in_no' and quantity = 'p_return'").df()
     assert len(ame) == 1 and ame["ame"].iloc[0] < 0  # spouse in Norway lowers return (true beta -0.6)
@@ -80,8 +88,13 @@ def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, smal
     assert (runs.loc[~runs["publishable"], "problems"].str.len() > 0).all()
     # R8/R12: nothing published carries a person id or a per-person value
     for t in PUBLISHED:
-        cols = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = 'models' "
-                                          "and table_name = ?", [t]).fetchall()}
+        cols = {
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'models' and table_name = ?",
+                [t],
+            ).fetchall()
+        }
         assert cols and not cols & {"person_id", "pid", "y", "inc_pct", "residual", "fitted"}, (t, cols)
     lv = con.execute("select min(persons) from models.b_levels where model = 'main'").fetchone()[0]
     con.close()

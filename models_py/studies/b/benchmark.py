@@ -4,6 +4,7 @@ Run once by hand (not part of the test suite): `python -m models_py.studies.b.be
 Reports rows, persons, parameters, simulation, fit and margins times and the peak resident memory
 of the process (ru_maxrss), as one JSON line.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,12 +32,23 @@ def benchmark(rows: int = 2_500_000, seed: int = 7) -> dict:
     ame = ame_table(fit)
     prof = income_profile(fit, income_points(panel, fit, min_persons=10))
     t_margins = time.perf_counter() - t2
-    return {"rows": int(len(panel)), "persons": int(panel["person_id"].nunique()),
-            "returns": int((panel["y"] == 1).sum()), "onward": int((panel["y"] == 2).sum()),
-            "parameters": int(fit.params.size), "iterations": fit.summary["iterations"],
-            "simulate_seconds": round(t_sim, 1), "fit_seconds": round(t_fit, 1), "margins_seconds": round(t_margins, 1),
-            "rrr_rows": len(rrr), "ame_rows": len(ame), "profile_rows": len(prof),
-            "peak_mb_after_panel": round(mem_panel), "peak_mb_after_fit": round(mem_fit), "peak_mb": round(peak_memory_mb())}
+    return {
+        "rows": int(len(panel)),
+        "persons": int(panel["person_id"].nunique()),
+        "returns": int((panel["y"] == 1).sum()),
+        "onward": int((panel["y"] == 2).sum()),
+        "parameters": int(fit.params.size),
+        "iterations": fit.summary["iterations"],
+        "simulate_seconds": round(t_sim, 1),
+        "fit_seconds": round(t_fit, 1),
+        "margins_seconds": round(t_margins, 1),
+        "rrr_rows": len(rrr),
+        "ame_rows": len(ame),
+        "profile_rows": len(prof),
+        "peak_mb_after_panel": round(mem_panel),
+        "peak_mb_after_fit": round(mem_fit),
+        "peak_mb": round(peak_memory_mb()),
+    }
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ the first listed level of each categorical is the reference. A counterfactual ("
 level L for everyone") is a fixed assignment of the variable's columns, which `Design.setting`
 returns, so the margins never need a modified copy of X.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,8 +21,21 @@ CATS: dict[str, list] = {
     "age_band": ["20-27", "28-34", "35-39", "40-49", "50-65"],
     "dur_band": ["0-1", "2-4", "5-9", "10+"],
     "educ": ["medium", "low", "high", "unknown"],
-    "inc_group": ["P40-49", "P0-9", "P10-19", "P20-29", "P30-39", "P50-59", "P60-69", "P70-79", "P80-89",
-                  "P90-94", "P95-98", "P99+", "none"],
+    "inc_group": [
+        "P40-49",
+        "P0-9",
+        "P10-19",
+        "P20-29",
+        "P30-39",
+        "P50-59",
+        "P60-69",
+        "P70-79",
+        "P80-89",
+        "P90-94",
+        "P95-98",
+        "P99+",
+        "none",
+    ],
     "wealth_group": ["Q3", "le0", "Q1", "Q2", "Q4", "Q5", "unknown"],
     "origin": ["eu_east", "nordic", "eu_west", "other_europe", "non_europe"],
 }
@@ -35,6 +49,7 @@ SPLINE_KNOTS = (0.25, 0.5, 0.75, 0.9, 0.95)
 @dataclass
 class DesignSpec:
     """Which regressors enter: categoricals with levels (first = reference), binaries, income form."""
+
     cats: dict[str, list] = field(default_factory=lambda: {k: list(v) for k, v in CATS.items()})
     binaries: list[str] = field(default_factory=lambda: list(BIN))
     year_fe: bool = True
@@ -42,7 +57,12 @@ class DesignSpec:
 
     def variables(self) -> list[str]:
         cats = [c for c in self.cats if not (c == "inc_group" and self.income != "groups")]
-        return cats + (["year"] if self.year_fe else []) + list(self.binaries) + (["inc_pct"] if self.income == "spline" else [])
+        return (
+            cats
+            + (["year"] if self.year_fe else [])
+            + list(self.binaries)
+            + (["inc_pct"] if self.income == "spline" else [])
+        )
 
 
 def spline_basis(pct01: np.ndarray) -> np.ndarray:
@@ -53,10 +73,10 @@ def spline_basis(pct01: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Design:
-    X: np.ndarray                 # n x K float64
-    names: list[str]              # K column names
+    X: np.ndarray  # n x K float64
+    names: list[str]  # K column names
     spec: DesignSpec
-    levels: dict[str, list]       # levels used per categorical (reference first, absent ones dropped)
+    levels: dict[str, list]  # levels used per categorical (reference first, absent ones dropped)
     columns: dict[str, list[int]] = field(default_factory=dict)  # variable -> its column indices
 
     def setting(self, variable: str, value) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +103,6 @@ def build_design(panel: pd.DataFrame, spec: DesignSpec | None = None) -> Design:
     reference); a level absent from the panel gets no column (it would make the Hessian singular)."""
     spec = spec or DesignSpec()
     n = len(panel)
-    blocks: list[tuple[str, list[str], np.ndarray | None]] = []
     levels: dict[str, list] = {}
     cats = {c: lv for c, lv in spec.cats.items() if not (c == "inc_group" and spec.income != "groups")}
     if spec.year_fe:
@@ -114,7 +133,7 @@ def build_design(panel: pd.DataFrame, spec: DesignSpec | None = None) -> Design:
         j += 1
     if spec.income == "spline":
         basis = spline_basis(panel["inc_pct"].astype(float).to_numpy() / 100.0)
-        X[:, j:j + basis.shape[1]] = basis
+        X[:, j : j + basis.shape[1]] = basis
         names += ["inc_pct"] + [f"inc_pct_knot{k:g}" for k in SPLINE_KNOTS]
         columns["inc_pct"] = list(range(j, j + basis.shape[1]))
         j += basis.shape[1]
@@ -130,8 +149,9 @@ def build_design(panel: pd.DataFrame, spec: DesignSpec | None = None) -> Design:
     return Design(X=X, names=names, spec=spec, levels=levels, columns=columns)
 
 
-def merge_sparse_levels(panel: pd.DataFrame, spec: DesignSpec, min_persons: int,
-                        pid: str = "person_id") -> tuple[pd.DataFrame, DesignSpec, list[str]]:
+def merge_sparse_levels(
+    panel: pd.DataFrame, spec: DesignSpec, min_persons: int, pid: str = "person_id"
+) -> tuple[pd.DataFrame, DesignSpec, list[str]]:
     """R8: an ordered level with fewer than `min_persons` persons is merged into its neighbour
     (the previous level, the next for the first); nominal levels are left for the check to refuse.
     Returns the panel with merged labels, the spec with merged level lists and what was merged."""

@@ -7,6 +7,7 @@ one pass over X per counterfactual: memory stays at X plus a few n-vectors, neve
 get_margeff, which needs ~40 KB per row (spec B §4.3.3). Outputs are tidy long DataFrames holding
 only publishable quantities (disclosure policy R8): no per-person prediction leaves this module.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,6 +29,7 @@ EQUATIONS = ["return_vs_stay", "onward_vs_stay"]
 class MnlFit:
     """What later steps need: parameters (K x 2, columns = return, onward), their cluster covariance
     in the order params.ravel(order='F'), the design, and publishable summary figures."""
+
     params: np.ndarray
     cov: np.ndarray
     design: Design
@@ -42,15 +44,24 @@ class MnlFit:
 def counts(panel: pd.DataFrame, model: str, pid: str = "person_id") -> pd.DataFrame:
     """models.b_counts rows: observations, persons and events by type (spec B §3 table precedent)."""
     y = panel["y"].to_numpy()
-    return pd.DataFrame([{
-        "model": model, "observations": int(len(panel)), "persons": int(panel[pid].nunique()),
-        "returns": int((y == 1).sum()), "onward": int((y == 2).sum()),
-        "persons_return": int(panel.loc[y == 1, pid].nunique()), "persons_onward": int(panel.loc[y == 2, pid].nunique()),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "model": model,
+                "observations": int(len(panel)),
+                "persons": int(panel[pid].nunique()),
+                "returns": int((y == 1).sum()),
+                "onward": int((y == 2).sum()),
+                "persons_return": int(panel.loc[y == 1, pid].nunique()),
+                "persons_onward": int(panel.loc[y == 2, pid].nunique()),
+            }
+        ]
+    )
 
 
-def fit_mnl(panel: pd.DataFrame, spec: DesignSpec | None = None, model: str = "main",
-            pid: str = "person_id", maxiter: int = 100) -> MnlFit:
+def fit_mnl(
+    panel: pd.DataFrame, spec: DesignSpec | None = None, model: str = "main", pid: str = "person_id", maxiter: int = 100
+) -> MnlFit:
     """Fit the multinomial logit with person-clustered covariance; raise unless it converged with
     finite parameters and standard errors."""
     t0 = time.perf_counter()
@@ -62,7 +73,8 @@ def fit_mnl(panel: pd.DataFrame, spec: DesignSpec | None = None, model: str = "m
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow in early Newton steps is handled
         res = sm.MNLogit(y, design.X, check_rank=False).fit(
-            method="newton", maxiter=maxiter, disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+            method="newton", maxiter=maxiter, disp=0, cov_type="cluster", cov_kwds={"groups": groups}
+        )
     if not res.mle_retvals.get("converged", False):
         raise RuntimeError(f"study B MNL ({model}) did not converge in {maxiter} Newton steps")
     params = np.asarray(res.params, dtype=float)
@@ -71,12 +83,21 @@ def fit_mnl(panel: pd.DataFrame, spec: DesignSpec | None = None, model: str = "m
         raise RuntimeError(f"study B MNL ({model}): non-finite parameters or standard errors")
     n, k = design.X.shape
     summary = {
-        "model": model, "observations": int(n), "persons": int(groups.max() + 1),
-        "returns": int((y == 1).sum()), "onward": int((y == 2).sum()),
-        "n_params": int(params.size), "df_resid": int(n - params.size),
-        "clusters": int(groups.max() + 1), "cov_type": res.cov_type,
-        "llf": float(res.llf), "llnull": float(res.llnull), "prsquared": float(res.prsquared),
-        "aic": float(res.aic), "bic": float(res.bic), "converged": True,
+        "model": model,
+        "observations": int(n),
+        "persons": int(groups.max() + 1),
+        "returns": int((y == 1).sum()),
+        "onward": int((y == 2).sum()),
+        "n_params": int(params.size),
+        "df_resid": int(n - params.size),
+        "clusters": int(groups.max() + 1),
+        "cov_type": res.cov_type,
+        "llf": float(res.llf),
+        "llnull": float(res.llnull),
+        "prsquared": float(res.prsquared),
+        "aic": float(res.aic),
+        "bic": float(res.bic),
+        "converged": True,
         "iterations": int(res.mle_retvals.get("iterations", -1)),
         "fit_seconds": round(time.perf_counter() - t0, 3),
     }
@@ -86,9 +107,18 @@ def fit_mnl(panel: pd.DataFrame, spec: DesignSpec | None = None, model: str = "m
 
 def _row(model, equation, term, est, se):
     z = est / se
-    return {"model": model, "equation": equation, "term": term, "estimate": est, "std_error": se,
-            "z": z, "p_value": float(2 * stats.norm.sf(abs(z))), "rrr": float(np.exp(est)),
-            "ci_low": float(np.exp(est - Z95 * se)), "ci_high": float(np.exp(est + Z95 * se))}
+    return {
+        "model": model,
+        "equation": equation,
+        "term": term,
+        "estimate": est,
+        "std_error": se,
+        "z": z,
+        "p_value": float(2 * stats.norm.sf(abs(z))),
+        "rrr": float(np.exp(est)),
+        "ci_low": float(np.exp(est - Z95 * se)),
+        "ci_high": float(np.exp(est + Z95 * se)),
+    }
 
 
 def rrr_table(fit: MnlFit) -> pd.DataFrame:
@@ -109,6 +139,7 @@ def rrr_table(fit: MnlFit) -> pd.DataFrame:
 
 # ---- predictive margins -----------------------------------------------------------------------
 
+
 def probs(bflat: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Row probabilities (stay, return, onward); bflat = params.ravel(order='F'). For tests and
     small samples (spec sketch); the margins below never materialise more than n x 3."""
@@ -128,6 +159,7 @@ def _probs_from_eta(eta: np.ndarray) -> np.ndarray:
 class _Margin:
     """Mean predicted P(stay), P(return), P(onward), mean P(onward | emigrate) and their gradients
     (each a 2K vector in bflat order) for one counterfactual setting."""
+
     mean: np.ndarray  # 4
     grad: np.ndarray  # 4 x 2K
 
@@ -145,8 +177,8 @@ def _margin(fit: MnlFit, eta: np.ndarray, sets: list[tuple[np.ndarray, np.ndarra
     G = np.zeros((k, 8))  # X_cf' W: columns (stay, return, onward, ratio) x (eq return, eq onward)
     wsum = np.zeros(8)
     for a in range(0, n, chunk):
-        Xc = X[a:a + chunk]
-        e = eta[a:a + chunk]
+        Xc = X[a : a + chunk]
+        e = eta[a : a + chunk]
         if S.size:
             e = e - Xc[:, S] @ B[S] + shift
         P = _probs_from_eta(e)
@@ -170,7 +202,7 @@ def _margin(fit: MnlFit, eta: np.ndarray, sets: list[tuple[np.ndarray, np.ndarra
 
 def _eta(fit: MnlFit, chunk: int = 500_000) -> np.ndarray:
     X = fit.design.X
-    return np.vstack([X[a:a + chunk] @ fit.params for a in range(0, len(X), chunk)]) if len(X) else np.zeros((0, 2))
+    return np.vstack([X[a : a + chunk] @ fit.params for a in range(0, len(X), chunk)]) if len(X) else np.zeros((0, 2))
 
 
 QUANTITIES = ["p_stay", "p_return", "p_onward", "p_onward_given_emigrate"]
@@ -202,11 +234,20 @@ def ame_table(fit: MnlFit, per: float = 1000.0) -> pd.DataFrame:
             se = np.sqrt(np.einsum("ij,jk,ik->i", g, fit.cov, g))
             for q, name in enumerate(QUANTITIES):
                 scale = per if q < 3 else 1.0
-                rows.append({"model": fit.model, "variable": var, "level": str(lv), "reference": ref_label,
-                             "quantity": name, "scale": "per_1000_person_years" if q < 3 else "share",
-                             "ame": float(diff[q] * scale), "std_error": float(se[q] * scale),
-                             "ci_low": float((diff[q] - Z95 * se[q]) * scale),
-                             "ci_high": float((diff[q] + Z95 * se[q]) * scale)})
+                rows.append(
+                    {
+                        "model": fit.model,
+                        "variable": var,
+                        "level": str(lv),
+                        "reference": ref_label,
+                        "quantity": name,
+                        "scale": "per_1000_person_years" if q < 3 else "share",
+                        "ame": float(diff[q] * scale),
+                        "std_error": float(se[q] * scale),
+                        "ci_low": float((diff[q] - Z95 * se[q]) * scale),
+                        "ci_high": float((diff[q] + Z95 * se[q]) * scale),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -214,8 +255,8 @@ def ame_continuous(fit: MnlFit, column: str, eps: float = 1e-4) -> tuple[np.ndar
     """Average derivative of (P_stay, P_return, P_onward) w.r.t. a continuous column, with delta-method
     SEs: the quantity statsmodels' get_margeff(dummy=False) reports; used to test the helper."""
     j = fit.design.names.index(column)
-    X, B = fit.design.X, fit.params
-    n, k = X.shape
+    X = fit.design.X
+    k = X.shape[1]
 
     def f(bflat):
         Bm = bflat.reshape(k, 2, order="F")
@@ -224,13 +265,18 @@ def ame_continuous(fit: MnlFit, column: str, eps: float = 1e-4) -> tuple[np.ndar
         return np.column_stack([P[:, 0] * (0 - pb), P[:, 1] * (Bm[j, 0] - pb), P[:, 2] * (Bm[j, 1] - pb)]).mean(axis=0)
 
     b = fit.bflat
-    I = np.eye(b.size)
-    J = np.column_stack([(f(b + eps * I[i]) - f(b - eps * I[i])) / (2 * eps) for i in range(b.size)])
+    unit = np.eye(b.size)
+    J = np.column_stack([(f(b + eps * unit[i]) - f(b - eps * unit[i])) / (2 * eps) for i in range(b.size)])
     return f(b), np.sqrt(np.diag(J @ fit.cov @ J.T))
 
 
-def income_points(panel: pd.DataFrame, fit: MnlFit, min_persons: int, pid: str = "person_id",
-                  grid: tuple = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 99)) -> list[tuple[str, float, object]]:
+def income_points(
+    panel: pd.DataFrame,
+    fit: MnlFit,
+    min_persons: int,
+    pid: str = "person_id",
+    grid: tuple = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 99),
+) -> list[tuple[str, float, object]]:
     """Where the income profile is evaluated (R8: micro-aggregated percentile values, never one
     person's value): for income groups, each group's mean inc_pct; for the spline, the mean inc_pct of
     the rows in a window around each grid point holding at least `min_persons` persons.
@@ -238,7 +284,10 @@ def income_points(panel: pd.DataFrame, fit: MnlFit, min_persons: int, pid: str =
     pct = panel["inc_pct"].astype(float)
     out = []
     if fit.design.spec.income == "groups":
-        for lv in sorted(fit.design.levels.get("inc_group", []), key=lambda v: (v == "none", str(v).removeprefix("P").split("-")[0].rstrip("+").zfill(3))):
+        for lv in sorted(
+            fit.design.levels.get("inc_group", []),
+            key=lambda v: (v == "none", str(v).removeprefix("P").split("-")[0].rstrip("+").zfill(3)),
+        ):
             if lv == "none":
                 continue
             sel = panel["inc_group"] == lv
@@ -268,12 +317,33 @@ def income_profile(fit: MnlFit, points: list[tuple[str, float, object]], per: fl
             if name == "p_stay":
                 continue
             scale = per if q < 3 else 1.0
-            rows.append({"model": fit.model, "income_point": label, "inc_pct_mean": pct_mean, "quantity": name,
-                         "scale": "per_1000_person_years" if q < 3 else "share",
-                         "estimate": float(m.mean[q] * scale), "std_error": float(se[q] * scale),
-                         "ci_low": float((m.mean[q] - Z95 * se[q]) * scale), "ci_high": float((m.mean[q] + Z95 * se[q]) * scale)})
-    return pd.DataFrame(rows, columns=["model", "income_point", "inc_pct_mean", "quantity", "scale", "estimate",
-                                       "std_error", "ci_low", "ci_high"])
+            rows.append(
+                {
+                    "model": fit.model,
+                    "income_point": label,
+                    "inc_pct_mean": pct_mean,
+                    "quantity": name,
+                    "scale": "per_1000_person_years" if q < 3 else "share",
+                    "estimate": float(m.mean[q] * scale),
+                    "std_error": float(se[q] * scale),
+                    "ci_low": float((m.mean[q] - Z95 * se[q]) * scale),
+                    "ci_high": float((m.mean[q] + Z95 * se[q]) * scale),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "income_point",
+            "inc_pct_mean",
+            "quantity",
+            "scale",
+            "estimate",
+            "std_error",
+            "ci_low",
+            "ci_high",
+        ],
+    )
 
 
 def conditional_logit(panel: pd.DataFrame, spec: DesignSpec | None = None, pid: str = "person_id") -> pd.DataFrame:
@@ -282,7 +352,8 @@ def conditional_logit(panel: pd.DataFrame, spec: DesignSpec | None = None, pid: 
     em = panel[panel["y"] > 0].reset_index(drop=True)
     d = build_design(em, spec)
     res = sm.Logit((em["y"] == 2).astype(float).to_numpy(), d.X, check_rank=False).fit(
-        method="newton", disp=0, maxiter=100, cov_type="cluster", cov_kwds={"groups": pd.factorize(em[pid])[0]})
+        method="newton", disp=0, maxiter=100, cov_type="cluster", cov_kwds={"groups": pd.factorize(em[pid])[0]}
+    )
     if not res.mle_retvals.get("converged", False):
         raise RuntimeError("conditional logit (onward vs return) did not converge")
     return pd.DataFrame({"term": d.names, "estimate": np.asarray(res.params), "std_error": np.asarray(res.bse)})
@@ -292,9 +363,23 @@ def peak_memory_mb() -> float:
     """Peak resident set of this process so far (ru_maxrss), in MB."""
     import resource
     import sys
+
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024 / 1024 if sys.platform == "darwin" else r / 1024
 
 
-__all__ = ["OUTCOMES", "EQUATIONS", "MnlFit", "counts", "fit_mnl", "rrr_table", "ame_table", "ame_continuous",
-           "income_points", "income_profile", "conditional_logit", "probs", "peak_memory_mb"]
+__all__ = [
+    "OUTCOMES",
+    "EQUATIONS",
+    "MnlFit",
+    "counts",
+    "fit_mnl",
+    "rrr_table",
+    "ame_table",
+    "ame_continuous",
+    "income_points",
+    "income_profile",
+    "conditional_logit",
+    "probs",
+    "peak_memory_mb",
+]

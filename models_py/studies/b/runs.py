@@ -6,6 +6,7 @@ multinomial logit; spec B §4.4 shows cluster-robust SEs do not correct for frai
 effects are read with care. Missing-destination variants (censor / code as return) need the panel
 built with dbt var study_b_missing_destination set accordingly; `run_variant` fits any such panel.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,15 +17,29 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from models_py.studies.b.design import BIN, DesignSpec, build_design, merge_sparse_levels
-from models_py.studies.b.mnl import (MnlFit, ame_table, counts, fit_mnl, income_points, income_profile,
-                                     peak_memory_mb, rrr_table)
+from models_py.studies.b.design import DesignSpec, build_design, merge_sparse_levels
+from models_py.studies.b.mnl import (
+    ame_table,
+    counts,
+    fit_mnl,
+    income_points,
+    income_profile,
+    peak_memory_mb,
+    rrr_table,
+)
 
-RANDOM_EFFECTS_NOTE = ("Person random effects are not estimated (no random-effects multinomial logit in "
-                       "statsmodels); cluster-robust SEs do not correct for unobserved heterogeneity.")
+RANDOM_EFFECTS_NOTE = (
+    "Person random effects are not estimated (no random-effects multinomial logit in "
+    "statsmodels); cluster-robust SEs do not correct for unobserved heterogeneity."
+)
 ORIGINS = ["nordic", "eu_west", "eu_east", "other_europe", "non_europe"]
-SENSITIVITY_RUNS = ["nordic_excluded", "ever_self_employed_excluded", "income_spline", "two_step",
-                    *[f"origin_{o}" for o in ORIGINS]]
+SENSITIVITY_RUNS = [
+    "nordic_excluded",
+    "ever_self_employed_excluded",
+    "income_spline",
+    "two_step",
+    *[f"origin_{o}" for o in ORIGINS],
+]
 
 
 def level_persons(panel: pd.DataFrame, spec: DesignSpec, model: str, pid: str = "person_id") -> pd.DataFrame:
@@ -37,8 +52,14 @@ def level_persons(panel: pd.DataFrame, spec: DesignSpec, model: str, pid: str = 
         per = panel.groupby(v, observed=True)[pid].nunique()
         for lv, k in per.items():
             label = str(int(lv)) if isinstance(lv, (bool, np.bool_)) else str(lv)
-            rows.append({"model": model, "variable": "outcome" if v == "y" else v,
-                         "level": ["stay", "return", "onward"][int(lv)] if v == "y" else label, "persons": int(k)})
+            rows.append(
+                {
+                    "model": model,
+                    "variable": "outcome" if v == "y" else v,
+                    "level": ["stay", "return", "onward"][int(lv)] if v == "y" else label,
+                    "persons": int(k),
+                }
+            )
     return pd.DataFrame(rows, columns=["model", "variable", "level", "persons"])
 
 
@@ -61,8 +82,9 @@ def empty_outcome_cells(panel: pd.DataFrame, spec: DesignSpec, outcome: str = "y
     return problems
 
 
-def publication_problems(panel: pd.DataFrame, spec: DesignSpec, n_params: int | None, min_persons: int,
-                         min_df: int, pid: str = "person_id") -> list[str]:
+def publication_problems(
+    panel: pd.DataFrame, spec: DesignSpec, n_params: int | None, min_persons: int, min_df: int, pid: str = "person_id"
+) -> list[str]:
     """R8: residual df >= min_df and every level of every categorical regressor (binaries as two
     levels) and every outcome category held by >= min_persons persons. Messages name the variable
     and level only, never a count or a person."""
@@ -99,8 +121,15 @@ class RunResult:
     income_profile: pd.DataFrame | None = None
 
 
-def run_model(panel: pd.DataFrame, spec: DesignSpec, model: str, min_persons: int, min_df: int,
-              margins: bool = True, pid: str = "person_id") -> RunResult:
+def run_model(
+    panel: pd.DataFrame,
+    spec: DesignSpec,
+    model: str,
+    min_persons: int,
+    min_df: int,
+    margins: bool = True,
+    pid: str = "person_id",
+) -> RunResult:
     """Merge sparse ordered bands, check R8, fit, and build the publishable tables. A run that fails
     R8 returns its problems and counts only (nothing estimated is published)."""
     panel, spec, merged = merge_sparse_levels(panel, spec, min_persons, pid=pid)
@@ -115,8 +144,15 @@ def run_model(panel: pd.DataFrame, spec: DesignSpec, model: str, min_persons: in
     except (RuntimeError, np.linalg.LinAlgError) as exc:  # not converged / singular: publish nothing estimated
         return RunResult(model, False, [f"{model}: fit failed ({type(exc).__name__})"], merged, cnt)
     problems = publication_problems(panel, spec, fit.params.size, min_persons, min_df, pid=pid)
-    res = RunResult(model, not problems, problems, merged, cnt, summary=dict(fit.summary),
-                    levels=level_persons(panel, spec, model, pid=pid))
+    res = RunResult(
+        model,
+        not problems,
+        problems,
+        merged,
+        cnt,
+        summary=dict(fit.summary),
+        levels=level_persons(panel, spec, model, pid=pid),
+    )
     if problems:
         return res
     res.rrr = rrr_table(fit)
@@ -154,8 +190,9 @@ def variant(panel: pd.DataFrame, run: str, base: DesignSpec | None = None) -> tu
     raise ValueError(f"unknown sensitivity run {run!r}")
 
 
-def two_step(panel: pd.DataFrame, min_persons: int, min_df: int, pid: str = "person_id",
-             base: DesignSpec | None = None) -> RunResult:
+def two_step(
+    panel: pd.DataFrame, min_persons: int, min_df: int, pid: str = "person_id", base: DesignSpec | None = None
+) -> RunResult:
     """Spec B §2.3 variant (b): a logit for leave vs stay on every person-year, then a logit for
     onward vs return on the emigration rows; cluster-robust by person; tidy rows like rrr_table."""
     spec = base or DesignSpec()
@@ -175,15 +212,27 @@ def two_step(panel: pd.DataFrame, min_persons: int, min_df: int, pid: str = "per
     em_levels = level_persons(em, em_spec, "two_step", pid=pid)
     thin = em_levels[(em_levels["variable"] != "outcome") & (em_levels["persons"] < min_persons)]
     if len(thin) or (em["y"] == 2).groupby(em[pid]).any().sum() < min_persons:
-        return RunResult("two_step", False, [f"emigrants {v}={lv}: fewer than {min_persons} persons"
-                                             for v, lv in zip(thin["variable"], thin["level"])] or
-                         [f"emigrants: fewer than {min_persons} onward persons"], merged, cnt)
-    for eq, data, dspec, outcome in (("leave_vs_stay", panel, spec, panel["y"] > 0),
-                                     ("onward_vs_return", em, em_spec, em["y"] == 2)):
+        return RunResult(
+            "two_step",
+            False,
+            [f"emigrants {v}={lv}: fewer than {min_persons} persons" for v, lv in zip(thin["variable"], thin["level"])]
+            or [f"emigrants: fewer than {min_persons} onward persons"],
+            merged,
+            cnt,
+        )
+    for eq, data, dspec, outcome in (
+        ("leave_vs_stay", panel, spec, panel["y"] > 0),
+        ("onward_vs_return", em, em_spec, em["y"] == 2),
+    ):
         d = build_design(data, dspec)
         try:
             res = sm.Logit(outcome.astype(float).to_numpy(), d.X, check_rank=False).fit(
-                method="newton", disp=0, maxiter=100, cov_type="cluster", cov_kwds={"groups": pd.factorize(data[pid])[0]})
+                method="newton",
+                disp=0,
+                maxiter=100,
+                cov_type="cluster",
+                cov_kwds={"groups": pd.factorize(data[pid])[0]},
+            )
         except np.linalg.LinAlgError:
             return RunResult("two_step", False, [f"two-step {eq} logit: singular design"], merged, cnt)
         if not res.mle_retvals.get("converged", False):
@@ -196,19 +245,43 @@ def two_step(panel: pd.DataFrame, min_persons: int, min_df: int, pid: str = "per
         summary["n_params"] = summary.get("n_params", 0) + int(len(b))
         summary["llf"] = summary.get("llf", 0.0) + float(res.llf)
         for t, bi, si in zip(d.names, b, se):
-            rows.append({"model": "two_step", "equation": eq, "term": t, "estimate": float(bi), "std_error": float(si),
-                         "z": float(bi / si), "p_value": float(2 * stats.norm.sf(abs(bi / si))), "rrr": float(np.exp(bi)),
-                         "ci_low": float(np.exp(bi - z95 * si)), "ci_high": float(np.exp(bi + z95 * si))})
+            rows.append(
+                {
+                    "model": "two_step",
+                    "equation": eq,
+                    "term": t,
+                    "estimate": float(bi),
+                    "std_error": float(si),
+                    "z": float(bi / si),
+                    "p_value": float(2 * stats.norm.sf(abs(bi / si))),
+                    "rrr": float(np.exp(bi)),
+                    "ci_low": float(np.exp(bi - z95 * si)),
+                    "ci_high": float(np.exp(bi + z95 * si)),
+                }
+            )
     summary["converged"] = True
-    levels = pd.concat([level_persons(panel, spec, "two_step", pid=pid),
-                        level_persons(em, em_spec, "two_step", pid=pid).assign(variable=lambda f: "emigrants:" + f["variable"])],
-                       ignore_index=True)
-    return RunResult("two_step", True, [], merged + [f"emigrants: {m}" for m in em_merged], cnt, summary=summary,
-                     rrr=pd.DataFrame(rows), levels=levels)
+    levels = pd.concat(
+        [
+            level_persons(panel, spec, "two_step", pid=pid),
+            level_persons(em, em_spec, "two_step", pid=pid).assign(variable=lambda f: "emigrants:" + f["variable"]),
+        ],
+        ignore_index=True,
+    )
+    return RunResult(
+        "two_step",
+        True,
+        [],
+        merged + [f"emigrants: {m}" for m in em_merged],
+        cnt,
+        summary=summary,
+        rrr=pd.DataFrame(rows),
+        levels=levels,
+    )
 
 
-def run_sensitivity(panel: pd.DataFrame, run: str, min_persons: int, min_df: int, pid: str = "person_id",
-                    base: DesignSpec | None = None) -> RunResult:
+def run_sensitivity(
+    panel: pd.DataFrame, run: str, min_persons: int, min_df: int, pid: str = "person_id", base: DesignSpec | None = None
+) -> RunResult:
     if run == "two_step":
         return two_step(panel, min_persons, min_df, pid=pid, base=base)
     p, spec = variant(panel, run, base)
@@ -219,5 +292,22 @@ def run_sensitivity(panel: pd.DataFrame, run: str, min_persons: int, min_df: int
 def sensitivity_table(results: list[RunResult]) -> pd.DataFrame:
     """models.b_sensitivity: one block of rows per publishable run (relative risk ratios), long."""
     parts = [r.rrr.assign(run=r.model) for r in results if r.publishable and r.rrr is not None]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["run", "model", "equation", "term", "estimate", "std_error", "z", "p_value", "rrr", "ci_low", "ci_high"])
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(
+            columns=[
+                "run",
+                "model",
+                "equation",
+                "term",
+                "estimate",
+                "std_error",
+                "z",
+                "p_value",
+                "rrr",
+                "ci_low",
+                "ci_high",
+            ]
+        )
+    )

@@ -9,6 +9,7 @@ stated on the estimator's own design (income groups as dummies), so every coeffi
 value to recover. Signs follow the brief (spec B §1.2); the intercepts give an onward share of about
 10 % of emigrations. Optional person frailty shifts both equations (the §4.4 misspecification run).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,21 +17,45 @@ import pandas as pd
 
 from models_py.studies.b.design import Design
 
-INC_MID = {"P0-9": 0.05, "P10-19": 0.15, "P20-29": 0.25, "P30-39": 0.35, "P40-49": 0.45, "P50-59": 0.55,
-           "P60-69": 0.65, "P70-79": 0.75, "P80-89": 0.85, "P90-94": 0.92, "P95-98": 0.965, "P99+": 0.995}
+INC_MID = {
+    "P0-9": 0.05,
+    "P10-19": 0.15,
+    "P20-29": 0.25,
+    "P30-39": 0.35,
+    "P40-49": 0.45,
+    "P50-59": 0.55,
+    "P60-69": 0.65,
+    "P70-79": 0.75,
+    "P80-89": 0.85,
+    "P90-94": 0.92,
+    "P95-98": 0.965,
+    "P99+": 0.995,
+}
 INC_SLOPE = (-0.8, 1.0)  # per unit of the 0-1 percentile, return / onward (spec B §4.4)
 
 # (return, onward) log relative risks vs stay, by design column name; absent names are 0
 TRUE = {
     "const": (-3.22, -6.50),
-    "female": (-0.1, 0.2), "citizen_no": (-0.5, 0.0), "spouse_in_no": (-0.6, -1.0),
-    "child_in_hh": (-0.4, -0.2), "employed": (-0.5, -0.9), "welfare_any": (0.3, -0.2),
-    "age_band=28-34": (-0.3, 0.1), "age_band=35-39": (-0.5, 0.2), "age_band=40-49": (-0.6, 0.3),
+    "female": (-0.1, 0.2),
+    "citizen_no": (-0.5, 0.0),
+    "spouse_in_no": (-0.6, -1.0),
+    "child_in_hh": (-0.4, -0.2),
+    "employed": (-0.5, -0.9),
+    "welfare_any": (0.3, -0.2),
+    "age_band=28-34": (-0.3, 0.1),
+    "age_band=35-39": (-0.5, 0.2),
+    "age_band=40-49": (-0.6, 0.3),
     "age_band=50-65": (-0.4, 0.0),
-    "dur_band=2-4": (-0.2, -0.1), "dur_band=5-9": (-0.5, -0.2), "dur_band=10+": (-0.8, -0.3),
-    "educ=low": (0.1, 0.3), "educ=high": (0.2, 0.8), "educ=unknown": (0.3, 0.2),
-    "wealth_group=le0": (0.2, -0.1), "wealth_group=Q5": (0.0, 0.3),
-    "origin=nordic": (0.8, -1.0), "origin=non_europe": (-0.3, 0.6),
+    "dur_band=2-4": (-0.2, -0.1),
+    "dur_band=5-9": (-0.5, -0.2),
+    "dur_band=10+": (-0.8, -0.3),
+    "educ=low": (0.1, 0.3),
+    "educ=high": (0.2, 0.8),
+    "educ=unknown": (0.3, 0.2),
+    "wealth_group=le0": (0.2, -0.1),
+    "wealth_group=Q5": (0.0, 0.3),
+    "origin=nordic": (0.8, -1.0),
+    "origin=non_europe": (-0.3, 0.6),
     **{f"inc_group={g}": (INC_SLOPE[0] * (m - 0.45), INC_SLOPE[1] * (m - 0.45)) for g, m in INC_MID.items()},
     **{f"year={t}": (0.01 * (t - 2000), 0.015 * (t - 2000)) for t in range(2001, 2021)},
 }
@@ -46,8 +71,14 @@ def _band(x, edges, labels):
     return np.asarray(labels, dtype=object)[np.searchsorted(np.asarray(edges), x, side="right")]
 
 
-def simulate_panel(n_persons: int = 60_000, seed: int = 20251, frailty_sd: float = 0.0,
-                   first_arrival: int = 1990, last_year: int = 2020, year_effects: bool = True) -> pd.DataFrame:
+def simulate_panel(
+    n_persons: int = 60_000,
+    seed: int = 20251,
+    frailty_sd: float = 0.0,
+    first_arrival: int = 1990,
+    last_year: int = 2020,
+    year_effects: bool = True,
+) -> pd.DataFrame:
     """One row per person-year at risk 2000-`last_year`, columns as fct_person_year_study_b plus
     inc_group and wealth_group. Vectorised over persons, one loop over calendar years.
     year_effects=False draws without the calendar-year trend (for fits without year dummies)."""
@@ -81,27 +112,53 @@ def simulate_panel(n_persons: int = 60_000, seed: int = 20251, frailty_sd: float
         employed = rng.random(m) < 1 / (1 + np.exp(-(1.5 + 0.5 * ability[idx])))
         welfare = rng.random(m) < np.where(employed, 0.05, 0.3)
         score = ability[idx] + rng.normal(0, 0.5, m) + 0.05 * np.minimum(dur, 10)
-        pct = (np.argsort(np.argsort(score)) / max(m - 1, 1))  # within-year percentile rank, 0-1
+        pct = np.argsort(np.argsort(score)) / max(m - 1, 1)  # within-year percentile rank, 0-1
         wscore = 0.6 * ability[idx] + 0.08 * np.minimum(dur, 15) + rng.normal(0, 1, m)
         le0 = wscore < np.quantile(wscore, 0.15)
         wq = np.zeros(m, dtype=object)
         wq[le0] = "le0"
         pos = np.flatnonzero(~le0)
         wq[pos] = np.asarray(["Q1", "Q2", "Q3", "Q4", "Q5"], dtype=object)[
-            np.minimum((np.argsort(np.argsort(wscore[pos])) * 5) // max(len(pos), 1), 4)]
+            np.minimum((np.argsort(np.argsort(wscore[pos])) * 5) // max(len(pos), 1), 4)
+        ]
         ab = _band(age, [27, 34, 39, 49], ["20-27", "28-34", "35-39", "40-49", "50-65"])
         db = _band(dur, [1, 4, 9], ["0-1", "2-4", "5-9", "10+"])
         pc = pct * 100
-        ig = np.where(pc >= 99, "P99+", np.where(pc >= 95, "P95-98", np.where(pc >= 90, "P90-94",
-                      np.char.add(np.char.add("P", (np.floor(pc / 10) * 10).astype(int).astype(str)),
-                                  np.char.add("-", (np.floor(pc / 10) * 10 + 9).astype(int).astype(str))))))
+        ig = np.where(
+            pc >= 99,
+            "P99+",
+            np.where(
+                pc >= 95,
+                "P95-98",
+                np.where(
+                    pc >= 90,
+                    "P90-94",
+                    np.char.add(
+                        np.char.add("P", (np.floor(pc / 10) * 10).astype(int).astype(str)),
+                        np.char.add("-", (np.floor(pc / 10) * 10 + 9).astype(int).astype(str)),
+                    ),
+                ),
+            ),
+        )
         ig = ig.astype(object)
         eta = np.tile(T["const"], (m, 1)) + frailty[idx, None]
-        for name, x in (("female", female[idx]), ("citizen_no", cit), ("spouse_in_no", spouse[idx]),
-                        ("child_in_hh", child), ("employed", employed), ("welfare_any", welfare)):
+        for name, x in (
+            ("female", female[idx]),
+            ("citizen_no", cit),
+            ("spouse_in_no", spouse[idx]),
+            ("child_in_hh", child),
+            ("employed", employed),
+            ("welfare_any", welfare),
+        ):
             eta += np.outer(x.astype(float), T[name])
-        for var, vals in (("age_band", ab), ("dur_band", db), ("educ", educ[idx]), ("wealth_group", wq),
-                          ("origin", origin[idx]), ("inc_group", ig)):
+        for var, vals in (
+            ("age_band", ab),
+            ("dur_band", db),
+            ("educ", educ[idx]),
+            ("wealth_group", wq),
+            ("origin", origin[idx]),
+            ("inc_group", ig),
+        ):
             for lv in pd.unique(vals):
                 key = f"{var}={lv}"
                 if key in T:
@@ -114,11 +171,29 @@ def simulate_panel(n_persons: int = 60_000, seed: int = 20251, frailty_sd: float
         y = (u > p[:, 0]).astype(np.int8) + (u > p[:, 0] + p[:, 1]).astype(np.int8)
         alive[idx[y > 0]] = False
         if t >= 2000:
-            out.append(pd.DataFrame({
-                "person_id": idx.astype(np.int64), "year": np.full(m, t, dtype=np.int64), "y": y,
-                "age": age, "age_band": ab, "female": female[idx], "citizen_no": cit, "spouse_in_no": spouse[idx],
-                "child_in_hh": child, "dur_years": dur, "dur_band": db, "educ": educ[idx], "employed": employed,
-                "welfare_any": welfare, "inc_pct": pc, "inc_group": ig, "wealth_group": wq, "origin": origin[idx],
-                "arrival_year": arrival[idx],
-            }))
+            out.append(
+                pd.DataFrame(
+                    {
+                        "person_id": idx.astype(np.int64),
+                        "year": np.full(m, t, dtype=np.int64),
+                        "y": y,
+                        "age": age,
+                        "age_band": ab,
+                        "female": female[idx],
+                        "citizen_no": cit,
+                        "spouse_in_no": spouse[idx],
+                        "child_in_hh": child,
+                        "dur_years": dur,
+                        "dur_band": db,
+                        "educ": educ[idx],
+                        "employed": employed,
+                        "welfare_any": welfare,
+                        "inc_pct": pc,
+                        "inc_group": ig,
+                        "wealth_group": wq,
+                        "origin": origin[idx],
+                        "arrival_year": arrival[idx],
+                    }
+                )
+            )
     return pd.concat(out, ignore_index=True)

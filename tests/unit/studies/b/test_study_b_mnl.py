@@ -1,4 +1,5 @@
 """Study B estimator against panels simulated with known parameters (spec B §4.4 tests 1-5)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,19 @@ import pytest
 import statsmodels.api as sm
 
 from models_py.studies.b.design import CATS, DesignSpec, build_design, merge_sparse_levels
-from models_py.studies.b.mnl import (MnlFit, _eta, _margin, ame_continuous, ame_table, conditional_logit, fit_mnl,
-                                     income_points, income_profile, probs, rrr_table)
+from models_py.studies.b.mnl import (
+    MnlFit,
+    _eta,
+    _margin,
+    ame_continuous,
+    ame_table,
+    conditional_logit,
+    fit_mnl,
+    income_points,
+    income_profile,
+    probs,
+    rrr_table,
+)
 from models_py.studies.b.simulate import simulate_panel, true_params
 
 
@@ -127,7 +139,8 @@ def test_ame_helper_matches_statsmodels():
     fit = fit_mnl(panel, spec, model="small")
     d = build_design(panel, spec)
     res = sm.MNLogit(panel["y"].to_numpy(), d.X).fit(
-        method="newton", disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["person_id"])[0]})
+        method="newton", disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["person_id"])[0]}
+    )
     me = res.get_margeff(at="overall", method="dydx", dummy=False)
     j = d.names.index("inc_pct") - 1  # get_margeff leaves out the constant
     ame, se = ame_continuous(fit, "inc_pct")
@@ -167,7 +180,10 @@ def test_design_refuses_unknown_levels_and_merges_sparse_bands():
     with pytest.raises(ValueError, match="outside its levels"):
         build_design(bad)
     # a 50-65 band held by few persons is merged into 40-49 (ordered); a sparse nominal level is not
-    few = panel[(panel["age_band"] != "50-65") | panel["person_id"].isin(panel.loc[panel["age_band"] == "50-65", "person_id"].unique()[:3])]
+    few = panel[
+        (panel["age_band"] != "50-65")
+        | panel["person_id"].isin(panel.loc[panel["age_band"] == "50-65", "person_id"].unique()[:3])
+    ]
     merged, spec, notes = merge_sparse_levels(few, DesignSpec(year_fe=False), min_persons=10)
     assert "age_band: 50-65 -> 40-49" in notes and "50-65" not in set(merged["age_band"])
     assert "50-65" not in spec.cats["age_band"]

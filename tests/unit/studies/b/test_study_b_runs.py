@@ -1,12 +1,12 @@
 """Study B sensitivity variants and the R8 publication gate on small hand-made panels (no fits)."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
 from models_py.studies.b.design import CATS, DesignSpec
-from models_py.studies.b.runs import (SENSITIVITY_RUNS, empty_outcome_cells, level_persons, publication_problems,
-                                      variant)
+from models_py.studies.b.runs import SENSITIVITY_RUNS, empty_outcome_cells, level_persons, publication_problems, variant
 
 
 def _panel(n_persons: int = 30) -> pd.DataFrame:
@@ -14,10 +14,19 @@ def _panel(n_persons: int = 30) -> pd.DataFrame:
     rows = []
     for p in range(n_persons):
         for k, year in enumerate((2001, 2002)):
-            rows.append({"person_id": p, "year": year, "y": (1 + p % 2) if (k == 1 and p % 3 == 0) else 0,
-                         "origin": ["eu_east", "nordic", "non_europe"][p % 3], "educ": "medium",
-                         "female": p % 2 == 0, "inc_pct": None if p == 0 else float(p), "nordic_route": p % 3 == 1,
-                         "ever_self_employed": p % 5 == 0})
+            rows.append(
+                {
+                    "person_id": p,
+                    "year": year,
+                    "y": (1 + p % 2) if (k == 1 and p % 3 == 0) else 0,
+                    "origin": ["eu_east", "nordic", "non_europe"][p % 3],
+                    "educ": "medium",
+                    "female": p % 2 == 0,
+                    "inc_pct": None if p == 0 else float(p),
+                    "nordic_route": p % 3 == 1,
+                    "ever_self_employed": p % 5 == 0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
