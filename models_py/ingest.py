@@ -263,8 +263,9 @@ def _encoding_error(delivery: str, table: str, path: Path, contract: Contract) -
                          + ", ".join(f"column {c}: {n}" for c, n in bad.items()))
 
 
-def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path) -> int:
-    """Read the contract's columns of the file into a temp table `stage` (delivered types) and check
+def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path,
+           into: str = "stage") -> int:
+    """Read the contract's columns of the file into a temp table `into` (delivered types) and check
     the schema, the row count and that the table is not empty."""
     delivery = str(delivery_dir)
     try:
@@ -276,13 +277,14 @@ def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: di
     cols = ", ".join(ident(c.name) for c in contract.columns)
     try:
         con.execute(
-            f"create or replace temp table stage as select row_number() over () as _row, {cols} from read_parquet(?)",
+            f"create or replace temp table {ident(into)} as"
+            f" select row_number() over () as _row, {cols} from read_parquet(?)",
             [str(path)],
         )
     except duckdb.Error as exc:
         raise (_encoding_error(delivery, table, path, contract)
                or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")) from None
-    delivered = con.execute("select count(*) from stage").fetchone()[0]
+    delivered = con.execute(f"select count(*) from {ident(into)}").fetchone()[0]
     expected = manifest["tables"][table].get("rows")
     if delivered != expected:
         raise DeliveryError(
@@ -424,22 +426,25 @@ def _accepted_removal(register_year: int, removed: int) -> bool:
     return False
 
 
-def persons_removed(con, register_year: int, persons_file: Path) -> tuple[int, int]:
-    """(persons loaded for the year, how many of them the delivered persons file no longer holds)."""
+def persons_removed(con, register_year: int, persons_file: Path, staged: bool = False) -> tuple[int, int]:
+    """(persons loaded for the year, how many of them the delivered persons file no longer holds);
+    `staged`: read the file's rows from the year pass's temp table stage_persons instead of the file."""
+    delivered = "stage_persons" if staged else "read_parquet(?)"
     before, removed = con.execute(
         "select count(*), count(*) - count(s.person_id) from raw.persons p left join"
-        " (select distinct cast(person_id as varchar) as person_id from read_parquet(?)) s"
+        f" (select distinct cast(person_id as varchar) as person_id from {delivered}) s"
         " on s.person_id = p.person_id where p.register_year = ?",
-        [str(persons_file), register_year],
+        [register_year] if staged else [str(persons_file), register_year],
     ).fetchone()
     return before, removed
 
 
-def _check_removals(con, delivery: str, register_year: int, persons_file: Path) -> tuple[int, int] | None:
+def _check_removals(con, delivery: str, register_year: int, persons_file: Path,
+                    staged: bool = False) -> tuple[int, int] | None:
     """A re-delivery of persons that drops more than the allowed share of the persons already loaded
     for the year is refused, unless the operator accepts exactly that number: then (persons before,
     removed) is returned and logged in raw.accepted_removals."""
-    before, removed = persons_removed(con, register_year, persons_file)
+    before, removed = persons_removed(con, register_year, persons_file, staged)
     share = float(settings.setting(REMOVAL_SHARE_SETTING))
     if not before or removed <= share * before:
         return None
@@ -463,9 +468,9 @@ def referenced_tables(rules: list[tuple[str, str]], contracts: dict[str, Contrac
     return needed
 
 
-def _accepted_rows_view(con, name: str, contract: Contract, register_year: int) -> None:
-    """Narrow delivered_<name> to the rows its own ingestion will accept, so that a row quarantined
-    there (a person born before the contract's minimum, a duplicate key) also makes the rows of other
+def _accepted_rows_view(con, name: str, contract: Contract, register_year: int, into: str | None = None) -> None:
+    """Narrow delivered_<name> (written as `into`, default delivered_<name>) to the rows its own
+    ingestion will accept, so that a row quarantined there (a person born before the contract's minimum, a duplicate key) also makes the rows of other
     tables that refer to it fail (orphans are quarantined, never loaded beside a missing parent).
     Rules of <name> that read other delivered tables are left out (no chains between siblings)."""
     own = [sql for _, sql in row_rules(contract, register_year) if not re.search(r"\bdelivered_\w+\b", sql)]
@@ -473,54 +478,10 @@ def _accepted_rows_view(con, name: str, contract: Contract, register_year: int) 
     key = ", ".join(ident(k) for k in contract.key) if contract.key else "1"
     con.execute(
         # a table, not a view: the rules of the ingested table may read it several times
-        f"create or replace temp table {ident('delivered_' + name)} as select * exclude (_key_count) from ("
+        f"create or replace temp table {ident(into or 'delivered_' + name)} as select * exclude (_key_count) from ("
         f" select *, count(*) over (partition by {key}) as _key_count from {ident('delivered_' + name + '_as_delivered')}) as t"
         f" where not ({broken})"
     )
-
-
-def _sibling_views(con, delivery_dir: Path, table: str, manifest: dict, contracts: dict[str, Contract],
-                   needed: dict[str, list[str]], register_year: int) -> None:
-    """The tables the rules read (`delivered_<table>`): the other tables of the same delivery as the
-    rows their own ingestion accepts (see _accepted_rows_view); the table being ingested, as staged.
-
-    A table that a rule needs must be in the manifest, a confined plain file, match its checksum and
-    be readable: otherwise the rule cannot be judged, and the table-year is refused (rule
-    reference_table_valid) rather than quarantining rows for another file's fault.
-    """
-    delivery = str(delivery_dir)
-    con.execute(f"create or replace temp view {ident('delivered_' + table)} as select * exclude (_row) from stage")
-    for name, rule_ids in needed.items():
-        if name == table:
-            continue
-        contract = contracts[name]
-        entry = (manifest.get("tables") or {}).get(name)
-
-        def refuse(problem: str, name: str = name, rule_ids: list[str] = rule_ids) -> DeliveryError:
-            return DeliveryError(delivery, table, None, "reference_table_valid",
-                                 f"rules {', '.join(rule_ids)} need table {name}, which {problem}")
-
-        if entry is None:
-            raise refuse("is not listed in the manifest")
-        try:
-            path = confined_file(delivery_dir, entry, contract.delivery_file)
-        except ConfinementError as exc:
-            raise refuse(f"fails its own rule {exc.rule}") from None
-        if sha256_file(path, follow_symlinks=False) != entry.get("sha256"):
-            raise refuse(f"file {path.name} does not match its manifest checksum")
-        try:
-            problem = _schema_problem(_file_schema(con, path), contract)
-            if problem is None:
-                cols = [c.name for c in contract.columns]
-                con.read_parquet(str(path)).select(*cols).create_view(f"delivered_{name}_as_delivered", replace=True)
-                _accepted_rows_view(con, name, contract, register_year)
-        except duckdb.Error:
-            if _encoding_error(delivery, name, path, contract):
-                problem = ("-", "text_encoding_valid", "")
-            else:
-                problem = ("-", "file_readable", "")
-        if problem is not None:
-            raise refuse(f"fails its own rule {problem[1]} (column {problem[0]})")
 
 
 def _bound(column: Column, value) -> str:
@@ -597,109 +558,225 @@ def ensure_raw_schema(con, contracts: dict[str, Contract]) -> None:
 
 def ingest_table(warehouse: Path | str, delivery_dir: Path, register_year: int, table: str) -> IngestResult:
     """Validate and load one table of one delivery. Raises DeliveryError on structural problems."""
-    register_year = int(register_year)
-    contracts = delivered_contracts()
-    contract = contracts[table]
-    delivery = str(delivery_dir)
+    result = ingest_year(warehouse, delivery_dir, register_year, [table])[table]
+    if isinstance(result, DeliveryError):
+        raise result
+    return result
+
+
+def _table_ready(delivery_dir: Path, register_year: int, table: str, contract: Contract) -> tuple[dict, Path]:
+    """The warehouse-free structural rules of one table, in the gate's order: the table's own failure
+    first, then the rest of the year (delivery_complete). Returns (manifest, the table's file)."""
     manifest = check_manifest(delivery_dir, register_year, table, contract)
-    path = _table_file(delivery, delivery_dir, manifest, table, contract)
+    path = _table_file(str(delivery_dir), delivery_dir, manifest, table, contract)
     own = _cached_problem(delivery_dir, register_year, table, _folder_state(delivery_dir))
-    if own is not None:  # the table's own failure first, then the rest of the year
+    if own is not None:
         raise own
     check_rest_of_year(delivery_dir, register_year, table)
-    vintage = _dt.date.fromisoformat(str(manifest.get("vintage"))).isoformat()
+    return manifest, path
+
+
+def _sibling_problem(con, delivery_dir: Path, manifest: dict, name: str, contract: Contract) -> str | None:
+    """Make `delivered_<name>_as_delivered` (the file as delivered) for a table that rules read but that
+    is not ingested in this pass; or say why it cannot be judged (see _year_siblings)."""
+    entry = (manifest.get("tables") or {}).get(name)
+    if entry is None:
+        return "is not listed in the manifest"
+    try:
+        path = confined_file(delivery_dir, entry, contract.delivery_file)
+    except ConfinementError as exc:
+        return f"fails its own rule {exc.rule}"
+    if sha256_file(path, follow_symlinks=False) != entry.get("sha256"):
+        return f"file {path.name} does not match its manifest checksum"
+    try:
+        problem = _schema_problem(_file_schema(con, path), contract)
+        if problem is None:
+            cols = [c.name for c in contract.columns]
+            con.read_parquet(str(path)).select(*cols).create_view(f"delivered_{name}_as_delivered", replace=True)
+            return None
+    except duckdb.Error:
+        problem = ("-", "text_encoding_valid" if _encoding_error(str(delivery_dir), name, path, contract)
+                   else "file_readable", "")
+    return f"fails its own rule {problem[1]} (column {problem[0]})"
+
+
+def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
+                tables: list[str] | None = None) -> dict[str, IngestResult | DeliveryError]:
+    """Validate and load the given tables (default: every delivered table) of one delivery in one pass:
+    one warehouse connection, each file staged once, each table that rules read (persons) narrowed to
+    its accepted rows once, the year-level rules (copy of another year, persons removed) judged once.
+    Same rules and messages as table by table; per table a DeliveryError (nothing of that table
+    replaced) or an IngestResult (delivered = accepted + quarantined, raw.ingest_log)."""
+    register_year = int(register_year)
+    contracts = delivered_contracts()
+    tables = list(contracts) if tables is None else list(tables)
+    delivery = str(delivery_dir)
+    outcome: dict[str, IngestResult | DeliveryError] = {}
+    ready: dict[str, tuple[dict, Path]] = {}
+    for table in tables:
+        try:
+            ready[table] = _table_ready(delivery_dir, register_year, table, contracts[table])
+        except DeliveryError as exc:
+            outcome[table] = exc
+    if not ready:  # refused before the warehouse (and DuckDB) saw a path
+        return outcome
+    current = next(iter(ready))
     con = duckdb.connect(str(warehouse))
     try:
         ensure_raw_schema(con, contracts)
+        manifest = ready[current][0]
         copied = copied_from_year(con, delivery_dir, register_year, manifest)
         if copied is not None:
-            raise DeliveryError(delivery, table, None, "not_a_copy_of_another_year",
-                                f"every file of the delivery has the checksum of register year {copied}'s "
-                                "delivery: a year re-sent under another register year")
-        copied = same_content_as_year(con, delivery_dir, register_year)
+            detail = (f"every file of the delivery has the checksum of register year {copied}'s "
+                      "delivery: a year re-sent under another register year")
+        else:
+            copied = same_content_as_year(con, delivery_dir, register_year)
+            detail = (f"every table of the delivery holds exactly the rows of register year {copied}'s "
+                      "delivery (re-encoded files): a year re-sent under another register year")
         if copied is not None:
-            raise DeliveryError(delivery, table, None, "not_a_copy_of_another_year",
-                                f"every table of the delivery holds exactly the rows of register year {copied}'s "
-                                "delivery (re-encoded files): a year re-sent under another register year")
-        delivered = _stage(con, delivery_dir, table, contract, manifest, path)
-        # judged for every table of the year: the other tables of a refused persons re-delivery wait too
+            for table in ready:
+                outcome[table] = DeliveryError(delivery, table, None, "not_a_copy_of_another_year", detail)
+            return {t: outcome[t] for t in tables}
+        delivered: dict[str, int] = {}
+        for current in list(ready):
+            t_manifest, path = ready[current]
+            try:
+                delivered[current] = _stage(con, delivery_dir, current, contracts[current], t_manifest, path,
+                                            into=f"stage_{current}")
+            except DeliveryError as exc:
+                outcome[current] = exc
+                del ready[current]
+        if not ready:
+            return {t: outcome[t] for t in tables}
+        current = next(iter(ready))
+        removal = removal_error = None
         persons_file = _table_file(delivery, delivery_dir, manifest, "persons", contracts["persons"])
-        try:
-            removal = _check_removals(con, delivery, register_year, persons_file)
+        try:  # judged for every table of the year: the other tables of a refused persons re-delivery wait too
+            removal = _check_removals(con, delivery, register_year, persons_file,
+                                      staged="persons" in delivered)
         except DeliveryError as exc:
-            if table == "persons":
-                raise
-            raise DeliveryError(delivery, table, None, "delivery_complete",
-                                f"table persons of this delivery fails rule {exc.rule} (column {exc.column}); "
-                                f"no table of register year {register_year} is replaced until every table passes") from None
-        removal = removal if table == "persons" else None
+            removal_error = exc
+        if removal_error is not None:
+            for table in list(ready):
+                outcome[table] = removal_error if table == "persons" else DeliveryError(
+                    delivery, table, None, "delivery_complete",
+                    f"table persons of this delivery fails rule {removal_error.rule} (column {removal_error.column}); "
+                    f"no table of register year {register_year} is replaced until every table passes")
+                del ready[table]
+            return {t: outcome[t] for t in tables}
         load_reference_sets(con)
-        rules = row_rules(contract, register_year)
-        _sibling_views(con, delivery_dir, table, manifest, contracts, referenced_tables(rules, contracts), register_year)
-        key = ", ".join(ident(k) for k in contract.key)
-        con.execute(
-            f"create or replace temp table stage_k as select *, count(*) over (partition by {key}) as _key_count from stage"
-        )
-        flags = ", ".join(f"case when coalesce(({sql}), false) then {_sql_literal(rid)} end" for rid, sql in rules)
-        con.execute(
-            f"create or replace temp table violations as select _row, rules from ("
-            f" select t._row, list_filter([{flags}], lambda x: x is not null) as rules from stage_k t)"
-            f" where len(rules) > 0"
-        )
-        casts = ", ".join(f"cast(s.{ident(c.name)} as {c.physical_type})" for c in contract.columns)
-        packed = ", ".join(f"{ident(c.name)} := s.{ident(c.name)}" for c in contract.columns)
-        con.execute("begin transaction")
-        con.execute(f"delete from raw.{ident(table)} where register_year = ?", [register_year])
-        con.execute(
-            f"insert into raw.{ident(table)} select {casts}, ?, cast(? as date) from stage s"
-            f" anti join violations v on s._row = v._row order by s._row",
-            [register_year, vintage],
-        )
-        con.execute("delete from raw.quarantine where register_year = ? and table_name = ?", [register_year, table])
-        con.execute(
-            f"insert into raw.quarantine select ?, ?, v.rules[1], v.rules, s._row,"
-            f" to_json(struct_pack({packed}))::varchar,"
-            f" cast(? as date) from stage s join violations v on s._row = v._row order by s._row",
-            [register_year, table, vintage],
-        )
-        quarantined = con.execute("select count(*) from violations").fetchone()[0]
-        accepted = delivered - quarantined
-        con.execute("delete from raw.ingest_log where register_year = ? and table_name = ?", [register_year, table])
-        con.execute(
-            "insert into raw.ingest_log values (?, ?, cast(? as date), ?, ?, ?, ?, ?, current_timestamp)",
-            [register_year, table, vintage, str(manifest.get("producer"))[:200], manifest["tables"][table]["sha256"],
-             delivered, accepted, quarantined],
-        )
-        con.execute("delete from raw.delivery_signatures where register_year = ? and table_name = ?",
-                    [register_year, table])
-        con.execute(
-            "insert into raw.delivery_signatures values (?, ?, ?, ?)",
-            [register_year, table, manifest["tables"][table]["sha256"],
-             _cached_scan(delivery_dir, register_year, table, _folder_state(delivery_dir))[1]],
-        )
-        if removal is not None:
-            con.execute(
-                "insert into raw.accepted_removals values (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-                [register_year, table, manifest["tables"][table]["sha256"], removal[0], removal[1],
-                 float(settings.setting(REMOVAL_SHARE_SETTING)), f"{ENV_ACCEPT_REMOVALS}={register_year}:{removal[1]}"],
-            )
-        con.execute("commit")
-        by_rule = dict(
-            con.execute(
-                "select rule_id, count(*) from raw.quarantine where register_year = ? and table_name = ?"
-                " group by rule_id order by rule_id",
-                [register_year, table],
-            ).fetchall()
-        )
+        rules = {t: row_rules(contracts[t], register_year) for t in ready}
+        needed = {t: referenced_tables(rules[t], contracts) for t in ready}
+        # each table that rules read, narrowed once to the rows its own ingestion accepts
+        sibling_problems: dict[str, str | None] = {}
+        for name in sorted({n for t in ready for n in needed[t] if n != t}):
+            current = name
+            if name in delivered:
+                con.execute(f"create or replace temp view {ident('delivered_' + name + '_as_delivered')} as"
+                            f" select * exclude (_row) from {ident('stage_' + name)}")
+                sibling_problems[name] = None
+            else:
+                sibling_problems[name] = _sibling_problem(con, delivery_dir, manifest, name, contracts[name])
+            if sibling_problems[name] is None:
+                _accepted_rows_view(con, name, contracts[name], register_year, into=f"accepted_{name}")
+        for table in list(ready):
+            current = table
+            t_manifest = ready[table][0]
+            refused = [(n, ids) for n, ids in needed[table].items() if n != table and sibling_problems[n]]
+            if refused:
+                # the rule cannot be judged: the table-year is refused rather than quarantining rows for
+                # another file's fault
+                name, rule_ids = refused[0]
+                outcome[table] = DeliveryError(delivery, table, None, "reference_table_valid",
+                                               f"rules {', '.join(rule_ids)} need table {name}, "
+                                               f"which {sibling_problems[name]}")
+                continue
+            outcome[table] = _load_table(con, delivery_dir, register_year, table, contracts[table], t_manifest,
+                                         rules[table], needed[table], delivered[table],
+                                         removal if table == "persons" else None)
+            con.execute(f"drop table if exists {ident('stage_' + table)}")
     except duckdb.Error as exc:
         _rollback(con)
         # DuckDB quotes offending values in some messages: never pass one on (R12)
-        raise RuntimeError(f"ingestion of {table} {register_year} failed: {_scrub(exc)}") from None
+        raise RuntimeError(f"ingestion of {current} {register_year} failed: {_scrub(exc)}") from None
     except Exception:
         _rollback(con)
         raise
     finally:
         con.close()
+    return {t: outcome[t] for t in tables}
+
+
+def _load_table(con, delivery_dir: Path, register_year: int, table: str, contract: Contract, manifest: dict,
+                rules: list[tuple[str, str]], needed: dict[str, list[str]], delivered: int,
+                removal: tuple[int, int] | None) -> IngestResult:
+    """Flag the staged rows of one table against its rules and replace the table-year, the quarantine,
+    the ingest log and the content signature in one transaction."""
+    vintage = _dt.date.fromisoformat(str(manifest.get("vintage"))).isoformat()
+    stage = ident("stage_" + table)
+    # the tables the rules read: the table itself as staged, the others as their accepted rows
+    con.execute(f"create or replace temp view {ident('delivered_' + table)} as select * exclude (_row) from {stage}")
+    for name in needed:
+        if name != table:
+            con.execute(f"create or replace temp view {ident('delivered_' + name)} as"
+                        f" select * from {ident('accepted_' + name)}")
+    key = ", ".join(ident(k) for k in contract.key)
+    con.execute(
+        f"create or replace temp table stage_k as"
+        f" select *, count(*) over (partition by {key}) as _key_count from {stage}"
+    )
+    flags = ", ".join(f"case when coalesce(({sql}), false) then {_sql_literal(rid)} end" for rid, sql in rules)
+    con.execute(
+        f"create or replace temp table violations as select _row, rules from ("
+        f" select t._row, list_filter([{flags}], lambda x: x is not null) as rules from stage_k t)"
+        f" where len(rules) > 0"
+    )
+    con.execute("drop table stage_k")
+    casts = ", ".join(f"cast(s.{ident(c.name)} as {c.physical_type})" for c in contract.columns)
+    packed = ", ".join(f"{ident(c.name)} := s.{ident(c.name)}" for c in contract.columns)
+    con.execute("begin transaction")
+    con.execute(f"delete from raw.{ident(table)} where register_year = ?", [register_year])
+    con.execute(
+        f"insert into raw.{ident(table)} select {casts}, ?, cast(? as date) from {stage} s"
+        f" anti join violations v on s._row = v._row order by s._row",
+        [register_year, vintage],
+    )
+    con.execute("delete from raw.quarantine where register_year = ? and table_name = ?", [register_year, table])
+    con.execute(
+        f"insert into raw.quarantine select ?, ?, v.rules[1], v.rules, s._row,"
+        f" to_json(struct_pack({packed}))::varchar,"
+        f" cast(? as date) from {stage} s join violations v on s._row = v._row order by s._row",
+        [register_year, table, vintage],
+    )
+    quarantined = con.execute("select count(*) from violations").fetchone()[0]
+    accepted = delivered - quarantined
+    con.execute("delete from raw.ingest_log where register_year = ? and table_name = ?", [register_year, table])
+    con.execute(
+        "insert into raw.ingest_log values (?, ?, cast(? as date), ?, ?, ?, ?, ?, current_timestamp)",
+        [register_year, table, vintage, str(manifest.get("producer"))[:200], manifest["tables"][table]["sha256"],
+         delivered, accepted, quarantined],
+    )
+    con.execute("delete from raw.delivery_signatures where register_year = ? and table_name = ?",
+                [register_year, table])
+    con.execute(
+        "insert into raw.delivery_signatures values (?, ?, ?, ?)",
+        [register_year, table, manifest["tables"][table]["sha256"],
+         _cached_scan(delivery_dir, register_year, table, _folder_state(delivery_dir))[1]],
+    )
+    if removal is not None:
+        con.execute(
+            "insert into raw.accepted_removals values (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+            [register_year, table, manifest["tables"][table]["sha256"], removal[0], removal[1],
+             float(settings.setting(REMOVAL_SHARE_SETTING)), f"{ENV_ACCEPT_REMOVALS}={register_year}:{removal[1]}"],
+        )
+    con.execute("commit")
+    by_rule = dict(
+        con.execute(
+            "select rule_id, count(*) from raw.quarantine where register_year = ? and table_name = ?"
+            " group by rule_id order by rule_id",
+            [register_year, table],
+        ).fetchall()
+    )
     return IngestResult(register_year, table, vintage, delivered, accepted, quarantined, by_rule,
                         removal[1] if removal else None)
 
