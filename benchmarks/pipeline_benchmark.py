@@ -1,18 +1,23 @@
-"""Benchmark: simulation and the full Dagster run at one or more scales, with time and peak memory.
+"""`make bench`: the pipeline against the floor of one DuckDB scan of its inputs, per stage.
 
-    python benchmarks/pipeline_benchmark.py --scales 0.01 0.1 [--out /tmp/bench] [--landing DIR]
+    python benchmarks/pipeline_benchmark.py --scales 0.1 [1] [--out data/benchmark] [--landing DIR]
 
-For each scale it
+For each scale, in one run:
 1. simulates the deliveries (`models_py.simulator.cli`) unless --landing gives existing ones;
-2. runs `python -m dagster_project.run` (the same path as `make run`: ingest with its checks, dbt
-   build, models, report) against a fresh warehouse and a throw-away DAGSTER_HOME;
-3. samples the resident memory of the whole process tree (the run and its dbt subprocess) every
-   0.5 s from /proc, and splits the run into stages by the Dagster step events.
+2. the scan floor: DuckDB reads every column of every delivered Parquet file once;
+3. a full build with the newest register year held back: `python -m dagster_project.run` (the same
+   path as `make run`) on a landing of hard links to every year but the newest, a fresh warehouse
+   and a throw-away DAGSTER_HOME;
+4. the new year added the way the sensor adds it: its folder appears, and one run of the
+   `full_rebuild` job for that year only (`python -m dagster_project.run --years Y Y`);
+5. the pandas reference of the core panel (benchmarks/reference_panel.py), timed, and compared with
+   the pipeline's fct_person_year on its columns.
+The resident memory of the whole process tree is sampled every 0.5 s from /proc; runs are split into
+stages by the Dagster step events, and what is left of a run's wall time (start-up, manifest
+parsing, the summary) is its "fixed" stage. Every stage is given as a ratio to the scan floor.
 
-It prints one table per scale (wall seconds and peak GB per stage) and, with several scales, the
-ratios to the smallest scale beside the scale ratio (linear growth means time ratio ~ scale ratio).
-Results are also written as JSON to <out>/benchmark.json. Timings are measured here, never asserted
-in the test suite. Linux only (reads /proc).
+Writes <out>/benchmark.json, bench.csv, bench.md and bench.png. Timings are measured here, never
+asserted in the test suite. Linux only (reads /proc).
 """
 from __future__ import annotations
 
@@ -95,7 +100,7 @@ def step_intervals(dagster_home: Path) -> list[tuple[str, float, float]]:
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
-        runs = instance.get_runs()
+        runs = instance.get_runs(limit=1)  # the newest run
         if not runs:
             return []
         starts, intervals = {}, []
@@ -120,6 +125,43 @@ def stage_of(step_key: str) -> str:
     return "models and report"
 
 
+def _link_years(source: Path, target: Path, years: list[str]) -> None:
+    """Hard links, not symlinks: the gate refuses a symlinked file or folder."""
+    for year in years:
+        (target / year).mkdir(parents=True, exist_ok=True)
+        for f in (source / year).iterdir():
+            os.link(f, target / year / f.name)
+
+
+def scan_floor(landing: Path) -> tuple[float, int]:
+    """Seconds for DuckDB to read every column of every delivered Parquet file once, and the files."""
+    import duckdb
+
+    files = sorted(str(p) for p in landing.glob("*/*.parquet"))
+    con = duckdb.connect()
+    started = time.perf_counter()
+    for f in files:  # the path is a bound parameter, never SQL text
+        con.execute("select max(columns(*)) from read_parquet(?)", [f]).fetchall()
+    secs = time.perf_counter() - started
+    con.close()
+    return secs, len(files)
+
+
+def dagster_run(env: dict, work: Path, name: str, args: list[str]) -> dict:
+    secs, mem, code = measured([sys.executable, "-m", "dagster_project.run", *args], env, work / f"{name}.log")
+    out = {"seconds": secs, "peak_gb": mem.peak(), "exit_code": code, "stages": {}}
+    stepped = 0.0
+    for key, start, end in step_intervals(Path(env["DAGSTER_HOME"])):
+        stage = out["stages"].setdefault(stage_of(key), {"seconds": 0.0, "peak_gb": 0.0})
+        stage["seconds"] += end - start
+        stage["peak_gb"] = max(stage["peak_gb"], mem.peak(start, end))
+        stepped += end - start
+    # steps run one after the other (in-process executor): the rest is start-up, manifest, summary
+    out["stages"]["fixed (start-up, manifest, summary)"] = {"seconds": max(secs - stepped, 0.0),
+                                                            "peak_gb": mem.peak()}
+    return out
+
+
 def run_scale(scale: float, out: Path, seed: int, landing: Path | None, first: int, last: int) -> dict:
     work = out / f"scale_{scale:g}"
     if work.exists():
@@ -130,7 +172,7 @@ def run_scale(scale: float, out: Path, seed: int, landing: Path | None, first: i
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "DAGSTER_HOME": str(work / "dagster_home"),
            "REGISTER_WAREHOUSE": str(work / "warehouse.duckdb"), "REGISTER_REPORTS": str(work / "reports")}
-    result = {"scale": scale, "stages": {}}
+    result = {"scale": scale, "machine": machine(), "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     if landing is None:
         landing = work / "landing"
         secs, mem, code = measured(
@@ -139,38 +181,132 @@ def run_scale(scale: float, out: Path, seed: int, landing: Path | None, first: i
             env, work / "simulate.log")
         if code:
             raise SystemExit(f"simulation failed, see {work / 'simulate.log'}")
-        result["stages"]["simulate"] = {"seconds": secs, "peak_gb": mem.peak()}
-        result["delivery_mb"] = sum(f.stat().st_size for f in landing.rglob("*") if f.is_file()) / 1e6
-    env["REGISTER_LANDING"] = str(landing)
-    secs, mem, code = measured([sys.executable, "-m", "dagster_project.run"], env, work / "run.log")
-    result["run"] = {"seconds": secs, "peak_gb": mem.peak(), "exit_code": code}
-    for key, start, end in step_intervals(work / "dagster_home"):
-        stage = result["stages"].setdefault(stage_of(key), {"seconds": 0.0, "peak_gb": 0.0})
-        stage["seconds"] += end - start
-        stage["peak_gb"] = max(stage["peak_gb"], mem.peak(start, end))
-    if (work / "warehouse.duckdb").exists():
-        result["warehouse_mb"] = (work / "warehouse.duckdb").stat().st_size / 1e6
+        result["simulate"] = {"seconds": secs, "peak_gb": mem.peak()}
+    from models_py.delivery import delivery_years
+
+    years = delivery_years(landing)
+    result["years"] = [years[0], years[-1]]
+    result["delivery_mb"] = sum(f.stat().st_size for f in landing.rglob("*") if f.is_file()) / 1e6
+    result["scan_floor_seconds"], result["files"] = scan_floor(landing)
+    print(f"  scan floor {result['scan_floor_seconds']:.1f} s over {result['files']} files", flush=True)
+
+    held = work / "landing_run"  # the landing the runs see: the newest year arrives later
+    _link_years(landing, held, years[:-1])
+    env["REGISTER_LANDING"] = str(held)
+    result["full_build"] = dagster_run(env, work, "full_build", [])
+    print(f"  full build (years {years[0]}-{years[-2]}) {result['full_build']['seconds']:.0f} s", flush=True)
+    _link_years(landing, held, years[-1:])
+    result["new_year"] = dagster_run(env, work, "new_year", ["--years", years[-1], years[-1]])
+    print(f"  new year {years[-1]} {result['new_year']['seconds']:.0f} s", flush=True)
+    warehouse = work / "warehouse.duckdb"
+    result["warehouse_mb"] = warehouse.stat().st_size / 1e6 if warehouse.exists() else None
+    try:
+        from benchmarks import reference_panel
+
+        started = time.perf_counter()
+        result["reference"] = reference_panel.build_and_compare(landing, warehouse)
+        result["reference"]["seconds_total"] = time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001 - reported in the table, the pipeline figures stand
+        result["reference"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     return result
 
 
-def print_table(results: list[dict]) -> None:
-    base = results[0]
+def machine() -> dict:
+    load = os.getloadavg()
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_gb, 1),
+            "load_1_5_15_at_start": [round(x, 1) for x in load]}
+
+
+def rows_of(r: dict) -> list[dict]:
+    """One row per stage: seconds, ratio to the scan floor, peak GB."""
+    floor = r["scan_floor_seconds"]
+    rows = []
+
+    def add(run: str, stage: str, s: dict) -> None:
+        rows.append({"scale": r["scale"], "run": run, "stage": stage, "seconds": round(s["seconds"], 1),
+                     "x_scan_floor": round(s["seconds"] / floor, 1) if floor else None,
+                     "peak_gb": round(s.get("peak_gb", 0.0), 2)})
+
+    if "simulate" in r:
+        add("simulate", "simulate", r["simulate"])
+    add("scan floor", "DuckDB scan of all inputs", {"seconds": floor})
+    for run in ("full_build", "new_year"):
+        for stage, s in r[run]["stages"].items():
+            add(run, stage, s)
+        add(run, "whole run", r[run])
+    ref = r.get("reference", {})
+    if "seconds" in ref:
+        add("reference", "pandas core panel", {"seconds": ref["seconds"], "peak_gb": ref.get("peak_gb", 0.0)})
+    return rows
+
+
+def summary_lines(r: dict) -> list[str]:
+    full, new = r["full_build"], r["new_year"]
+    ref = r.get("reference", {})
+    lines = [
+        f"scale {r['scale']:g}, register years {r['years'][0]}-{r['years'][1]}, {r['files']} files, "
+        f"delivered {r['delivery_mb']:.0f} MB",
+        f"full build (newest year held back): {full['seconds']:.0f} s = "
+        f"{full['seconds'] / r['scan_floor_seconds']:.0f}x "
+        f"the scan floor ({r['scan_floor_seconds']:.1f} s), peak {full['peak_gb']:.2f} GB, exit {full['exit_code']}",
+        f"new year run: {new['seconds']:.0f} s = {100 * new['seconds'] / full['seconds']:.0f} % of the full build, "
+        f"peak {new['peak_gb']:.2f} GB, exit {new['exit_code']}",
+    ]
+    if r.get("warehouse_mb"):
+        lines.append(f"warehouse {r['warehouse_mb']:.0f} MB = {r['warehouse_mb'] / r['delivery_mb']:.1f}x delivered")
+    if "seconds" in ref:
+        lines.append(f"pandas reference core panel: {ref['seconds']:.1f} s, {ref['rows']:,} person-years, "
+                     f"equal to fct_person_year on {', '.join(ref['columns'])}: {ref['equal']}"
+                     + ("" if ref["equal"] else f" ({ref.get('difference')})"))
+    elif ref:
+        lines.append(f"pandas reference: not available ({ref.get('error')})")
+    m = r["machine"]
+    lines.append(f"machine: {m['cpus']} cpus ({m['cpu']}), {m['memory_gb']} GB, load at start "
+                 f"{m['load_1_5_15_at_start']}")
+    return lines
+
+
+def write_outputs(results: list[dict], out: Path) -> None:
+    import csv
+
+    rows = [row for r in results for row in rows_of(r)]
+    with open(out / "bench.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    md = ["| scale | run | stage | seconds | x scan floor | peak GB |", "|---|---|---|---:|---:|---:|"]
+    md += [f"| {r['scale']:g} | {r['run']} | {r['stage']} | {r['seconds']} | {r['x_scan_floor']} | {r['peak_gb']} |"
+           for r in rows]
     for r in results:
-        ratio = r["scale"] / base["scale"]
-        print(f"\nscale {r['scale']:g}  (x{ratio:g} the smallest)  deliveries {r.get('delivery_mb', 0):.0f} MB, "
-              f"warehouse {r.get('warehouse_mb', 0):.0f} MB, run exit code {r['run']['exit_code']}")
-        print(f"  {'stage':<30}{'seconds':>10}{'peak GB':>10}{'time ratio':>12}{'memory ratio':>14}")
-        rows = list(r["stages"].items()) + [("whole run", r["run"])]
-        for name, s in rows:
-            b = base["stages"].get(name) if name != "whole run" else base["run"]
-            t_ratio = f"{s['seconds'] / b['seconds']:.1f}" if b and b["seconds"] else "-"
-            m_ratio = f"{s['peak_gb'] / b['peak_gb']:.1f}" if b and b["peak_gb"] else "-"
-            print(f"  {name:<30}{s['seconds']:>10.1f}{s['peak_gb']:>10.2f}{t_ratio:>12}{m_ratio:>14}")
+        md += [""] + [f"- {line}" for line in summary_lines(r)]
+    (out / "bench.md").write_text("\n".join(md) + "\n")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, axes = plt.subplots(1, len(results), figsize=(7 * len(results), 4.5), squeeze=False)
+    for ax, r in zip(axes[0], results):
+        part = [row for row in rows_of(r) if row["stage"] != "whole run"]
+        labels = [f"{row['run']}: {row['stage']}" for row in part]
+        ax.barh(labels, [row["x_scan_floor"] for row in part], color="#4c72b0")
+        ax.axvline(10, color="#c44e52", linestyle="--", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("time as a multiple of one DuckDB scan of all inputs (log scale; dashed: 10x)")
+        ax.set_title(f"scale {r['scale']:g}")
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(out / "bench.png", dpi=120)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=float, nargs="+", default=[0.01, 0.1])
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.1])
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "benchmark")
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--first-year", type=int, default=1990)
@@ -185,8 +321,9 @@ def main() -> int:
         print(f"scale {scale:g} ...", flush=True)
         results.append(run_scale(scale, args.out, args.seed, args.landing, args.first_year, args.last_year))
         (args.out / "benchmark.json").write_text(json.dumps(results, indent=2))
-    print_table(results)
-    return 0 if all(r["run"]["exit_code"] == 0 for r in results) else 1
+        write_outputs(results, args.out)
+    print((args.out / "bench.md").read_text())
+    return 0 if all(r[run]["exit_code"] == 0 for r in results for run in ("full_build", "new_year")) else 1
 
 
 if __name__ == "__main__":
