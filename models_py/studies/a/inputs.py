@@ -126,15 +126,15 @@ def system_frames(system: System, design: pd.DataFrame) -> dict[str, tuple[pd.Se
     return out
 
 
-def missing_inputs(spec: Spec, panel: pd.DataFrame) -> list[str]:
-    """One message per system whose common sample has a missing regressor or rate (empty = estimable)."""
+def missing_inputs(spec: Spec, panel: pd.DataFrame) -> dict[int, str]:
+    """Systems whose common sample has a missing regressor or rate -> the reason (empty = all estimable)."""
     design = build_design(spec, panel)
-    out = []
+    out = {}
     for system in spec.systems:
         try:
             system_frames(system, design)
         except ValueError as exc:
-            out.append(str(exc))
+            out[system.id] = str(exc)
     return out
 
 
