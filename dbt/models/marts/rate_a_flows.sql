@@ -4,6 +4,6 @@
 -- study_a/rate_a_flows_variants, where the definitions are. multi_migrant_emigrations counts the
 -- multi-migrants' emigrations beside (dropped from `emigrations` when they are excluded).
 select year, population, immigrations, emigrations, multi_migrant_emigrations, population_jan1,
-       rate_per_100, provisional, in_study_window, administrative_emigrations, dating, multi_migrants
+       rate_per_100, provisional, in_study_window, administrative_emigrations, dating, multi_migrants, flow
 from {{ ref('rate_a_flows_variants') }}
 where selected

@@ -78,6 +78,9 @@ stock as (
 select
     cast(s.year as {{ dbt.type_int() }})                       as year,
     cast(s.population as {{ dbt.type_string() }})              as population,
+    -- the flow the emigration counts and the rate belong to (a_flows_long has both flows): exhibits
+    -- of both marts then name the same cells for disclosure control
+    cast('emigrations' as {{ dbt.type_string() }})             as flow,
     s.dating,
     s.multi_migrants,
     s.variant,
