@@ -15,6 +15,8 @@ Declare each published table with a `TableSpec`:
   its total (the code given by some table's `margins`), so a table by year and a table by year x sex share cells.
 - `margins` maps a dimension to its total code (that row = sum of every other code of the dimension) or to a
   hierarchy `{parent: [children], ...}` (pooled periods, county -> region -> nation); its root is the total.
+  With a single total code the codes printed anywhere in the family must be complete; when a code is never
+  printed (women only derivable by subtraction), list the codes: {"sex": {"all": ["m", "f"]}}.
   A declared total need not be printed by the table: it states which relation holds.
 - `persons` maps a count column that is not a head count (person-years) to the column of distinct persons behind
   it: R2 and R3 are judged on the persons, the audit treats the measure as continuous (lower bound 0). Persons
@@ -336,6 +338,21 @@ class _Family:
             return False
         dims = self.mdims[m1]
         return all(a == b or b in self._ancestors(d, a) for d, a, b in zip(dims, c1, c2))
+
+    def meet(self, a: int, b: int) -> int | None:
+        """The cell of the persons in both a and b (same measure, each code the finer of the two), if known."""
+        (m1, c1), (m2, c2) = self.keys[a], self.keys[b]
+        if m1 != m2:
+            return None
+        codes = []
+        for d, x, y in zip(self.mdims[m1], c1, c2):
+            if x == y or x in self._ancestors(d, y):
+                codes.append(y)
+            elif y in self._ancestors(d, x):
+                codes.append(x)
+            else:
+                return None
+        return self.index.get((m1, tuple(codes)))
 
     def _ancestors(self, dim: str, code: str) -> set:
         m = self.margins.get(dim)
@@ -683,17 +700,20 @@ class _Auditor:
         return out
 
     def _knows_only_self(self, s: int, fn: _Functional) -> bool:
-        """A person alone in cell s learns nothing about others from a cell nested with it that holds only them
-        (what is left is a zero, publishable under R4); their own cell is theirs to know."""
+        """Does the person alone in suppressed cell s learn nothing about others from cell p = fn?
+
+        Their own cell is theirs to know. Otherwise they learn p minus themselves: when p holds 1 and the cell
+        shared by s and p (their meet) holds 1, that one is them and what is left is a zero (publishable, R4)."""
         if len(fn.coef) != 1:
             return False
         p = next(iter(fn.coef))
         f = self.f
         if p == s:
             return True
-        if f.value[p] != 1 or f.keys[p][0] != f.keys[s][0]:
+        if f.value[p] != 1:
             return False
-        return self.f.nested(s, p) or self.f.nested(p, s)
+        m = f.meet(s, p)
+        return m is not None and f.published[m] and f.value[m] == 1
 
 
 # ----------------------------------------------------------------------------------------------------------------
