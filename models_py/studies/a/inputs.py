@@ -122,6 +122,9 @@ def system_frames(system: System, design: pd.DataFrame) -> dict[str, tuple[pd.Se
             if len(bad):
                 raise ValueError(f"system {system.id}, equation {eq.number}: {name} is missing or not finite "
                                  f"in {list(map(int, bad))}")
+        if np.ptp(y.to_numpy(dtype=float)) == 0:
+            # e.g. a small simulated cell with no emigration in any year: nothing to model, singular Sigma
+            raise ValueError(f"system {system.id}, equation {eq.number}: EMI_{key} is constant in {lo}-{hi}")
         out[key] = (y, X)
     return out
 

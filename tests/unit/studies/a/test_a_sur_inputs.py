@@ -84,3 +84,14 @@ def test_shock_enters_levels_from_the_year_on():
     assert s.at[2000, "RELINNT1"] == pytest.approx(panel.at[2000, "RELINNT1"] + 0.1)
     assert s.at[2005, "LEDNOR"] == pytest.approx(panel.at[2005, "LEDNOR"] + 0.1)
     assert (s["LED1"] == panel["LED1"]).all()
+
+
+def test_a_constant_rate_is_not_estimable():
+    """A small cell with no emigration in any sample year has nothing to model (and a singular Sigma)."""
+    from models_py.studies.a.inputs import missing_inputs
+
+    rows = mart_rows()
+    rows.loc[(rows.country_group == 2) & (rows.sex == 1) & (rows.age_group == "71+"), "emi"] = 0.0
+    spec = load_spec()
+    missing = missing_inputs(spec, build_panel(rows, macro()))
+    assert list(missing) == [5] and "EMI_M6 is constant in 1992-2013" in missing[5]
