@@ -78,7 +78,7 @@ clean:
 	rm -rf data reports dbt/target dbt/logs
 
 # make test-spark: the dbt layer on local Spark (Java 17 and the `spark` extra). One small seeded
-# simulation is built with `dbt build` on DuckDB and on Spark, and every model's rows are compared
+# simulation is built (dbt seed, run, test) on DuckDB and on Spark, and every model's rows are compared
 # (tests/integration/test_spark_parity.py; skipped with the reason where Java is missing).
 # REGISTER_SPARK_PARITY_DIR=/some/dir keeps the run folder for inspection.
 .PHONY: test-spark
