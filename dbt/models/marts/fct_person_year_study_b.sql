@@ -9,6 +9,12 @@
 -- Covariates are those of fct_person_year at t-1; inc_pct is re-ranked within the sample and year
 -- (var study_b_income_percentile_reference = 'sample'; 'residents_20_65' uses income_pct_20_65).
 -- A separate model, not a filter: the rules are person-level (first spell, exit, exclusions).
+-- The model's income and wealth groups (§4.1) are columns here, so the descriptives and the model
+-- read one definition: inc_group from inc_pct (macro inc_group_b; 'none' = no earned income in
+-- t-1), wealth_group = le0 for net wealth <= 0, else quintiles Q1-Q5 of the positive part within the
+-- sample and year ('unknown' when not delivered). Income stays nominal (income_nok): the CPI series
+-- (SSB table 03014) is not yet sourced into a seed; inc_pct and the groups are within-year ranks, so
+-- any deflator common to a year leaves them, and the model, unchanged.
 {% set md = var('study_b_missing_destination') %}
 {% set se = var('study_b_self_employed') %}
 with base as (
@@ -67,7 +73,8 @@ risk as (
       {% elif se == 'person' %}
       and s.person_id not in (select person_id from ever_self_employed)
       {% endif %}
-)
+),
+panel as (
 select
     r.person_id,
     r.year,
@@ -103,5 +110,19 @@ select
     {% endif %}
     r.municipality_2013,
     r.centrality,
-    r.provisional
+    r.provisional,
+    -- entered through the Nordic-citizen route, not a listed immigration reason (sensitivity run)
+    cast(not coalesce(r.first_immigration_reason in ({% for x in var('study_b_immigration_reasons') %}'{{ x }}'{% if not loop.last %}, {% endif %}{% endfor %}), false)
+         as boolean)                                            as nordic_route,
+    -- self-employed in any year 2000-2020 after arrival (sensitivity run; all false under 'person')
+    cast(r.person_id in (select person_id from ever_self_employed) as boolean) as ever_self_employed
 from risk as r
+)
+select
+    p.*,
+    cast({{ inc_group_b('p.inc_pct') }} as {{ dbt.type_string() }}) as inc_group,
+    cast(case when p.net_wealth is null then 'unknown'
+              when p.net_wealth <= 0 then 'le0'
+              else {{ dbt.concat(["'Q'", "cast(ntile(5) over (partition by p.year, case when p.net_wealth > 0 then 1 else 0 end order by p.net_wealth asc nulls first) as " ~ dbt.type_string() ~ ")"]) }}
+         end as {{ dbt.type_string() }})                      as wealth_group
+from panel as p

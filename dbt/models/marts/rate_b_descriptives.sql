@@ -3,14 +3,9 @@
 -- person-years and the onward share of emigrations, overall and by each covariate's level.
 {% set dims = ['age_band', 'female', 'citizen_no', 'spouse_in_no', 'child_in_hh', 'dur_band', 'educ',
                'employed', 'welfare_any', 'origin', 'inc_group', 'wealth_group', 'year'] %}
+-- inc_group and wealth_group are the panel's own columns (one definition for descriptives and model).
 with b as (
-    select f.*,
-           {{ inc_group_b('f.inc_pct') }} as inc_group,
-           case when f.net_wealth is null then 'unknown'
-                when f.net_wealth <= 0 then 'le0'
-                else {{ dbt.concat(["'Q'", "cast(ntile(5) over (partition by f.year, case when f.net_wealth > 0 then 1 else 0 end order by f.net_wealth asc nulls first) as " ~ dbt.type_string() ~ ")"]) }}
-           end as wealth_group
-    from {{ ref('fct_person_year_study_b') }} as f
+    select f.* from {{ ref('fct_person_year_study_b') }} as f
 ),
 cells as (
     select cast('total' as {{ dbt.type_string() }}) as dimension, cast('all' as {{ dbt.type_string() }}) as level,
