@@ -558,10 +558,10 @@ class _Auditor:
 
         Uc = U.tocsc() if U is not None else None
 
-        def hood(seed, budget):
-            """Unknowns around `seed`, breadth first through shared relations, at most `budget` of them."""
-            L, frontier = set(seed), sorted(set(seed))
-            while frontier and len(L) < budget:
+        def hood(seed, radius, cap):
+            """Unknowns within `radius` shared relations of `seed`; None (= the whole component) beyond `cap`."""
+            L, frontier = set(seed), set(seed)
+            for _ in range(radius):
                 nxt = set()
                 for i in frontier:
                     for rr in Mc[:, i].indices:
@@ -569,11 +569,10 @@ class _Auditor:
                     if Uc is not None:
                         for q in Uc[:, i].indices:
                             nxt.update(U[q].indices.tolist())
-                new = sorted(nxt - L)
-                if len(L) + len(new) > budget:
-                    new = new[: budget - len(L)]
-                L.update(new)
-                frontier = new
+                frontier = nxt - L
+                L |= nxt
+                if len(L) > cap:
+                    return None
             return sorted(L)
 
         rowspace = []
@@ -628,8 +627,8 @@ class _Auditor:
             return float(-hi.fun - lo.fun)
 
         # R5a on every suppressed cell; unpublished cells derived exactly are reported when they hold 1..9
-        if full and not all(("c", int(j)) in self.certified for j in vars_ if suppressed[j]) \
-                or full and has_aux:
+        todo = [i for i, j in enumerate(vars_) if suppressed[j] and ("c", int(j)) not in self.certified]
+        if has_aux or (todo and k <= sec["dense_component_unknowns"]):
             Md = M.toarray() if M.shape[0] else np.zeros((0, k))
             Z = _null(Md)
             free = np.linalg.norm(Z, axis=1) > self.tol if Z.shape[1] else np.zeros(k, dtype=bool)
@@ -648,14 +647,13 @@ class _Auditor:
                     if count_is_primary(round(float(sol[i])), self.s):
                         out["derived"].append(int(j))
         else:
-            for i, j in enumerate(vars_):
-                if ("c", int(j)) in self.certified:
-                    continue
-                if determined(i, hood([i], 120)) and determined(i, hood([i], 500)) and determined_full(i):
+            for i in todo:
+                j = int(vars_[i])
+                if determined_full(i):
                     out["exact_passed"] = False
-                    out["failing"].append(("R5a", (int(j),)))
+                    out["failing"].append(("R5a", (j,)))
                 else:
-                    self.certified.add(("c", int(j)))
+                    self.certified.add(("c", j))
         failed_exact = {sp for _, sp in out["failing"]}
         # R5b and T5 on every protected quantity
         for fi, fn in funcs:
@@ -671,7 +669,9 @@ class _Auditor:
             seed = [loc[j] for j in fn.coef if j in loc]
             fixed = [i for i in singles if not self._knows_only_self(int(vars_[i]), fn)]
             ok = False
-            scopes = [None] if full else [hood(seed, 120), hood(seed, 500), None]
+            scopes = [None] if full else [hood(seed, 2, sec["local_max_unknowns"]), None]
+            if scopes[0] is None:
+                scopes = [None]
             for L in scopes:
                 w = interval(cvec, L, fixed, v)
                 if w >= self.min_w - 1e-7:
