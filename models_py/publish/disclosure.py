@@ -217,7 +217,7 @@ class _Family:
         mdims: dict[str, set] = {}
         dimsets: dict[str, set] = {}
         for _, t in tables:
-            for col, meas in t.counts.items():
+            for meas in t.counts.values():
                 mdims.setdefault(meas, set()).update(t.dimensions)
                 dimsets.setdefault(meas, set()).add(frozenset(t.dimensions))
         self.mdims = {m: sorted(d) for m, d in sorted(mdims.items())}
@@ -238,7 +238,7 @@ class _Family:
                 if not pub[i]:
                     vals[i], pers[i], pub[i], cont[i] = v, p, True, continuous
                 elif not (np.isclose(vals[i], v) and np.isclose(pers[i], p)):
-                    raise DisclosureError(f"family {name}: one cell of measure {key[0]} has different values in two tables")
+                    raise DisclosureError(f"family {name}: one cell of measure {key[0]} differs between tables")
             return i
 
         for ti, t in tables:
@@ -253,7 +253,7 @@ class _Family:
                 pcol = (t.persons or {}).get(col)
                 p = pd.to_numeric(f[pcol], errors="coerce").to_numpy(dtype=float) if pcol else v
                 if not (np.isfinite(v).all() and np.isfinite(p).all()):
-                    raise DisclosureError(f"table {t.exhibit_id}, column {col}: rule R2 needs every count; some are missing")
+                    raise DisclosureError(f"table {t.exhibit_id}, column {col}: R2 needs every count")
                 if (v < 0).any() or (p < 0).any():
                     raise DisclosureError(f"table {t.exhibit_id}, column {col}: negative counts")
                 if not np.allclose(p, np.round(p)):
@@ -263,7 +263,8 @@ class _Family:
                 for d in dims:
                     if d not in t.dimensions:
                         if d not in self.margins:
-                            raise DisclosureError(f"table {t.exhibit_id} lacks dimension {d} but family {name} declares no total for it")
+                            raise DisclosureError(f"table {t.exhibit_id} lacks dimension {d} but family {name} "
+                                                  "declares no total for it")
                         fixed[d] = self.margins[d].total
                 idx = np.empty(len(f), dtype=np.int64)
                 for r in range(len(f)):
@@ -319,13 +320,14 @@ class _Family:
                     for rest in product(*(codes[e] for e in others)):
                         fixed = {**base, **dict(zip(others, rest))}
 
-                        def key(code):
+                        def key(code, meas=meas, d=d, fixed=fixed, dims=dims):
                             return (meas, tuple(code if e == d else fixed[e] for e in dims))
 
                         members = [key(parent), *(key(c) for c in children)]
                         if not full and any(k not in self.index for k in members):
                             continue
-                        ids = [self.index[k] if k in self.index else add(k, np.nan, np.nan, False, False) for k in members]
+                        ids = [self.index[k] if k in self.index else add(k, np.nan, np.nan, False, False)
+                               for k in members]
                         rows.append([(ids[0], 1.0), *((i, -1.0) for i in ids[1:])])
         # one relation can be generated from two dimension sets: keep it once
         uniq = {tuple(r): None for r in rows}
@@ -590,16 +592,6 @@ class _Auditor:
             Q = rowspace[0]
             return Q.shape[1] > 0 and float(np.sum(Q[i] ** 2)) > 1 - 1e-6
 
-        def determined(i, L) -> bool:
-            """R5a: is unknown i (position) a linear function of the published values (and fixed cells)?"""
-            Ms, _, _, _, cols = sub(L)
-            col = int(np.searchsorted(cols, i))
-            Md = Ms.toarray()
-            if Md.shape[0] == 0:
-                return False
-            Z = _null(Md)
-            return not (Z.shape[1] and np.linalg.norm(Z[col]) > self.tol)
-
         def interval(cvec, L, fixed, v=None):
             """Width of the feasibility interval; with the true value v, a maximum at least min_w above it
             already certifies the width (one LP instead of two; the width returned is then a lower bound)."""
@@ -615,7 +607,8 @@ class _Auditor:
             hi = linprog(-c, **kw)
             self.lps += 1
             if hi.status == 2:
-                raise DisclosureError(f"family {f.name}: the audit's linear program is infeasible (inconsistent relations)")
+                raise DisclosureError(f"family {f.name}: the audit's linear program is infeasible "
+                                      "(inconsistent relations)")
             if hi.status == 3:
                 return math.inf
             if v is not None and -hi.fun - v >= self.min_w - 1e-7:
@@ -720,6 +713,11 @@ class _Auditor:
 # protection of one family
 
 
+def _members(f, rows) -> np.ndarray:
+    """Every cell of the given relations."""
+    return np.unique(np.concatenate([f.members[r] for r in rows])) if len(rows) else np.array([], dtype=np.int64)
+
+
 class _Protector:
     def __init__(self, fam: _Family, tables: list[tuple[int, TableSpec]], s: dict):
         self.f, self.tables, self.s = fam, tables, s
@@ -800,13 +798,13 @@ class _Protector:
         added, touched = False, []
         for _, support in sorted(set(failing)):
             rows = np.unique(np.concatenate([f.Acsc[:, j].indices for j in support])) if support else []
-            cand = np.unique(np.concatenate([f.members[r] for r in rows])) if len(rows) else np.array([], dtype=np.int64)
+            cand = _members(f, rows)
             cand = cand[~self.suppressed[cand] & self.candidate[cand]] if len(cand) else cand
             if len(cand) == 0:
                 # widen to relations of every unknown reachable in one more step
-                nxt = np.unique(np.concatenate([f.members[r] for r in rows])) if len(rows) else np.array([], dtype=np.int64)
+                nxt = _members(f, rows)
                 rows2 = np.unique(np.concatenate([f.Acsc[:, j].indices for j in nxt])) if len(nxt) else []
-                cand = np.unique(np.concatenate([f.members[r] for r in rows2])) if len(rows2) else np.array([], dtype=np.int64)
+                cand = _members(f, rows2)
                 cand = cand[~self.suppressed[cand] & self.candidate[cand]] if len(cand) else cand
             if len(cand) == 0:
                 continue
@@ -971,7 +969,7 @@ def audit_pattern(tables: list[TableSpec], suppressed: dict[str, dict[str, list[
         res = _Auditor(fam, prot.ineq, s).run(sup, funcs)
         names = {i: t.exhibit_id for i, t in members}
 
-        def where(j):
+        def where(j, names=names, fam=fam):
             return [(names[ti], r, c) for ti, r, c in fam.occ[j]] or [("(unpublished)", -1, fam.keys[j][0])]
 
         out[name] = {**{k: res[k] for k in ("exact_passed", "interval_passed", "singleton_passed", "min_width")},
@@ -1017,14 +1015,16 @@ def check_model(exhibit_id: str, kind: str, *, fields, residual_df, category_per
     if refused:
         problems.append(f"fields not allowed for a {kind}-level model: {', '.join(refused)}")
     dfs = residual_df if isinstance(residual_df, dict) else {"model": residual_df}
-    low = sorted(str(k) for k, v in dfs.items() if not (v is not None and np.isfinite(v) and v >= ms["min_residual_df"]))
+    low = sorted(str(k) for k, v in dfs.items()
+                 if not (v is not None and np.isfinite(v) and v >= ms["min_residual_df"]))
     if low:
         problems.append(f"residual degrees of freedom below {ms['min_residual_df']} in: {', '.join(low)}")
     if kind == "person":
         for name, levels in sorted((category_persons or {}).items()):
             small = sum(1 for v in levels.values() if v < ms["min_category_persons"])
             if small:
-                problems.append(f"regressor {name}: {small} level(s) with fewer than {ms['min_category_persons']} persons")
+                problems.append(f"regressor {name}: {small} level(s) with fewer than "
+                                f"{ms['min_category_persons']} persons")
         small = sum(1 for v in (outcome_persons or {}).values() if v < ms["min_category_persons"])
         if small:
             problems.append(f"outcome: {small} category(ies) with fewer than {ms['min_category_persons']} persons")
@@ -1208,7 +1208,9 @@ def scan_published_folder(path: str | Path, count_columns_by_file: dict | None =
             continue
         for name, header, rows in tables:
             header = [str(h).strip() for h in header]
-            tag = lambda c: f"{name}: {c}" if name else c  # noqa: E731
+            def tag(c, name=name):
+                return f"{name}: {c}" if name else c
+
             counts = decl["counts"] if decl else [h for h in header if count_re.fullmatch(h)]
             rates = (decl or {}).get("rates", {})
             col = {h: i for i, h in enumerate(header)}

@@ -14,8 +14,8 @@ def atoms(seed: int = 1, years=range(1990, 2024), counties: int = 11, groups: in
     """Finest cells: year x county x sex x group with a population and emigrants (many small counts)."""
     rng = np.random.default_rng(seed)
     idx = pd.MultiIndex.from_product([list(years), [f"c{c:02d}" for c in range(1, counties + 1)], ["1", "2"],
-                                      [f"g{g}" for g in range(1, groups + 1)]], names=["year", "county", "sex", "group"])
-    n = len(idx)
+                                      [f"g{g}" for g in range(1, groups + 1)]],
+                                     names=["year", "county", "sex", "group"])
     size = rng.lognormal(0.0, 1.0, counties)[idx.codes[1]] * rng.lognormal(0.0, 1.2, groups)[idx.codes[3]]
     population = rng.poisson(pop_scale * size)
     emigrants = rng.binomial(population, event_rate)

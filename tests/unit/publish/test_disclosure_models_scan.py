@@ -8,8 +8,14 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from models_py.publish.disclosure import (RateSpec, TableSpec, category_persons, check_model, load_settings,
-                                          scan_published_folder)
+from models_py.publish.disclosure import (
+    RateSpec,
+    TableSpec,
+    category_persons,
+    check_model,
+    load_settings,
+    scan_published_folder,
+)
 
 ALLOWED = ["term", "coef", "std_err", "ci_low", "ci_high", "p_value", "nobs", "llf", "pseudo_r2", "aic", "bic"]
 

@@ -7,7 +7,8 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from models_py.publish.disclosure import TableSpec, protect
@@ -82,7 +83,8 @@ def check(v: np.ndarray):
             if s == p:
                 continue
             # the person alone in s learns p minus themselves: nothing when p holds 1 and s and p share that one
-            meet = tuple(a if b == -1 else b if a == -1 else (a if a == b else None) for a, b in zip(cells[s], cells[p]))
+            meet = tuple(a if b == -1 else b if a == -1 else (a if a == b else None)
+                         for a, b in zip(cells[s], cells[p]))
             if vals[p] == 1 and None not in meet and vals[cells.index(meet)] == 1:
                 continue
             assert width(A, vals, sup, p, fixed=(s,)) >= 1 - 1e-7

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from models_py.publish.disclosure import (RateSpec, TableSpec, audit_pattern, load_settings,
-                                          protect, round_significant)
+from models_py.publish.disclosure import RateSpec, TableSpec, audit_pattern, load_settings, protect, round_significant
 
 
 def table2d(v: np.ndarray, rows=None, cols=None, name="n") -> pd.DataFrame:
@@ -34,13 +33,15 @@ def oracle_relations(df: pd.DataFrame) -> np.ndarray:
     rows = []
     for (r, c), i in key.items():
         if r == "all":
-            a = np.zeros(len(key)); a[i] = 1
+            a = np.zeros(len(key))
+            a[i] = 1
             for (r2, c2), j in key.items():
                 if c2 == c and r2 != "all":
                     a[j] -= 1
             rows.append(a)
         if c == "all":
-            a = np.zeros(len(key)); a[i] = 1
+            a = np.zeros(len(key))
+            a[i] = 1
             for (r2, c2), j in key.items():
                 if r2 == r and c2 != "all":
                     a[j] -= 1
@@ -55,7 +56,8 @@ def oracle_determined(A: np.ndarray, sup: np.ndarray) -> list[int]:
     rk = np.linalg.matrix_rank(As)
     out = []
     for k, j in enumerate(S):
-        e = np.zeros(len(S)); e[k] = 1
+        e = np.zeros(len(S))
+        e[k] = 1
         if np.linalg.matrix_rank(np.vstack([As, e])) == rk:
             out.append(int(j))
     return out
@@ -241,7 +243,7 @@ def test_t6_family_across_tables():
             for mm in meas:
                 cells.append((mm, tuple(sel), float(row[mm]), bool(fr.loc[i, f"{mm}_suppressed"])))
     # T1 on every table
-    for mm, _, v, s_ in cells:
+    for _mm, _, v, s_ in cells:
         assert s_ or v == 0 or v >= 10
     # per measure: a published cell is sum of atoms; suppressed primary cells must not be pinned (LP over atoms)
     for mm in ("pop", "emi"):
