@@ -5,6 +5,7 @@ bar, never a value (disclosure policy R10).
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -102,8 +103,11 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
         ax.set_yticks(positions, x_labels, fontsize=8)
         ax.invert_yaxis()
     else:
-        ax.set_xticks(positions, x_labels, fontsize=8, rotation=45 if max(map(len, x_labels), default=0) > 6 else 0,
-                      ha="right" if max(map(len, x_labels), default=0) > 6 else "center")
+        # long category names wrap onto lines under few bars, and turn when there are many
+        many = len(x_labels) > 8
+        shown = x_labels if many else [textwrap.fill(label, 13) for label in x_labels]
+        ax.set_xticks(positions, shown, fontsize=7 if many else 8, rotation=45 if many else 0,
+                      ha="right" if many else "center")
 
 
 def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
