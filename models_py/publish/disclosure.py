@@ -21,7 +21,8 @@ Declare each published table with a `TableSpec`:
 - `persons` maps a count column that is not a head count (person-years) to the column of distinct persons behind
   it: R2 and R3 are judged on the persons, the audit treats the measure as continuous (lower bound 0). Persons
   columns not declared as counts are dropped from the protected frame.
-- `RateSpec(column, numerator, denominator)` names columns of the same frame.
+- `RateSpec(column, numerator, denominator)` names columns of the same frame; a numerator or denominator not
+  declared in `counts` is only a rule input and is dropped from the protected frame.
 
 `protect(tables) -> GateResult` applies R2 (counts 1..9 primary, zeros published per R4), R3 (rate published iff
 N >= 20 and (e == 0 or 10 <= e <= N-10), 3 significant digits; when e and N are both published counts, the
@@ -929,8 +930,9 @@ def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict,
         rates_sup += int(flag.sum())
         out[rs.column] = r
         out[f"{rs.column}_suppressed"] = flag
-    # persons behind person-years are a rule input, not an output, unless declared as counts
-    drop = [c for c in (t.persons or {}).values() if c not in t.counts and c in out.columns]
+    # persons behind person-years and the counts behind a rate are rule inputs, not outputs, unless declared counts
+    inputs = [*(t.persons or {}).values(), *(c for rs in t.rates for c in (rs.numerator, rs.denominator))]
+    drop = sorted({c for c in inputs if c not in t.counts and c in out.columns})
     out = out.drop(columns=drop)
     status, reason = summary["status"], summary["reason"]
     if status == "pass" and fam.notes:

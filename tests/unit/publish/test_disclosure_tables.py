@@ -327,3 +327,12 @@ def test_person_years_judged_on_persons_and_persons_column_dropped():
     assert "py_persons" not in f.columns
     assert f.loc["a", "py_suppressed"] and f.loc["a", "rate_suppressed"]
     assert f.loc["b", "py_suppressed"]  # secondary: a + b = all
+
+
+def test_rate_inputs_not_declared_as_counts_are_not_published():
+    df = pd.DataFrame({"g": ["a", "b"], "e": [5, 30], "n": [100, 200]})
+    df["rate"] = df.e / df.n
+    out = protect([TableSpec("r", df, ["g"], {}, [RateSpec("rate", "e", "n")])])
+    f = out.frames["r"]
+    assert "e" not in f.columns and "n" not in f.columns
+    assert f["rate_suppressed"].tolist() == [True, False] and f["rate"].iloc[1] == 0.15
