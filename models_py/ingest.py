@@ -470,8 +470,9 @@ def referenced_tables(rules: list[tuple[str, str]], contracts: dict[str, Contrac
 
 def _accepted_rows_view(con, name: str, contract: Contract, register_year: int, into: str | None = None) -> None:
     """Narrow delivered_<name> (written as `into`, default delivered_<name>) to the rows its own
-    ingestion will accept, so that a row quarantined there (a person born before the contract's minimum, a duplicate key) also makes the rows of other
-    tables that refer to it fail (orphans are quarantined, never loaded beside a missing parent).
+    ingestion will accept, so that a row quarantined there (a person born before the contract's
+    minimum, a duplicate key) also makes the rows of other tables that refer to it fail (orphans are
+    quarantined, never loaded beside a missing parent).
     Rules of <name> that read other delivered tables are left out (no chains between siblings)."""
     own = [sql for _, sql in row_rules(contract, register_year) if not re.search(r"\bdelivered_\w+\b", sql)]
     broken = " or ".join(f"coalesce(({sql}), false)" for sql in own) or "false"
@@ -722,7 +723,7 @@ def _load_table(con, delivery_dir: Path, register_year: int, table: str, contrac
                         f" select * from {ident('accepted_' + name)}")
     key = ", ".join(ident(k) for k in contract.key)
     con.execute(
-        f"create or replace temp table stage_k as"
+        f"create or replace temp view stage_k as"
         f" select *, count(*) over (partition by {key}) as _key_count from {stage}"
     )
     flags = ", ".join(f"case when coalesce(({sql}), false) then {_sql_literal(rid)} end" for rid, sql in rules)
@@ -731,7 +732,7 @@ def _load_table(con, delivery_dir: Path, register_year: int, table: str, contrac
         f" select t._row, list_filter([{flags}], lambda x: x is not null) as rules from stage_k t)"
         f" where len(rules) > 0"
     )
-    con.execute("drop table stage_k")
+    con.execute("drop view stage_k")
     casts = ", ".join(f"cast(s.{ident(c.name)} as {c.physical_type})" for c in contract.columns)
     packed = ", ".join(f"{ident(c.name)} := s.{ident(c.name)}" for c in contract.columns)
     con.execute("begin transaction")
