@@ -886,6 +886,8 @@ def protect(tables: list[TableSpec], settings: dict | None = None) -> GateResult
                          "unpublished_cells": int(fam.n - fam.n_published), "relations": len(fam.members),
                          "primary": int(prim[: fam.n_published].sum()),
                          "secondary": int((sup & ~prim)[: fam.n_published].sum()), **summary, "notes": fam.notes})
+        if not np.isfinite(families[-1]["min_width"]):
+            families[-1]["min_width"] = None
         for i, t in members:
             frame, rec = _apply(t, fam, prot, summary, s, i)
             frames[t.exhibit_id] = frame
@@ -943,6 +945,8 @@ def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict,
     audit = {k: summary[k] for k in ("exact_passed", "interval_passed", "singleton_passed", "min_width", "rounds",
                                      "components", "lps")}
     audit["target_width_met"] = summary["min_width"] >= s["secondary"]["target_interval_width"]
+    if not np.isfinite(audit["min_width"]):
+        audit["min_width"] = None  # no protected quantity (or all unbounded): JSON-safe for metadata
     rec = GateRecord(t.exhibit_id, "table", status, reason, rules, fam.name, n_cells, primary, secondary, rates_sup,
                      audit, summary["seconds"])
     return (None if status == "fail" else out), rec
