@@ -113,6 +113,7 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     return dg.MaterializeResult(metadata={
         "exhibits": len(exhibits), "published": len(result.published),
         "failed": int((record["status"] == "fail").sum()),
+        "withheld": int((record["status"] == gate.WITHHELD).sum()),
         "primary_suppressed": int(record["primary_suppressed"].sum()),
         "secondary_suppressed": int(record["secondary_suppressed"].sum()),
         "gate_seconds": round(seconds, 2),
@@ -120,7 +121,8 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
 
 
 @dg.asset_check(asset=disclosure_gate, blocking=True, pool=DUCKDB_POOL,
-                description="Every registered exhibit was produced and passed the gate (no family left unprotected).")
+                description="Every registered exhibit was produced and went through the gate; no declaration is inconsistent "
+                "and (with on_unprotectable: block) no family was left unprotectable.")
 def every_exhibit_protected(warehouse: Warehouse) -> dg.AssetCheckResult:
     ids = [e.id for e in registry.load_registry()]
     with warehouse.connect(read_only=True) as con:
@@ -128,13 +130,15 @@ def every_exhibit_protected(warehouse: Warehouse) -> dg.AssetCheckResult:
     status = dict(zip(record["exhibit_id"], record["status"]))
     missing = [i for i in ids if i not in status]
     failed = [i for i in ids if status.get(i) == "fail"]
+    withheld = [i for i in ids if status.get(i) == gate.WITHHELD]
     return dg.AssetCheckResult(passed=not missing and not failed, metadata={
         "registered": len(ids), "missing": ", ".join(missing[:20]) or "none",
-        "failed": ", ".join(failed[:20]) or "none"})
+        "failed": ", ".join(failed[:20]) or "none", "withheld": ", ".join(withheld[:40]) or "none"})
 
 
 def _published_tables(con) -> dict[str, pd.DataFrame]:
-    record = con.execute(f"select exhibit_id from {PUBLISHED}.gate_record where status <> 'fail'").fetchall()
+    record = con.execute(f"select exhibit_id from {PUBLISHED}.gate_record where status not in ('fail', ?)",
+                         [gate.WITHHELD]).fetchall()
     return {i: con.execute(f'select * from {PUBLISHED}."{i}"').df() for (i,) in record}
 
 
@@ -167,7 +171,7 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
         published = []
         for e in exhibits:
             row = record[record["exhibit_id"] == e.id]
-            if row.empty or row["status"].iloc[0] == "fail":
+            if row.empty or row["status"].iloc[0] in ("fail", gate.WITHHELD):
                 continue
             table = con.execute(f'select * from {PUBLISHED}."{e.id}"').df()
             suppressed = con.execute(f'select * from {PUBLISHED}."{e.id}__suppressed"').df()

@@ -107,6 +107,17 @@ def _note(record: dc.GateRecord) -> str:
     return ""
 
 
+WITHHELD = "withheld"
+
+
+def _unprotectable(record: dc.GateRecord, settings: dict) -> str:
+    """What happens to a table whose family the audit could not protect: by the policy setting `on_unprotectable`,
+    the table is withheld (not published; the record says why) or the whole publication is blocked."""
+    if record.status == "fail" and record.reason.startswith("audit") and settings.get("on_unprotectable") == "withhold":
+        return WITHHELD
+    return record.status
+
+
 def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], settings: dict | None = None,
                      model_verdicts: dict[str, dict] | None = None) -> ExhibitGate:
     """Protect every exhibit: tables by family through `disclosure.protect`, model outputs by their R8/R9
@@ -128,11 +139,13 @@ def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], s
         else:
             specs.append((exhibit, table_spec(exhibit, frame)))
     families = []
+    policy = settings or dc.load_settings()
     if specs:
         result = dc.protect([s for _, s in specs], settings)
         families = result.families
         for exhibit, _ in specs:
             record = result.record(exhibit.id)
+            record.status = _unprotectable(record, policy)
             rows.append(_row(record, _note(record)))
             protected = result.frames.get(exhibit.id)
             if record.status != "fail" and protected is not None:

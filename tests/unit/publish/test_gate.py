@@ -52,3 +52,14 @@ def test_model_outputs_need_a_passing_verdict_covering_their_columns():
     record_model_check(con, "models.b_rrr", blocked, ["term", "coef"])
     gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
     assert gate.published == {} and "fewer than 10 persons" in gate.record.iloc[0]["reason"]
+
+
+def test_an_unprotectable_family_is_withheld_or_blocks_by_the_policy_setting():
+    from models_py.publish.gate import WITHHELD, _unprotectable
+
+    audit_failed = dc.GateRecord("c_fig_14", "table", "fail", "audit T5 still fails for 3 quantities", ["R5"])
+    declaration = dc.GateRecord("c_fig_14", "table", "fail", "family f: margins are not the sum of their codes", [])
+    assert _unprotectable(audit_failed, {"on_unprotectable": "withhold"}) == WITHHELD
+    assert _unprotectable(audit_failed, {"on_unprotectable": "block"}) == "fail"
+    assert _unprotectable(declaration, {"on_unprotectable": "withhold"}) == "fail"  # a registry bug always blocks
+    assert dc.load_settings()["on_unprotectable"] == "withhold"
