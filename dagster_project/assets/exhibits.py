@@ -168,9 +168,11 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
     exhibits = registry.load_registry()
     with warehouse.connect(read_only=True) as con:
         record = con.execute(f"select * from {PUBLISHED}.gate_record").df()
-        published = []
+        published, withheld = [], []
         for e in exhibits:
             row = record[record["exhibit_id"] == e.id]
+            if not row.empty and row["status"].iloc[0] == gate.WITHHELD:
+                withheld.append((e, str(row["reason"].iloc[0])))
             if row.empty or row["status"].iloc[0] in ("fail", gate.WITHHELD):
                 continue
             table = con.execute(f'select * from {PUBLISHED}."{e.id}"').df()
@@ -181,7 +183,7 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
     site = Site(
         title="Emigration from Norway: register pipeline report",
         studies={s: registry.study_title(s) for s in registry.REGISTRY_FILES},
-        exhibits=published, scorecard=card, disclosure_record=gate.record_for_publication(record),
+        exhibits=published, withheld=withheld, scorecard=card, disclosure_record=gate.record_for_publication(record),
         provenance={
             "register years": f"{vintages[0]}-{vintages[1]} (newest extraction {vintages[2]})",
             "dagster run": context.run.run_id,
@@ -192,7 +194,7 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
     context.log.info(f"report published: {index}")
     counts = score.summary(card)
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(index)), "exhibits": len(published),
+        "path": dg.MetadataValue.path(str(index)), "exhibits": len(published), "withheld": len(withheld),
         "scorecard": f"{counts['holds']} of {counts['claims']} hold",
         "files": len(json.loads((index.parent / "manifest.json").read_text())["files"]),
     })

@@ -55,6 +55,7 @@ class Site:
     scorecard: pd.DataFrame
     disclosure_record: pd.DataFrame
     provenance: dict[str, str] = field(default_factory=dict)
+    withheld: list[tuple[Exhibit, str]] = field(default_factory=list)  # not published, with the gate's reason
 
 
 def _display(df: pd.DataFrame, suppressed: pd.DataFrame | None) -> pd.DataFrame:
@@ -142,8 +143,12 @@ def write_site(site: Site, out_dir: Path) -> Path:
         {"href": pages[k], "title": t} for k, t in site.studies.items()] + [
         {"href": "scorecard.html", "title": "Scorecard"}, {"href": "disclosure.html", "title": "Disclosure control"}]
     common = {"site_title": site.title, "nav": nav}
+    withheld: dict[str, list[dict]] = {}
+    for exhibit, reason in site.withheld:
+        withheld.setdefault(exhibit.study, []).append({"id": exhibit.id, "heading": exhibit.heading, "reason": reason})
     for key, title in site.studies.items():
-        html = TEMPLATES.get_template("study.html.j2").render(title=title, sections=sections.get(key, []), **common)
+        html = TEMPLATES.get_template("study.html.j2").render(title=title, sections=sections.get(key, []),
+                                                               withheld=withheld.get(key, []), **common)
         path = out_dir / pages[key]
         path.write_text(html, encoding="utf-8")
         record(path)
@@ -168,7 +173,7 @@ def write_site(site: Site, out_dir: Path) -> Path:
     contents = [{"href": pages[k], "title": t, "exhibits": len(sections.get(k, []))} for k, t in site.studies.items()]
     index_html = TEMPLATES.get_template("index.html.j2").render(
         title=site.title, provenance=site.provenance, contents=contents,
-        exhibit_count=len(site.exhibits), scorecard=counts, claims=len(site.scorecard), **common)
+        exhibit_count=len(site.exhibits), withheld_count=len(site.withheld), scorecard=counts, claims=len(site.scorecard), **common)
     (out_dir / "index.html").write_text(index_html, encoding="utf-8")
     record(out_dir / "index.html")
     (out_dir / "manifest.json").write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")

@@ -81,5 +81,7 @@ def test_every_page_link_and_figure_resolves_without_console_errors(published_re
 def test_contents_page_counts_every_registered_exhibit(published_report, browser):
     browser.get((published_report / "index.html").resolve().as_uri())
     summary = browser.find_element("id", "summary").text
-    count = int(re.search(r"(\d+) exhibits published", summary).group(1))
-    assert count == len(load_registry())
+    found = re.search(r"(\d+) exhibits published, (\d+) withheld", summary)
+    assert found, summary
+    assert int(found.group(1)) + int(found.group(2)) == len(load_registry())
+    assert int(found.group(1)) == len(list((published_report / "exhibits").glob("*.csv")))

@@ -49,7 +49,7 @@ def test_layout_manifest_and_workbook(tmp_path):
     assert cells[2][2] == ":" and cells[1][2] == "120"  # suppressed prints as ':' (policy R2)
     page = (tmp_path / "study_c.html").read_text()
     assert "Figure 1. A line" in page and "figures/c_fig_1.svg" in page and ">:<" in page
-    assert "2 exhibits published" in " ".join((tmp_path / "index.html").read_text().split())
+    assert "2 exhibits published, 0 withheld" in " ".join((tmp_path / "index.html").read_text().split())
 
 
 def test_publish_swaps_latest_and_keeps_the_previous_report(tmp_path):
