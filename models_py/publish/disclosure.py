@@ -607,6 +607,8 @@ class _Auditor:
                       bounds=np.column_stack([lo_b, hi_b]), method="highs")
             hi = linprog(-c, **kw)
             self.lps += 1
+            if hi.status == 0 and xtrue is not None:
+                moved.update(int(cols[t]) for t in np.flatnonzero(np.abs(hi.x - xtrue[cols]) > 1e-7))
             if hi.status == 2:
                 raise DisclosureError(f"family {f.name}: the audit's linear program is infeasible "
                                       "(inconsistent relations)")
@@ -616,46 +618,17 @@ class _Auditor:
                 return float(-hi.fun - v)
             lo = linprog(c, **kw)
             self.lps += 1
+            if lo.status == 0 and xtrue is not None:
+                moved.update(int(cols[t]) for t in np.flatnonzero(np.abs(lo.x - xtrue[cols]) > 1e-7))
             if lo.status == 3:
                 return math.inf
             return float(-hi.fun - lo.fun)
 
-        # R5a on every suppressed cell; unpublished cells derived exactly are reported when they hold 1..9
-        todo = [i for i, j in enumerate(vars_) if suppressed[j] and ("c", int(j)) not in self.certified]
-        if has_aux or (todo and k <= sec["dense_component_unknowns"]):
-            Md = M.toarray() if M.shape[0] else np.zeros((0, k))
-            Z = _null(Md)
-            free = np.linalg.norm(Z, axis=1) > self.tol if Z.shape[1] else np.zeros(k, dtype=bool)
-            sol = None
-            for i, j in enumerate(vars_):
-                if free[i]:
-                    if suppressed[j]:
-                        self.certified.add(("c", int(j)))
-                    continue
-                if suppressed[j]:
-                    out["exact_passed"] = False
-                    out["failing"].append(("R5a", (int(j),)))
-                elif not f.continuous[j]:
-                    if sol is None:
-                        sol = np.linalg.lstsq(Md, b, rcond=None)[0] if Md.shape[0] else np.zeros(k)
-                    if count_is_primary(round(float(sol[i])), self.s):
-                        out["derived"].append(int(j))
-        else:
-            for i in todo:
-                j = int(vars_[i])
-                if determined_full(i):
-                    out["exact_passed"] = False
-                    out["failing"].append(("R5a", (j,)))
-                else:
-                    self.certified.add(("c", j))
-        failed_exact = {sp for _, sp in out["failing"]}
+        moved: set[int] = set()
         # R5b and T5 on every protected quantity
         for fi, fn in funcs:
             support = tuple(sorted(int(j) for j in fn.coef))
             v = None if has_aux else float(sum(a_ * f.value[j] for j, a_ in fn.coef.items()))
-            if any((j,) in failed_exact for j in support) and len(support) == 1:
-                self.widths[("f", fi)] = 0.0
-                continue
             cvec = np.zeros(k)
             for j, a_ in fn.coef.items():
                 if j in loc:
@@ -691,6 +664,38 @@ class _Auditor:
                     break
             else:
                 self.certified.add(("f", fi))
+        # R5a on every suppressed cell; unpublished cells derived exactly are reported when they hold 1..9
+        # a cell that moves between two feasible points (an LP optimum and the truth) is not determined
+        for i in moved:
+            if suppressed[vars_[i]]:
+                self.certified.add(("c", int(vars_[i])))
+        todo = [i for i, j in enumerate(vars_) if suppressed[j] and ("c", int(j)) not in self.certified]
+        if has_aux or (todo and k <= sec["dense_component_unknowns"]):
+            Md = M.toarray() if M.shape[0] else np.zeros((0, k))
+            Z = _null(Md)
+            free = np.linalg.norm(Z, axis=1) > self.tol if Z.shape[1] else np.zeros(k, dtype=bool)
+            sol = None
+            for i, j in enumerate(vars_):
+                if free[i]:
+                    if suppressed[j]:
+                        self.certified.add(("c", int(j)))
+                    continue
+                if suppressed[j]:
+                    out["exact_passed"] = False
+                    out["failing"].append(("R5a", (int(j),)))
+                elif not f.continuous[j]:
+                    if sol is None:
+                        sol = np.linalg.lstsq(Md, b, rcond=None)[0] if Md.shape[0] else np.zeros(k)
+                    if count_is_primary(round(float(sol[i])), self.s):
+                        out["derived"].append(int(j))
+        else:
+            for i in todo:
+                j = int(vars_[i])
+                if determined_full(i):
+                    out["exact_passed"] = False
+                    out["failing"].append(("R5a", (j,)))
+                else:
+                    self.certified.add(("c", j))
         return out
 
     def _knows_only_self(self, s: int, fn: _Functional) -> bool:
