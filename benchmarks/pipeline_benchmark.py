@@ -290,14 +290,14 @@ def write_outputs(results: list[dict], out: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    fig, axes = plt.subplots(1, len(results), figsize=(7 * len(results), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(results), figsize=(10 * len(results), 4.5), squeeze=False)
     for ax, r in zip(axes[0], results):
         part = [row for row in rows_of(r) if row["stage"] != "whole run"]
         labels = [f"{row['run']}: {row['stage']}" for row in part]
         ax.barh(labels, [row["x_scan_floor"] for row in part], color="#4c72b0")
         ax.axvline(10, color="#c44e52", linestyle="--", linewidth=1)
         ax.set_xscale("log")
-        ax.set_xlabel("time as a multiple of one DuckDB scan of all inputs (log scale; dashed: 10x)")
+        ax.set_xlabel("x one DuckDB scan of all inputs (log scale; dashed: 10x)")
         ax.set_title(f"scale {r['scale']:g}")
         ax.invert_yaxis()
     fig.tight_layout()
