@@ -13,6 +13,8 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_project.assets.dbt import dbt_models, relation_of
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import Warehouse
+from models_py.publish import disclosure
+from models_py.publish.gate import record_model_check
 from models_py.studies.a import simulate as sim
 from models_py.studies.a.inputs import build_design, build_panel, missing_inputs
 from models_py.studies.a.spec import load_spec
@@ -21,6 +23,45 @@ from models_py.studies.a.table_4_12 import table_4_12
 
 GROUP = "study_a_models"
 RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
+FIT_TABLES = ("coefficients", "diagnostics", "residual_cov", "systems")
+# Tables this module writes, for the exhibits that read them (models_py/exhibits/study_a.yaml).
+MODEL_TABLES = {**{f"models.a_sur_{name}": "a_sur_fit" for name in FIT_TABLES},
+                "models.a_sur_simulation": "a_sur_simulation", "models.a_sur_counterfactuals": "a_sur_counterfactuals",
+                "models.a_table_4_12": "a_table_4_12"}
+
+
+def _drop(con, *tables: str) -> None:
+    """Outputs of a stage that cannot run on these data are removed, so no stale estimate is published."""
+    for table in tables:
+        con.execute(f"drop table if exists models.{table}")
+        con.execute("delete from models.model_gate where output_table = ?", [f"models.{table}"]) if _has(
+            con, "model_gate") else None
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'models' "
+                            "and table_name = ?", [table]).fetchall()[0][0])
+
+
+def _min_df(con) -> float:
+    return con.execute("select min(min_residual_df) from models.a_sur_systems").fetchall()[0][0]
+
+
+def _record_verdicts(con, tables: dict[str, pd.DataFrame], residual_df: dict) -> None:
+    """R9 (aggregate-series models): every input cell of the estimation years passes R2/R3, every equation keeps
+    10 residual df; the verdict per output table lets the disclosure gate publish it."""
+    cells = con.execute(
+        f"select year, country_group, sex, age_group, emigrations, population_jan1 from {relation_of(RATES_MODEL)} "
+        "where country_group between 1 and 3 and sex in (1, 2) and year in (select distinct year from models.a_sur_inputs)"
+    ).df()
+    inputs = disclosure.TableSpec("a_sur_input_cells", cells, ["year", "country_group", "sex", "age_group"],
+                                  {"emigrations": "emigrations", "population_jan1": "population_jan1"},
+                                  [disclosure.RateSpec("emi", "emigrations", "population_jan1")])
+    inputs.frame = cells.assign(emi=cells["emigrations"] / cells["population_jan1"].where(cells["population_jan1"] > 0))
+    for name, frame in tables.items():
+        record = disclosure.check_model(f"models.{name}", "aggregate", fields=list(frame.columns),
+                                        residual_df=residual_df, input_tables=[inputs])
+        record_model_check(con, f"models.{name}", record, list(frame.columns))
 
 
 def _write(con, table: str, frame: pd.DataFrame) -> None:
@@ -46,11 +87,11 @@ def _sample_years(spec) -> tuple[int, int]:
 
 @dg.asset(
     deps=[get_asset_key_for_model([dbt_models], RATES_MODEL), get_asset_key_for_model([dbt_models], MACRO_SEED)],
-    group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"}, output_required=False,
+    group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
     description="Study A Table 4.1 inputs: EMI/ANKO/ANME/POP by group x sex x age and BEH from rate_a_macro, "
     "with the macro series of the seed (1988 on, for the lags), as one long table (year, series, value). "
-    "Not materialized (and the models downstream skipped) when no system's estimation sample is covered by "
-    "the delivered register years and cells; systems not covered are listed in the metadata.",
+    "Empty (and nothing estimated downstream) when no system's estimation sample is covered by the delivered "
+    "register years and cells; systems not covered are listed in the metadata.",
 )
 def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
     spec = load_spec()
@@ -69,6 +110,8 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
             # series names and years only (no cell counts): a system needs its full 1990/91-2013 sample
             context.log.warning("study A SUR systems not estimable, inputs incomplete: " + "; ".join(missing.values()))
         if len(missing) == len(spec.systems):
+            _drop(con, "a_sur_inputs", *(f"a_sur_{n}" for n in FIT_TABLES), "a_sur_simulation", "a_sur_counterfactuals")
+            yield dg.MaterializeResult(metadata={"estimable_systems": 0})
             return
         long = panel.rename_axis("year").reset_index().melt(id_vars="year", var_name="series", value_name="value")
         _write(con, "a_sur_inputs", long)  # blanks kept as null: every series keeps its column
@@ -105,6 +148,9 @@ def a_sur_inputs_no_small_cells(warehouse: Warehouse) -> dg.AssetCheckResult:
 def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     spec = load_spec()
     with warehouse.connect() as con:
+        if not _has(con, "a_sur_inputs"):
+            _drop(con, *(f"a_sur_{n}" for n in FIT_TABLES))
+            return dg.MaterializeResult(metadata={"systems_fitted": 0})
         panel = _panel(con)
         skip = set(missing_inputs(spec, panel))
         design = build_design(spec, panel)
@@ -119,12 +165,16 @@ def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
                 context.log.warning(f"system {system.id} not estimated: {type(exc).__name__}: {exc}")
                 skip.add(system.id)
         if not fits:
-            raise ValueError("no study A SUR system could be estimated")
+            _drop(con, *(f"a_sur_{n}" for n in FIT_TABLES))
+            return dg.MaterializeResult(metadata={"systems_fitted": 0, "systems_not_estimable": str(sorted(skip))})
         seconds = time.perf_counter() - started
         tables = tidy(fits)
         tables["systems"]["variant"] = spec.variant
         for name, frame in tables.items():
             _write(con, f"a_sur_{name}", frame)
+        _record_verdicts(con, {f"a_sur_{n}": f for n, f in tables.items()},
+                         {f"system {k}": float(v) for k, v in zip(tables["systems"]["system"],
+                                                                  tables["systems"]["min_residual_df"])})
     s = tables["systems"]
     return dg.MaterializeResult(metadata={
         "fit_seconds_all_systems": round(seconds, 3),
@@ -137,7 +187,10 @@ def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
 
 
 def _systems(warehouse: Warehouse) -> pd.DataFrame:
+    """The fitted systems; empty when nothing was estimable on these data (then nothing is published either)."""
     with warehouse.connect() as con:
+        if not _has(con, "a_sur_systems"):
+            return pd.DataFrame(columns=["system", "converged", "max_restriction_violation"])
         return con.execute("select * from models.a_sur_systems order by system").df()
 
 
@@ -146,8 +199,7 @@ def _systems(warehouse: Warehouse) -> pd.DataFrame:
 def a_sur_fit_converged(warehouse: Warehouse) -> dg.AssetCheckResult:
     s = _systems(warehouse)
     bad = s.loc[~s["converged"].astype(bool), "system"].tolist()
-    return dg.AssetCheckResult(passed=bool(len(s) > 0 and not bad),
-                               metadata={"systems": len(s), "not_converged": str(bad)})
+    return dg.AssetCheckResult(passed=not bad, metadata={"systems": len(s), "not_converged": str(bad)})
 
 
 @dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
@@ -155,6 +207,8 @@ def a_sur_fit_converged(warehouse: Warehouse) -> dg.AssetCheckResult:
                 "of freedom.")
 def a_sur_fit_residual_df(warehouse: Warehouse) -> dg.AssetCheckResult:
     need = int(load_spec().estimation["min_residual_df"])
+    if _systems(warehouse).empty:
+        return dg.AssetCheckResult(passed=True, metadata={"equations": 0, "required": need})
     with warehouse.connect() as con:
         low = con.execute("select count(*), min(residual_df) from models.a_sur_diagnostics where residual_df < ?",
                           [need]).fetchone()
@@ -168,8 +222,8 @@ def a_sur_fit_residual_df(warehouse: Warehouse) -> dg.AssetCheckResult:
 def a_sur_fit_restrictions_hold(warehouse: Warehouse) -> dg.AssetCheckResult:
     tol = float(load_spec().estimation["restriction_tolerance"])
     s = _systems(warehouse)
-    worst = float(s["max_restriction_violation"].max()) if len(s) else float("inf")
-    return dg.AssetCheckResult(passed=bool(len(s) > 0 and worst <= tol),
+    worst = float(s["max_restriction_violation"].max()) if len(s) else 0.0
+    return dg.AssetCheckResult(passed=bool(worst <= tol),
                                metadata={"max_violation": worst, "tolerance": tol})
 
 
@@ -180,6 +234,8 @@ def _coefficients(con) -> dict[str, dict[int, dict[str, float]]]:
 
 
 def _all_nine(context, con, spec) -> bool:
+    if not _has(con, "a_sur_systems"):
+        return False
     fitted = {int(x) for (x,) in con.execute("select system from models.a_sur_systems").fetchall()}
     if fitted != {s.id for s in spec.systems}:
         context.log.warning(f"simulations skipped: they need all nine systems, fitted {sorted(fitted)}")
@@ -188,7 +244,7 @@ def _all_nine(context, con, spec) -> bool:
 
 
 @dg.asset(
-    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"}, output_required=False,
+    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
     description="Fig 4.1 static simulation of the total rate (2000-2013, actual lags) and the dynamic reference "
     "path (1992-2013, simulated lags, zero errors), with the estimated and the published coefficients "
     "(skipped unless all nine systems were estimated).",
@@ -197,6 +253,8 @@ def a_sur_simulation(context: dg.AssetExecutionContext, warehouse: Warehouse):
     spec = load_spec()
     with warehouse.connect() as con:
         if not _all_nine(context, con, spec):
+            _drop(con, "a_sur_simulation")
+            yield dg.MaterializeResult(metadata={"rows": 0})
             return
         panel = _panel(con)
         frames = [frame.assign(coefficients=source)
@@ -204,11 +262,12 @@ def a_sur_simulation(context: dg.AssetExecutionContext, warehouse: Warehouse):
                   for frame in (sim.static_simulation(spec, coefs, panel), sim.dynamic_simulation(spec, coefs, panel))]
         out = pd.concat(frames, ignore_index=True)
         _write(con, "a_sur_simulation", out)
+        _record_verdicts(con, {"a_sur_simulation": out}, {"system": float(_min_df(con))})
     yield dg.MaterializeResult(metadata={"rows": len(out)})
 
 
 @dg.asset(
-    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"}, output_required=False,
+    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
     description="Table 4.11: change in the number of emigrations vs the reference path for RELINNTj +0.1, "
     "LEDNOR +1, LED1 +1, LED2 +1 from 2000, beside the published values (skipped unless all nine systems "
     "were estimated).",
@@ -217,11 +276,14 @@ def a_sur_counterfactuals(context: dg.AssetExecutionContext, warehouse: Warehous
     spec = load_spec()
     with warehouse.connect() as con:
         if not _all_nine(context, con, spec):
+            _drop(con, "a_sur_counterfactuals")
+            yield dg.MaterializeResult(metadata={"rows": 0})
             return
         panel = _panel(con)
         out = pd.concat([sim.counterfactuals(spec, coefs, panel).assign(coefficients=source)
                          for source, coefs in _coefficients(con).items()], ignore_index=True)
         _write(con, "a_sur_counterfactuals", out)
+        _record_verdicts(con, {"a_sur_counterfactuals": out}, {"system": float(_min_df(con))})
     est = out[out["coefficients"] == "estimated"].groupby("scenario")["difference"].sum()
     yield dg.MaterializeResult(metadata={"cumulative_estimated": dg.MetadataValue.json(
         {k: round(float(v), 1) for k, v in est.items()})})
@@ -233,6 +295,9 @@ def a_table_4_12(warehouse: Warehouse) -> dg.MaterializeResult:
     t = table_4_12(load_spec())
     with warehouse.connect() as con:
         _write(con, "a_table_4_12", t)
+        # the specification itself: no data enter it
+        record_model_check(con, "models.a_table_4_12", disclosure.GateRecord(
+            "models.a_table_4_12", "model", "pass", "generated from the specification", ["R9"]), list(t.columns))
     return dg.MaterializeResult(metadata={"rows": len(t)})
 
 

@@ -179,6 +179,10 @@ def extract(con, exhibit: Exhibit, relation_of: Callable[[str], str]) -> pd.Data
     if exhibit.is_model_output:
         schema, table = exhibit.source.split(".", 1)
         relation = f"{_quote(schema)}.{_quote(table)}"
+        exists = con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                             [schema, table]).fetchall()[0][0]
+        if not exists:  # a model not estimable on these data writes no table: the exhibit is empty
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in exhibit.columns})
     else:
         relation = relation_of(exhibit.source)
     columns = ", ".join(_quote(c) for c in exhibit.columns)

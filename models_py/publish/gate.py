@@ -38,6 +38,7 @@ def table_spec(exhibit: Exhibit, frame: pd.DataFrame) -> dc.TableSpec:
 
 
 MODEL_GATE_TABLE = "models.model_gate"
+WITHHELD = "withheld"
 
 
 def record_model_check(con, output_table: str, record: dc.GateRecord, fields: list[str]) -> None:
@@ -63,11 +64,13 @@ def model_records(con) -> dict[str, dict]:
     return {r["output_table"]: r for r in df.to_dict("records")}
 
 
-def _model_exhibit(exhibit: Exhibit, records: dict[str, dict]) -> dc.GateRecord:
+def _model_exhibit(exhibit: Exhibit, records: dict[str, dict], frame: pd.DataFrame) -> dc.GateRecord:
     """A model output is published only with its model's passing verdict, and only the fields that verdict covered."""
     kind = exhibit.disclosure["model"]
     rule = "R8" if kind == "person" else "R9"
     record = records.get(exhibit.source)
+    if record is None and frame.empty:
+        return dc.GateRecord(exhibit.id, "model", WITHHELD, "the model was not estimable on these data", [rule])
     if record is None:
         return dc.GateRecord(exhibit.id, "model", "fail", f"no {rule} verdict recorded for {exhibit.source}", [rule])
     uncovered = sorted(set(exhibit.columns) - set(str(record["fields"]).split(",")))
@@ -107,9 +110,6 @@ def _note(record: dc.GateRecord) -> str:
     return ""
 
 
-WITHHELD = "withheld"
-
-
 def _unprotectable(record: dc.GateRecord, settings: dict) -> str:
     """What happens to a table whose family the audit could not protect: by the policy setting `on_unprotectable`,
     the table is withheld (not published; the record says why) or the whole publication is blocked."""
@@ -127,9 +127,9 @@ def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], s
         frame = tables[exhibit.id]
         d = exhibit.disclosure or {}
         if "model" in d:
-            record = _model_exhibit(exhibit, model_verdicts or {})
+            record = _model_exhibit(exhibit, model_verdicts or {}, frame)
             rows.append(_row(record, _note(record)))
-            if record.status != "fail":
+            if record.status not in ("fail", WITHHELD):
                 published[exhibit.id] = _split(frame, exhibit)
         elif not d:
             rows.append({**dict.fromkeys(RECORD_COLUMNS, ""), "exhibit_id": exhibit.id, "kind": "table",

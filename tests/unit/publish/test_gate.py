@@ -63,3 +63,10 @@ def test_an_unprotectable_family_is_withheld_or_blocks_by_the_policy_setting():
     assert _unprotectable(audit_failed, {"on_unprotectable": "block"}) == "fail"
     assert _unprotectable(declaration, {"on_unprotectable": "withhold"}) == "fail"  # a registry bug always blocks
     assert dc.load_settings()["on_unprotectable"] == "withhold"
+
+
+def test_a_model_not_estimable_on_these_data_is_withheld_not_failed():
+    e = Exhibit(id="a_tab_4_2", study="a", title="t", source="models.a_sur_coefficients", columns=["term"],
+                disclosure={"model": "aggregate"})
+    gate = protect_exhibits([e], {"a_tab_4_2": pd.DataFrame({"term": pd.Series(dtype="object")})}, model_verdicts={})
+    assert gate.published == {} and gate.record.iloc[0]["status"] == "withheld"
