@@ -35,10 +35,12 @@ select
     cast(case when j.year < cov.last_register_year then coalesce(d.population_dec31, 0) end
          as {{ dbt.type_bigint() }})                               as population_dec31,
     cast(case when j.year < cov.last_register_year
-              then (j.population_jan1 + coalesce(d.population_dec31, 0)) / 2.0 end as {{ type_double() }}) as mean_population,
+              then cast(j.population_jan1 + coalesce(d.population_dec31, 0) as {{ type_double() }}) / 2 end
+         as {{ type_double() }}) as mean_population,
+    -- in double throughout: Spark divides decimals (100.0, 2.0) at reduced precision
     cast(case when j.year < cov.last_register_year
-              then 100.0 * coalesce(e.emigrations, 0)
-                   / nullif((j.population_jan1 + coalesce(d.population_dec31, 0)) / 2.0, 0) end
+              then cast(100 as {{ type_double() }}) * coalesce(e.emigrations, 0)
+                   / nullif(cast(j.population_jan1 + coalesce(d.population_dec31, 0) as {{ type_double() }}) / 2, 0) end
          as {{ type_double() }})                                   as rate_per_100,
     cast(j.population_jan1 as {{ dbt.type_bigint() }})             as person_years,
     cast(100.0 * coalesce(e.emigrations, 0) / nullif(j.population_jan1, 0) as {{ type_double() }}) as rate_per_100_py,
