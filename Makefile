@@ -18,7 +18,7 @@ SEED ?= 20261122
 FIRST_YEAR ?= 1990
 LAST_YEAR ?= 2023
 PORT ?= 3000
-PYTEST_ARGS ?= -m "not slow"
+PYTEST_ARGS ?= -m "not slow and not spark"
 SCALES ?= 0.1
 BENCH_OUT ?= $(CURDIR)/data/benchmark
 
