@@ -96,6 +96,21 @@ def check(spec: dict, tables: dict[str, pd.DataFrame], population_scale: float |
         value = measure(spec["measure"], tables)
         ok = value > 0 if spec["sign"] == "positive" else value < 0
         return Outcome(HOLDS if ok else FAILS, _fmt(value), spec["sign"])
+    if relation == "same_sign":
+        # the share of rows whose estimate has the sign of the published value beside it (a table of estimates)
+        exhibit, column, reference = spec["exhibit"], spec["column"], spec["reference_column"]
+        if exhibit not in tables:
+            raise NotComputed(f"exhibit {exhibit} is not published")
+        df = tables[exhibit]
+        for key, value in (spec.get("where") or {}).items():
+            df = df[df[key].astype("string").isin([str(v) for v in (value if isinstance(value, list) else [value])])]
+        pairs = df[[column, reference]].apply(pd.to_numeric, errors="coerce").dropna()
+        pairs = pairs[pairs[reference] != 0]
+        if pairs.empty:
+            raise NotComputed(f"{exhibit}: no estimate beside a published value")
+        share = float(((pairs[column] > 0) == (pairs[reference] > 0)).mean())
+        ok = share >= float(spec["min_share"])
+        return Outcome(HOLDS if ok else FAILS, f"{share:.2f} of {len(pairs)}", f">= {spec['min_share']}")
     if relation in ("value", "ratio"):
         if relation == "value":
             value = measure(spec["measure"], tables)

@@ -44,3 +44,12 @@ def test_a_suppressed_or_missing_cell_is_not_computed():
     from models_py.publish.scorecard import evaluate
     card = evaluate([], TABLES, None)
     assert list(card.columns)[:3] == ["study", "claim", "source"] and NOT_COMPUTED not in set(card["status"])
+
+
+def test_same_sign_counts_rows_agreeing_with_the_published_sign():
+    tables = {"a_tab_4_2": pd.DataFrame({"estimate": [0.5, -0.2, 0.1, 0.3], "published_estimate": [0.4, -0.1, -0.2, 0.0]})}
+    spec = {"relation": "same_sign", "exhibit": "a_tab_4_2", "column": "estimate",
+            "reference_column": "published_estimate", "min_share": 0.6}
+    outcome = check(spec, tables, None)
+    assert outcome.status == HOLDS and outcome.pipeline.startswith("0.67 of 3")  # a published 0 has no sign
+    assert check({**spec, "min_share": 0.7}, tables, None).status == FAILS
