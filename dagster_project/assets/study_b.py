@@ -3,7 +3,8 @@
 Thin: the statistics live in models_py.studies.b; these assets read the panel mart, call it, and
 write tidy tables into the warehouse schema `models` (b_counts, b_fit, b_levels, b_rrr, b_ame,
 b_income_profile, b_sensitivity). A model that fails disclosure rule R8 (thresholds: dbt vars
-model_min_persons_per_level, model_min_residual_df) publishes its counts and the reason only.
+models.min_category_persons, models.min_residual_df of models_py/publish/disclosure_settings.yaml) publishes
+its counts and the reason only.
 """
 
 import time
@@ -15,8 +16,9 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_project.assets.dbt import dbt_models, relation_of
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import Warehouse
+from models_py.publish import disclosure
+from models_py.publish.gate import record_model_check
 from models_py.publish.site import markdown_table
-from models_py.settings import setting
 from models_py.studies.b.design import DesignSpec
 from models_py.studies.b.mnl import peak_memory_mb
 from models_py.studies.b.runs import (
@@ -94,7 +96,21 @@ EMPTY = {
 
 
 def _thresholds() -> tuple[int, int]:
-    return int(setting("model_min_persons_per_level")), int(setting("model_min_residual_df"))
+    """R8's thresholds, from their one home (models_py/publish/disclosure_settings.yaml)."""
+    models = disclosure.load_settings()["models"]
+    return int(models["min_category_persons"]), int(models["min_residual_df"])
+
+
+def _record_verdicts(con, tables: list[str]) -> None:
+    """The disclosure gate publishes a model table only with a verdict: every model whose estimates a table holds
+    passed R8 (publication_problems); an unpublishable model wrote its counts and reasons only."""
+    for table in tables:
+        columns = [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'models' and table_name = ?",
+            [table]).fetchall()]
+        record = disclosure.GateRecord(f"models.{table}", "model", "pass",
+                                       "R8 checked per model before its estimates were written", ["R8"])
+        record_model_check(con, f"models.{table}", record, columns)
 
 
 def _replace(con, table: str, frame: pd.DataFrame) -> None:
@@ -228,6 +244,7 @@ def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
         _replace(con, "b_rrr", r.rrr if r.publishable else EMPTY["b_rrr"])
         _replace(con, "b_ame", r.ame if r.publishable else EMPTY["b_ame"])
         _replace(con, "b_income_profile", r.income_profile if r.publishable else EMPTY["b_income_profile"])
+        _record_verdicts(con, ["b_rrr", "b_ame", "b_income_profile", "b_fit"])
     if not r.publishable:
         context.log.warning("study B main model not published: " + "; ".join(r.problems))
     s, c = r.summary, r.counts.iloc[0]
@@ -283,6 +300,7 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         _replace(
             con, "b_sensitivity_profile", pd.concat(prof, ignore_index=True) if prof else EMPTY["b_income_profile"]
         )
+        _record_verdicts(con, ["b_sensitivity", "b_sensitivity_profile", "b_fit"])
     status = pd.DataFrame(
         [
             {
@@ -394,8 +412,8 @@ def _check(warehouse: Warehouse, models: list[str] | None) -> dg.AssetCheckResul
     asset=b_mnl_main,
     blocking=True,
     pool=DUCKDB_POOL,
-    description="R8 for the published main model: converged, residual df >= model_min_residual_df, every level "
-    "of every categorical regressor and every outcome held by >= model_min_persons_per_level persons, "
+    description="R8 for the published main model: converged, residual df >= models.min_residual_df, every level "
+    "of every categorical regressor and every outcome held by >= models.min_category_persons persons, "
     "finite estimates; an unpublishable model must have published no estimates.",
 )
 def b_mnl_main_publishable(warehouse: Warehouse) -> dg.AssetCheckResult:

@@ -4,11 +4,12 @@ Claims live once, in models_py/published/study_<x>.yaml (format: models_py/exhib
 on the exhibits' published (disclosure-protected) tables, so the scorecard publishes nothing the gate did not pass.
 A claim that does not hold is reported as such; nothing here is tuned to make it hold.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -16,11 +17,16 @@ import yaml
 
 PUBLISHED_DIR = Path(__file__).resolve().parents[1] / "published"
 HOLDS, FAILS, NOT_COMPUTED = "holds", "does not hold", "not computed"
-AGGREGATES = {"sum": lambda s: s.sum(), "mean": lambda s: s.mean(), "first": lambda s: s.iloc[0],
-              "min": lambda s: s.min(), "max": lambda s: s.max()}
+AGGREGATES = {
+    "sum": lambda s: s.sum(),
+    "mean": lambda s: s.mean(),
+    "first": lambda s: s.iloc[0],
+    "min": lambda s: s.min(),
+    "max": lambda s: s.max(),
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_claims(study: str) -> tuple[dict, ...]:
     path = PUBLISHED_DIR / f"study_{study}.yaml"
     if not path.exists():
@@ -90,8 +96,9 @@ def check(spec: dict, tables: dict[str, pd.DataFrame], population_scale: float |
         descending = spec.get("direction", "ascending") == "descending"
         pairs = list(zip(values, values[1:]))
         ok = all(a > b for a, b in pairs) if descending else all(a < b for a, b in pairs)
-        return Outcome(HOLDS if ok else FAILS, " ; ".join(_fmt(v) for v in values),
-                       "descending" if descending else "ascending")
+        return Outcome(
+            HOLDS if ok else FAILS, " ; ".join(_fmt(v) for v in values), "descending" if descending else "ascending"
+        )
     if relation == "sign":
         value = measure(spec["measure"], tables)
         ok = value > 0 if spec["sign"] == "positive" else value < 0
@@ -146,21 +153,33 @@ def evaluate(studies, tables: dict[str, pd.DataFrame], population_scale: float |
                 except NotComputed as exc:
                     outcomes.append(Outcome(NOT_COMPUTED, reason=str(exc)))
             statuses = {o.status for o in outcomes}
-            status = NOT_COMPUTED if (not outcomes or NOT_COMPUTED in statuses) else (
-                HOLDS if statuses == {HOLDS} else FAILS)
-            rows.append({
-                "study": study.upper(), "claim": claim["id"], "source": claim.get("source", ""),
-                "statement": claim.get("statement", ""),
-                "published": " | ".join(o.published for o in outcomes if o.published),
-                "pipeline": " | ".join(o.pipeline for o in outcomes if o.pipeline),
-                "status": status,
-                "reason": " | ".join(o.reason for o in outcomes if o.reason),
-            })
-    return pd.DataFrame(rows, columns=["study", "claim", "source", "statement", "published", "pipeline", "status",
-                                       "reason"])
+            status = (
+                NOT_COMPUTED
+                if (not outcomes or NOT_COMPUTED in statuses)
+                else (HOLDS if statuses == {HOLDS} else FAILS)
+            )
+            rows.append(
+                {
+                    "study": study.upper(),
+                    "claim": claim["id"],
+                    "source": claim.get("source", ""),
+                    "statement": claim.get("statement", ""),
+                    "published": " | ".join(o.published for o in outcomes if o.published),
+                    "pipeline": " | ".join(o.pipeline for o in outcomes if o.pipeline),
+                    "status": status,
+                    "reason": " | ".join(o.reason for o in outcomes if o.reason),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["study", "claim", "source", "statement", "published", "pipeline", "status", "reason"]
+    )
 
 
 def summary(scorecard: pd.DataFrame) -> dict[str, int]:
     counts = scorecard["status"].value_counts() if len(scorecard) else pd.Series(dtype=int)
-    return {"claims": int(len(scorecard)), HOLDS: int(counts.get(HOLDS, 0)), FAILS: int(counts.get(FAILS, 0)),
-            NOT_COMPUTED: int(counts.get(NOT_COMPUTED, 0))}
+    return {
+        "claims": int(len(scorecard)),
+        HOLDS: int(counts.get(HOLDS, 0)),
+        FAILS: int(counts.get(FAILS, 0)),
+        NOT_COMPUTED: int(counts.get(NOT_COMPUTED, 0)),
+    }
