@@ -9,6 +9,7 @@ once per year. Each side starts from an empty warehouse in its own temporary fol
 warehouses' raw tables, quarantine and ingest log are compared (same counts per table-year).
 Timings are printed, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -19,6 +19,7 @@ parsing, the summary) is its "fixed" stage. Every stage is given as a ratio to t
 Writes <out>/benchmark.json, bench.csv, bench.md and bench.png. Timings are measured here, never
 asserted in the test suite. Linux only (reads /proc).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -157,8 +158,7 @@ def dagster_run(env: dict, work: Path, name: str, args: list[str]) -> dict:
         stage["peak_gb"] = max(stage["peak_gb"], mem.peak(start, end))
         stepped += end - start
     # steps run one after the other (in-process executor): the rest is start-up, manifest, summary
-    out["stages"]["fixed (start-up, manifest, summary)"] = {"seconds": max(secs - stepped, 0.0),
-                                                            "peak_gb": mem.peak()}
+    out["stages"]["fixed (start-up, manifest, summary)"] = {"seconds": max(secs - stepped, 0.0), "peak_gb": mem.peak()}
     return out
 
 
@@ -168,17 +168,37 @@ def run_scale(scale: float, out: Path, seed: int, landing: Path | None, first: i
         shutil.rmtree(work)
     (work / "dagster_home").mkdir(parents=True)
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "DAGSTER_HOME": str(work / "dagster_home"),
-           "REGISTER_WAREHOUSE": str(work / "warehouse.duckdb"), "REGISTER_REPORTS": str(work / "reports")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "REGISTER_WAREHOUSE": str(work / "warehouse.duckdb"),
+        "REGISTER_REPORTS": str(work / "reports"),
+    }
     result = {"scale": scale, "machine": machine(), "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     if landing is None:
         landing = work / "landing"
         secs, mem, code = measured(
-            [sys.executable, "-m", "models_py.simulator.cli", "--out", str(landing), "--scale", str(scale),
-             "--seed", str(seed), "--first-year", str(first), "--last-year", str(last), "--no-progress"],
-            env, work / "simulate.log")
+            [
+                sys.executable,
+                "-m",
+                "models_py.simulator.cli",
+                "--out",
+                str(landing),
+                "--scale",
+                str(scale),
+                "--seed",
+                str(seed),
+                "--first-year",
+                str(first),
+                "--last-year",
+                str(last),
+                "--no-progress",
+            ],
+            env,
+            work / "simulate.log",
+        )
         if code:
             raise SystemExit(f"simulation failed, see {work / 'simulate.log'}")
         result["simulate"] = {"seconds": secs, "peak_gb": mem.peak()}
@@ -214,10 +234,20 @@ def run_scale(scale: float, out: Path, seed: int, landing: Path | None, first: i
 def machine() -> dict:
     load = os.getloadavg()
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_gb, 1),
-            "load_1_5_15_at_start": [round(x, 1) for x in load]}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(mem_gb, 1),
+        "load_1_5_15_at_start": [round(x, 1) for x in load],
+    }
 
 
 def rows_of(r: dict) -> list[dict]:
@@ -226,9 +256,16 @@ def rows_of(r: dict) -> list[dict]:
     rows = []
 
     def add(run: str, stage: str, s: dict) -> None:
-        rows.append({"scale": r["scale"], "run": run, "stage": stage, "seconds": round(s["seconds"], 1),
-                     "x_scan_floor": round(s["seconds"] / floor, 1) if floor else None,
-                     "peak_gb": round(s.get("peak_gb", 0.0), 2)})
+        rows.append(
+            {
+                "scale": r["scale"],
+                "run": run,
+                "stage": stage,
+                "seconds": round(s["seconds"], 1),
+                "x_scan_floor": round(s["seconds"] / floor, 1) if floor else None,
+                "peak_gb": round(s.get("peak_gb", 0.0), 2),
+            }
+        )
 
     if "simulate" in r:
         add("simulate", "simulate", r["simulate"])
@@ -258,14 +295,17 @@ def summary_lines(r: dict) -> list[str]:
     if r.get("warehouse_mb"):
         lines.append(f"warehouse {r['warehouse_mb']:.0f} MB = {r['warehouse_mb'] / r['delivery_mb']:.1f}x delivered")
     if "seconds" in ref:
-        lines.append(f"pandas reference core panel: {ref['seconds']:.1f} s, {ref['rows']:,} person-years, "
-                     f"equal to fct_person_year on {', '.join(ref['columns'])}: {ref['equal']}"
-                     + ("" if ref["equal"] else f" ({ref.get('difference')})"))
+        lines.append(
+            f"pandas reference core panel: {ref['seconds']:.1f} s, {ref['rows']:,} person-years, "
+            f"equal to fct_person_year on {', '.join(ref['columns'])}: {ref['equal']}"
+            + ("" if ref["equal"] else f" ({ref.get('difference')})")
+        )
     elif ref:
         lines.append(f"pandas reference: not available ({ref.get('error')})")
     m = r["machine"]
-    lines.append(f"machine: {m['cpus']} cpus ({m['cpu']}), {m['memory_gb']} GB, load at start "
-                 f"{m['load_1_5_15_at_start']}")
+    lines.append(
+        f"machine: {m['cpus']} cpus ({m['cpu']}), {m['memory_gb']} GB, load at start {m['load_1_5_15_at_start']}"
+    )
     return lines
 
 
@@ -278,8 +318,10 @@ def write_outputs(results: list[dict], out: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     md = ["| scale | run | stage | seconds | x scan floor | peak GB |", "|---|---|---|---:|---:|---:|"]
-    md += [f"| {r['scale']:g} | {r['run']} | {r['stage']} | {r['seconds']} | {r['x_scan_floor']} | {r['peak_gb']} |"
-           for r in rows]
+    md += [
+        f"| {r['scale']:g} | {r['run']} | {r['stage']} | {r['seconds']} | {r['x_scan_floor']} | {r['peak_gb']} |"
+        for r in rows
+    ]
     for r in results:
         md += [""] + [f"- {line}" for line in summary_lines(r)]
     (out / "bench.md").write_text("\n".join(md) + "\n")

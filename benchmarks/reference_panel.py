@@ -17,6 +17,7 @@ It reads the delivered files, not the gate's output: on a delivery with quaranti
 differ, and the comparison says so. With --warehouse, the result is compared row by row with
 fct_person_year on those columns (DuckDB `except all` both ways; counts only are printed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,16 +51,19 @@ def build(landing: Path) -> pd.DataFrame:
     years = delivery_years(landing)
     first, last = int(years[0]), int(years[-1])
     persons = _read(landing, years, "persons", ["person_id", "sex", "birth_year"])
-    persons = (persons.sort_values("register_year").drop_duplicates("person_id", keep="last")
-               .drop(columns="register_year"))
+    persons = (
+        persons.sort_values("register_year").drop_duplicates("person_id", keep="last").drop(columns="register_year")
+    )
     status = _read(landing, years, "population_status", ["person_id", "status"])
     jan1 = status.loc[status["status"] == "resident", ["person_id", "register_year"]].rename(
-        columns={"register_year": "year"})
+        columns={"register_year": "year"}
+    )
     events = _read(landing, years, "migration_events", ["event_id", "person_id", "direction", "event_date"])
     events = events.sort_values("register_year").drop_duplicates("event_id", keep="last")
     events["year"] = pd.to_datetime(events["event_date"]).dt.year
-    arrivals = events.loc[(events["direction"] == "in") & events["year"].between(first, last),
-                          ["person_id", "year"]].drop_duplicates()
+    arrivals = events.loc[
+        (events["direction"] == "in") & events["year"].between(first, last), ["person_id", "year"]
+    ].drop_duplicates()
     skeleton = pd.concat([jan1.assign(year=jan1["year"].astype("int64")), arrivals.astype({"year": "int64"})])
     skeleton = skeleton.drop_duplicates(["person_id", "year"])
     panel = skeleton.merge(persons, on="person_id", how="inner")
@@ -81,11 +85,14 @@ def compare(panel: pd.DataFrame, warehouse: Path) -> dict:
     try:
         con.register("reference", panel)
         cols = ", ".join(COLUMNS)
-        schema = con.execute("select table_schema from information_schema.tables"
-                             " where table_name = 'fct_person_year'").fetchone()[0]
+        schema = con.execute(
+            "select table_schema from information_schema.tables where table_name = 'fct_person_year'"
+        ).fetchone()[0]
         fct = f'"{schema}".fct_person_year'  # a name from the catalogue, not from a delivery
-        pipeline = ("select person_id, cast(year as bigint), cast(sex as bigint), cast(age as bigint),"
-                    f" age_group_a, cast(n_emigrations as bigint), cast(emigrated as bigint) from {fct}")
+        pipeline = (
+            "select person_id, cast(year as bigint), cast(sex as bigint), cast(age as bigint),"
+            f" age_group_a, cast(n_emigrations as bigint), cast(emigrated as bigint) from {fct}"
+        )
         only_ref = con.execute(f"select count(*) from (select {cols} from reference except all {pipeline})")
         only_ref = only_ref.fetchone()[0]
         only_pipe = con.execute(f"select count(*) from ({pipeline} except all select {cols} from reference)")
@@ -93,8 +100,12 @@ def compare(panel: pd.DataFrame, warehouse: Path) -> dict:
         pipeline_rows = con.execute(f"select count(*) from {fct}").fetchone()[0]
     finally:
         con.close()
-    return {"pipeline_rows": pipeline_rows, "only_in_reference": only_ref, "only_in_pipeline": only_pipe,
-            "equal": only_ref == 0 and only_pipe == 0}
+    return {
+        "pipeline_rows": pipeline_rows,
+        "only_in_reference": only_ref,
+        "only_in_pipeline": only_pipe,
+        "equal": only_ref == 0 and only_pipe == 0,
+    }
 
 
 def build_and_compare(landing: Path, warehouse: Path) -> dict:
@@ -105,10 +116,20 @@ def build_and_compare(landing: Path, warehouse: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "reference.json"
-        _, mem, code = measured([sys.executable, str(Path(__file__)), "--landing", str(landing),
-                                 "--warehouse", str(warehouse), "--json", str(out)],
-                                {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent)},
-                                Path(tmp) / "reference.log")
+        _, mem, code = measured(
+            [
+                sys.executable,
+                str(Path(__file__)),
+                "--landing",
+                str(landing),
+                "--warehouse",
+                str(warehouse),
+                "--json",
+                str(out),
+            ],
+            {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent)},
+            Path(tmp) / "reference.log",
+        )
         if code:
             raise RuntimeError(f"reference build failed: {(Path(tmp) / 'reference.log').read_text()[-300:]}")
         result = json.loads(out.read_text())
@@ -129,8 +150,10 @@ def main() -> int:
         diff = compare(panel, args.warehouse)
         result.update(diff)
         if not diff["equal"]:
-            result["difference"] = (f"{diff['only_in_reference']} rows only in the reference, "
-                                    f"{diff['only_in_pipeline']} only in fct_person_year")
+            result["difference"] = (
+                f"{diff['only_in_reference']} rows only in the reference, "
+                f"{diff['only_in_pipeline']} only in fct_person_year"
+            )
     print(json.dumps(result))
     if args.json:
         args.json.write_text(json.dumps(result))

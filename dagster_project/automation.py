@@ -7,6 +7,7 @@ State used, and where it lives:
   fingerprint ingested) and `ingest_code_fingerprint`; every run launched here carries the code
   fingerprints as tags. Nothing here opens the DuckDB warehouse (a reader would block the writer).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,14 @@ DEFAULT_SETTLE_SECONDS = 60
 
 ROOT = settings.PROJECT_ROOT
 # What decides the content of raw.* (contracts, gate, reference classifications) ...
-INGEST_CODE = ["data_contracts", "models_py/contracts.py", "models_py/ingest.py", "models_py/delivery.py",
-               "models_py/revisions.py", "dbt/seeds"]
+INGEST_CODE = [
+    "data_contracts",
+    "models_py/contracts.py",
+    "models_py/ingest.py",
+    "models_py/delivery.py",
+    "models_py/revisions.py",
+    "dbt/seeds",
+]
 # ... and of everything built from raw.* (dbt project, models, exhibits, report): whole folders, so that a new
 # module can never be missed. dbt's generated folders are not code.
 TRANSFORM_CODE = ["dbt", "models_py", "dagster_project/assets"]
@@ -152,10 +159,14 @@ def lookahead_years() -> int:
     """How many earlier years' rows depend on a new year (late registrations, over-coverage, the
     provisional flag): the dbt var panel_lookback_years, refused if it is below what those need."""
     lookback = int(settings.setting("panel_lookback_years"))
-    needed = max(2, int(settings.setting("overcoverage_no_sign_of_life_years")) - 1, int(settings.setting("provisional_years")))
+    needed = max(
+        2, int(settings.setting("overcoverage_no_sign_of_life_years")) - 1, int(settings.setting("provisional_years"))
+    )
     if lookback < needed:
-        raise ValueError(f"dbt var panel_lookback_years = {lookback} is below {needed}, the number of earlier years "
-                         "a new delivery can change (late registrations, over-coverage window, provisional_years)")
+        raise ValueError(
+            f"dbt var panel_lookback_years = {lookback} is below {needed}, the number of earlier years "
+            "a new delivery can change (late registrations, over-coverage window, provisional_years)"
+        )
     return lookback
 
 
@@ -169,8 +180,14 @@ def reflagged_years(order: list[str], group: list[str]) -> list[str]:
     return sorted(y for y in order if y not in group and start <= int(y) < first)
 
 
-def run_request(group: list[str], deliveries: dict[str, str], order: list[str], trigger: str,
-                run_key: str | None, code: dict[str, str]) -> dg.RunRequest:
+def run_request(
+    group: list[str],
+    deliveries: dict[str, str],
+    order: list[str],
+    trigger: str,
+    run_key: str | None,
+    code: dict[str, str],
+) -> dg.RunRequest:
     """One run of full_rebuild: ingest the group's years, then the whole dbt build, models and report
     (dbt is unpartitioned, so every earlier year's flags are recomputed)."""
     tags = {
@@ -191,7 +208,7 @@ def run_years(tags: dict[str, str], order: list[str]) -> list[str]:
         return [tags[PARTITION_TAG]]
     start, end = tags.get(RANGE_START), tags.get(RANGE_END)
     if start in order and end in order:
-        return order[order.index(start): order.index(end) + 1]
+        return order[order.index(start) : order.index(end) + 1]
     return []
 
 
@@ -220,7 +237,12 @@ def dbt_build_args(window_start: int | None, order: list[str], full_rebuild_reas
 def delivery_run_key(group: list[str], deliveries: dict[str, str]) -> str:
     """Derived from year + fingerprint: the same delivery never launches a second run."""
     body = "|".join(f"{y}:{deliveries[y]}" for y in group)
-    return "delivery-" + "-".join(group if len(group) <= 3 else [group[0], group[-1]]) + "-" + hashlib.sha256(body.encode()).hexdigest()[:16]
+    return (
+        "delivery-"
+        + "-".join(group if len(group) <= 3 else [group[0], group[-1]])
+        + "-"
+        + hashlib.sha256(body.encode()).hexdigest()[:16]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,8 +257,9 @@ class DeliveryPlan:
     message: str
 
 
-def plan_delivery_runs(instance: dg.DagsterInstance, landing: Path, cursor: dict[str, str],
-                       settle: float = 0.0, now: float | None = None) -> DeliveryPlan:
+def plan_delivery_runs(
+    instance: dg.DagsterInstance, landing: Path, cursor: dict[str, str], settle: float = 0.0, now: float | None = None
+) -> DeliveryPlan:
     delivered = complete_deliveries(landing, settle=settle, now=now)
     registered = registered_years(instance)
     cursor = dict(cursor)
@@ -248,7 +271,9 @@ def plan_delivery_runs(instance: dg.DagsterInstance, landing: Path, cursor: dict
     changed = sorted(y for y, fp in delivered.items() if cursor.get(y) != fp)
     new_years = sorted(y for y in delivered if y not in registered)
     if not changed:
-        return DeliveryPlan(new_years, [], [], cursor, f"no new or revised delivery in {landing} ({len(delivered)} known)")
+        return DeliveryPlan(
+            new_years, [], [], cursor, f"no new or revised delivery in {landing} ({len(delivered)} known)"
+        )
     order = registered + new_years
     code = code_fingerprints()
     requests = [
@@ -274,8 +299,11 @@ def downstream_staleness(instance: dg.DagsterInstance, transform_code: str) -> s
     built_with = (run.tags if run else {}).get(TAG_TRANSFORM_CODE)
     if built_with != transform_code:
         return f"transformation code changed ({built_with or 'unknown'} -> {transform_code})"
-    raw_times = [e.timestamp for t in DELIVERED_TABLES
-                 if (e := instance.get_latest_materialization_event(dg.AssetKey(["raw", t]))) is not None]
+    raw_times = [
+        e.timestamp
+        for t in DELIVERED_TABLES
+        if (e := instance.get_latest_materialization_event(dg.AssetKey(["raw", t]))) is not None
+    ]
     if raw_times and max(raw_times) > report.timestamp:
         return "raw tables were ingested after the last report"
     return None
@@ -366,8 +394,14 @@ def full_rebuild_tags(years: list[str], trigger: str = "make-run") -> dict[str, 
     """Tags of a run over a range of years started in this process (`make run`, tests): the range (one
     run for all years), the code fingerprints the schedule compares, and the pid for orphan recovery."""
     code = code_fingerprints()
-    return {RANGE_START: years[0], RANGE_END: years[-1], TAG_TRIGGER: trigger,
-            TAG_INGEST_CODE: code["ingest"], TAG_TRANSFORM_CODE: code["transform"], **pid_tag()}
+    return {
+        RANGE_START: years[0],
+        RANGE_END: years[-1],
+        TAG_TRIGGER: trigger,
+        TAG_INGEST_CODE: code["ingest"],
+        TAG_TRANSFORM_CODE: code["transform"],
+        **pid_tag(),
+    }
 
 
 def delivery_fingerprints(landing: Path, years: list[str]) -> dict[str, str | None]:

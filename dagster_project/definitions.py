@@ -3,6 +3,7 @@
 Assets and checks are found in the modules of `dagster_project.assets` and `dagster_project.checks`: a new
 study module is picked up without being listed here.
 """
+
 import dagster as dg
 
 from dagster_project import assets, checks
@@ -16,8 +17,10 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     """All definitions; tests pass their own resources (temporary warehouse, landing, reports)."""
     return dg.Definitions(
         assets=dg.load_assets_from_package_module(assets),
-        asset_checks=[*dg.load_asset_checks_from_package_module(assets),
-                      *dg.load_asset_checks_from_package_module(checks)],
+        asset_checks=[
+            *dg.load_asset_checks_from_package_module(assets),
+            *dg.load_asset_checks_from_package_module(checks),
+        ],
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

@@ -30,8 +30,9 @@ class WithdrawConfig(dg.Config):
 
 
 @dg.op(pool=DUCKDB_POOL, description="Remove a register year's rows from raw.* and deregister its partition.")
-def withdraw_year(context: dg.OpExecutionContext, config: WithdrawConfig, warehouse: Warehouse,
-                  paths: RegisterPaths) -> None:
+def withdraw_year(
+    context: dg.OpExecutionContext, config: WithdrawConfig, warehouse: Warehouse, paths: RegisterPaths
+) -> None:
     from models_py.withdraw import PARTITIONS
     from models_py.withdraw import withdraw_year as withdraw
 

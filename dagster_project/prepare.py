@@ -1,4 +1,5 @@
 """Prepare the dbt manifest (dbt parse) before the definitions are imported. Never run at import."""
+
 from __future__ import annotations
 
 from dagster_dbt import DbtProject

@@ -5,6 +5,7 @@ shows one live progress line (stage, partition, rows, elapsed); the full Dagster
 <warehouse folder>/logs/run-<UTC stamp>.log (REGISTER_LOG_DIR overrides the folder). The summary
 ends with the run's fixed costs: start-up (imports), dbt manifest, the summary itself.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,10 @@ from models_py.delivery import delivery_years  # noqa: E402
 
 ENV_LOG_DIR = "REGISTER_LOG_DIR"
 # a line of Dagster's console logger: ... - <job> - <run id> - [<pid> - ][<step key> - ][<EVENT> - ]<message>
-_DAGSTER_LINE = re.compile(r" - [\w-]+ - [0-9a-f-]{36} - (?:\d+ - )?(?:(?P<step>[\w.\[\]-]+) - )?"
-                           r"(?:(?P<event>[A-Z_]{4,}) - )?(?P<message>.*)")
+_DAGSTER_LINE = re.compile(
+    r" - [\w-]+ - [0-9a-f-]{36} - (?:\d+ - )?(?:(?P<step>[\w.\[\]-]+) - )?"
+    r"(?:(?P<event>[A-Z_]{4,}) - )?(?P<message>.*)"
+)
 _INGESTED = re.compile(r"^(?P<table>\w+) (?P<year>\d{4}): delivered (?P<rows>\d+)")
 
 
@@ -79,9 +82,12 @@ class Progress:
         if not force and now - self._last < 0.5:
             return
         self._last = now
-        text = (f"[{now - self.started:7.1f} s] {self.step:<40.40} partition {self.partition:<5} "
-                f"rows ingested {self.rows:>12,}  steps done {self.done}"
-                + (f", failed {len(self.failed)}" if self.failed else "") + (f"  {final}" if final else ""))
+        text = (
+            f"[{now - self.started:7.1f} s] {self.step:<40.40} partition {self.partition:<5} "
+            f"rows ingested {self.rows:>12,}  steps done {self.done}"
+            + (f", failed {len(self.failed)}" if self.failed else "")
+            + (f"  {final}" if final else "")
+        )
         if self.live:
             self.terminal.write("\r" + text[:150].ljust(150))
         elif final or force:
@@ -149,9 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--years", nargs=2, metavar=("FIRST", "LAST"), default=None,
-                    help="ingest only this range of delivered years (as the delivery sensor's run for new years); "
-                         "dbt, models and report run whole as always")
+    ap.add_argument(
+        "--years",
+        nargs=2,
+        metavar=("FIRST", "LAST"),
+        default=None,
+        help="ingest only this range of delivered years (as the delivery sensor's run for new years); "
+        "dbt, models and report run whole as always",
+    )
     args = ap.parse_args(argv)
     landing = settings.landing_dir()
     years = delivery_years(landing)
@@ -178,21 +189,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.years:  # the sensor's run for a block of new years: that range only
             order = [y for y in order if y in set(years)]
         job = defs.resolve_job_def("full_rebuild")
-        result = run_logged(log_file, lambda: job.execute_in_process(
-            instance=instance, tags=full_rebuild_tags([order[0], order[-1]]), raise_on_error=False
-        ))
+        result = run_logged(
+            log_file,
+            lambda: job.execute_in_process(
+                instance=instance, tags=full_rebuild_tags([order[0], order[-1]]), raise_on_error=False
+            ),
+        )
     elapsed = time.perf_counter() - started
     summary_started = time.perf_counter()
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s, "
-          f"register years {years[0]}-{years[-1]} ({len(years)} deliveries)")
+    print(
+        f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s, "
+        f"register years {years[0]}-{years[-1]} ({len(years)} deliveries)"
+    )
     for evaluation in failed_checks:
         print(f"  failed check: {evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
     print("rows in the warehouse:")
     for name, n in summary_counts(settings.warehouse_path()):
         print(f"  {name:<45} {n:>12,}")
-    print(f"fixed costs: start-up {startup:.1f} s, dbt manifest and definitions {manifest:.1f} s, "
-          f"summary {time.perf_counter() - summary_started:.1f} s; full log: {log_file}")
+    print(
+        f"fixed costs: start-up {startup:.1f} s, dbt manifest and definitions {manifest:.1f} s, "
+        f"summary {time.perf_counter() - summary_started:.1f} s; full log: {log_file}"
+    )
     report = settings.reports_dir() / "latest" / "index.html"
     if result.success and report.exists():
         print(f"\nreport: {report.resolve()}")

@@ -12,6 +12,7 @@ Stale, decided from the instance and the landing folder (never by opening the wa
 Why not rebuild everything every night: at full scale re-ingesting 34 years re-reads ~10^8 rows that
 did not change, and ingestion is a no-op on unchanged deliveries anyway.
 """
+
 import dagster as dg
 
 from dagster_project.automation import (

@@ -13,6 +13,7 @@ Each tick also fails runs whose process was killed and frees the pool slot they 
 (automation.recover_orphaned_runs). Deliveries still being copied (a listed file missing, or a file modified within
 REGISTER_SENSOR_SETTLE_SECONDS, default 60) wait for a later tick.
 """
+
 import json
 
 import dagster as dg
@@ -33,7 +34,9 @@ from dagster_project.resources import RegisterPaths
 def register_delivery_sensor(context: dg.SensorEvaluationContext, paths: RegisterPaths):
     for run_id in recover_orphaned_runs(context.instance):  # killed runs would hold the duckdb slot
         context.log.warning(f"run {run_id} had died with its process: marked failed, pool slot freed")
-    plan = plan_delivery_runs(context.instance, paths.landing_dir, cursor_loads(context.cursor), settle=settle_seconds())
+    plan = plan_delivery_runs(
+        context.instance, paths.landing_dir, cursor_loads(context.cursor), settle=settle_seconds()
+    )
     context.log.info(plan.message)
     cursor = json.dumps(plan.cursor, sort_keys=True)
     if not plan.run_requests:

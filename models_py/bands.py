@@ -1,5 +1,6 @@
 """Banded classifications (age groups, duration-of-residence bands, education levels), read from their one home:
 the `bands` var of dbt/dbt_project.yml, which dbt's `band()` macro reads too."""
+
 from __future__ import annotations
 
 import numpy as np

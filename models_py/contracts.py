@@ -4,6 +4,7 @@ The contracts are the single source: every rule the ingestion gate applies is de
 contract property (required, allowed values, range, key, relationship, type) or is a custom SQL
 rule declared in the contract's schema-level `quality` list.
 """
+
 from __future__ import annotations
 
 import re
@@ -119,7 +120,9 @@ def parse_contract(path: Path) -> Contract:
         ident(name)  # a contract whose names are not plain identifiers is refused at load
     for prop in obj.properties:
         if not PHYSICAL_TYPE.fullmatch(str(prop.physicalType)):
-            raise ValueError(f"{path.name}: column {prop.name}: physicalType {prop.physicalType!r} is not a plain SQL type")
+            raise ValueError(
+                f"{path.name}: column {prop.name}: physicalType {prop.physicalType!r} is not a plain SQL type"
+            )
     return Contract(
         name=obj.name,
         delivery_file=_custom(odcs, "deliveryFile"),

@@ -4,6 +4,7 @@ A delivery is untrusted input. `confined_file` and `load_manifest` are the only 
 reaches a delivered file or manifest: a file is a plain name inside its own year folder, never a
 symlink, never a path that leaves the folder, and a manifest never holds a key twice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,9 @@ def delivery_years(landing: Path) -> list[str]:
     """Register years with a delivery folder that holds a manifest, oldest first."""
     if not landing.exists():
         return []
-    return sorted(p.name for p in landing.iterdir() if p.is_dir() and YEAR_FOLDER.match(p.name) and (p / MANIFEST).exists())
+    return sorted(
+        p.name for p in landing.iterdir() if p.is_dir() and YEAR_FOLDER.match(p.name) and (p / MANIFEST).exists()
+    )
 
 
 def manifest_fingerprint(landing: Path, year: str) -> str:
@@ -101,7 +104,9 @@ def check_delivery_folder(delivery_dir: Path) -> None:
     except OSError:
         raise ConfinementError("manifest_present", f"{MANIFEST} is missing (no delivery folder)") from None
     if stat.S_ISLNK(st.st_mode):
-        raise ConfinementError("delivery_not_symlink", "the year folder is a symbolic link; deliveries are real folders")
+        raise ConfinementError(
+            "delivery_not_symlink", "the year folder is a symbolic link; deliveries are real folders"
+        )
     if not stat.S_ISDIR(st.st_mode):
         raise ConfinementError("delivery_not_symlink", "the year folder is not a folder")
 
@@ -121,19 +126,28 @@ def load_manifest(delivery_dir: Path) -> dict:
         manifest = json.loads(text, object_pairs_hook=_object_pairs)
     except (OSError, ValueError) as exc:
         # the parser's message gives a position, never the content
-        raise ConfinementError("manifest_readable", f"{MANIFEST} is not valid UTF-8 JSON ({type(exc).__name__}"
-                               f"{': ' + exc.msg if isinstance(exc, json.JSONDecodeError) else ''})") from None
+        raise ConfinementError(
+            "manifest_readable",
+            f"{MANIFEST} is not valid UTF-8 JSON ({type(exc).__name__}"
+            f"{': ' + exc.msg if isinstance(exc, json.JSONDecodeError) else ''})",
+        ) from None
     if not isinstance(manifest, dict):
         raise ConfinementError("manifest_readable", f"{MANIFEST} is not a JSON object")
     tables = manifest.get("tables")
     if isinstance(tables, _Object) and tables.duplicates:
         twice = sorted(set(tables.duplicates))
-        raise ConfinementError("table_listed_once", f"the manifest lists table(s) {', '.join(_safe(t) for t in twice)} "
-                               "more than once (which entry holds is ambiguous)")
+        raise ConfinementError(
+            "table_listed_once",
+            f"the manifest lists table(s) {', '.join(_safe(t) for t in twice)} "
+            "more than once (which entry holds is ambiguous)",
+        )
     for obj in _objects(manifest):
         if obj.duplicates:
-            raise ConfinementError("manifest_unique_keys", f"the manifest repeats the key(s) "
-                                   f"{', '.join(_safe(k) for k in sorted(set(obj.duplicates)))} in one object")
+            raise ConfinementError(
+                "manifest_unique_keys",
+                f"the manifest repeats the key(s) "
+                f"{', '.join(_safe(k) for k in sorted(set(obj.duplicates)))} in one object",
+            )
     return manifest
 
 

@@ -15,6 +15,7 @@ rows replace that year's rows in `raw.<table>` in one transaction, so a re-run n
 a killed run leaves the previous state. Per table and year: delivered = accepted + quarantined
 (`raw.ingest_log`).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -55,9 +56,7 @@ class DeliveryError(Exception):
 
     def __init__(self, delivery: str, table: str, column: str | None, rule: str, detail: str):
         self.delivery, self.table, self.column, self.rule, self.detail = delivery, table, column, rule, detail
-        super().__init__(
-            f"delivery {delivery}: table {table}, column {column or '-'}: rule {rule} failed: {detail}"
-        )
+        super().__init__(f"delivery {delivery}: table {table}, column {column or '-'}: rule {rule} failed: {detail}")
 
 
 @dataclass(frozen=True)
@@ -133,24 +132,40 @@ def check_manifest(delivery_dir: Path, register_year: int, table: str, contract:
         raise DeliveryError(delivery, table, None, exc.rule, exc.detail) from None
     if str(manifest.get("register_year")) != str(register_year):
         raise DeliveryError(
-            delivery, table, None, "register_year_matches",
+            delivery,
+            table,
+            None,
+            "register_year_matches",
             f"manifest says register_year={_safe(manifest.get('register_year'))}, the partition is {register_year}",
         )
     this_year = _dt.date.today().year
     if int(register_year) > this_year:
-        raise DeliveryError(delivery, table, None, "register_year_not_in_future",
-                            f"register year {register_year} is later than the current year {this_year}")
+        raise DeliveryError(
+            delivery,
+            table,
+            None,
+            "register_year_not_in_future",
+            f"register year {register_year} is later than the current year {this_year}",
+        )
     try:
         vintage = _dt.date.fromisoformat(str(manifest.get("vintage")))
     except ValueError:
         raise DeliveryError(
-            delivery, table, None, "vintage_valid",
+            delivery,
+            table,
+            None,
+            "vintage_valid",
             f"manifest vintage {_safe(manifest.get('vintage'))} is not an ISO date (YYYY-MM-DD)",
         ) from None
     if vintage <= _dt.date(int(register_year), 12, 31):
         # the register year is complete only after 31 December: an earlier extraction cannot hold it
-        raise DeliveryError(delivery, table, None, "vintage_after_register_year",
-                            f"vintage {vintage} is not after the end of register year {register_year}")
+        raise DeliveryError(
+            delivery,
+            table,
+            None,
+            "vintage_after_register_year",
+            f"vintage {vintage} is not after the end of register year {register_year}",
+        )
     if not isinstance(manifest.get("tables") or {}, dict):
         raise DeliveryError(delivery, table, None, "manifest_readable", "the manifest's tables is not a JSON object")
     path = _table_file(delivery, delivery_dir, manifest, table, contract)
@@ -158,7 +173,10 @@ def check_manifest(delivery_dir: Path, register_year: int, table: str, contract:
     actual = sha256_file(path, follow_symlinks=False)
     if actual != entry.get("sha256"):
         raise DeliveryError(
-            delivery, table, None, "checksum_matches",
+            delivery,
+            table,
+            None,
+            "checksum_matches",
             f"sha256 of {path.name} is {actual[:12]}..., the manifest says {_safe(entry.get('sha256'), 12)}",
         )
     return manifest
@@ -200,8 +218,11 @@ def _schema_problem(types: dict[str, str], contract: Contract) -> tuple[str, str
             return column.name, "column_present", "the column is missing"
         typ = types[column.name]
         if typ not in TYPE_FAMILIES[column.logical_type] and typ != "NULL":
-            return (column.name, "column_type",
-                    f"delivered as {typ}, the contract says {column.logical_type} ({column.physical_type})")
+            return (
+                column.name,
+                "column_type",
+                f"delivered as {typ}, the contract says {column.logical_type} ({column.physical_type})",
+            )
     return None
 
 
@@ -258,13 +279,18 @@ def _encoding_error(delivery: str, table: str, path: Path, contract: Contract) -
     if not bad:
         return None
     first = next(iter(bad))
-    return DeliveryError(delivery, table, first, "text_encoding_valid",
-                         "values that are not valid UTF-8 text: "
-                         + ", ".join(f"column {c}: {n}" for c, n in bad.items()))
+    return DeliveryError(
+        delivery,
+        table,
+        first,
+        "text_encoding_valid",
+        "values that are not valid UTF-8 text: " + ", ".join(f"column {c}: {n}" for c, n in bad.items()),
+    )
 
 
-def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path,
-           into: str = "stage") -> int:
+def _stage(
+    con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path, into: str = "stage"
+) -> int:
     """Read the contract's columns of the file into a temp table `into` (delivered types) and check
     the schema, the row count and that the table is not empty."""
     delivery = str(delivery_dir)
@@ -282,18 +308,28 @@ def _stage(con, delivery_dir: Path, table: str, contract: Contract, manifest: di
             [str(path)],
         )
     except duckdb.Error as exc:
-        raise (_encoding_error(delivery, table, path, contract)
-               or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")) from None
+        raise (
+            _encoding_error(delivery, table, path, contract)
+            or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")
+        ) from None
     delivered = con.execute(f"select count(*) from {ident(into)}").fetchone()[0]
     expected = manifest["tables"][table].get("rows")
     if delivered != expected:
         raise DeliveryError(
-            delivery, table, None, "row_count_matches",
+            delivery,
+            table,
+            None,
+            "row_count_matches",
             f"the file has {delivered} rows, the manifest says {_safe(expected, 20)}",
         )
     if delivered == 0:
-        raise DeliveryError(delivery, table, None, "table_not_empty",
-                            "the table has 0 rows; every register year delivers rows in every table")
+        raise DeliveryError(
+            delivery,
+            table,
+            None,
+            "table_not_empty",
+            "the table has 0 rows; every register year delivers rows in every table",
+        )
     return delivered
 
 
@@ -353,14 +389,21 @@ def _scan(delivery_dir: Path, register_year: int, table: str) -> tuple[DeliveryE
                     f"select count(*), sum(hash({casts})::hugeint){probes} from read_parquet(?)", [str(path)]
                 ).fetchone()[:2]
             except duckdb.Error as exc:
-                raise (_encoding_error(delivery, table, path, contract)
-                       or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")) from None
+                raise (
+                    _encoding_error(delivery, table, path, contract)
+                    or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")
+                ) from None
         finally:
             con.close()
         expected = manifest["tables"][table].get("rows")
         if delivered != expected:
-            raise DeliveryError(delivery, table, None, "row_count_matches",
-                                f"the file has {delivered} rows, the manifest says {_safe(expected, 20)}")
+            raise DeliveryError(
+                delivery,
+                table,
+                None,
+                "row_count_matches",
+                f"the file has {delivered} rows, the manifest says {_safe(expected, 20)}",
+            )
         if delivered == 0:
             raise DeliveryError(delivery, table, None, "table_not_empty", "the table has 0 rows")
     except DeliveryError as exc:
@@ -373,7 +416,9 @@ def table_structure_problem(delivery_dir: Path, register_year: int, table: str) 
     return _scan(delivery_dir, register_year, table)[0]
 
 
-def _cached_scan(delivery_dir: Path, register_year: int, table: str, state: tuple) -> tuple[DeliveryError | None, str | None]:
+def _cached_scan(
+    delivery_dir: Path, register_year: int, table: str, state: tuple
+) -> tuple[DeliveryError | None, str | None]:
     key = (str(delivery_dir), int(register_year), table, state)
     if key not in _YEAR_CHECKS:
         if len(_YEAR_CHECKS) > 1024:
@@ -412,7 +457,10 @@ def check_rest_of_year(delivery_dir: Path, register_year: int, table: str) -> No
         problem = _cached_problem(delivery_dir, register_year, other, state)
         if problem is not None:
             raise DeliveryError(
-                str(delivery_dir), table, None, "delivery_complete",
+                str(delivery_dir),
+                table,
+                None,
+                "delivery_complete",
                 f"table {other} of this delivery fails rule {problem.rule} (column {problem.column or '-'}); "
                 f"no table of register year {register_year} is replaced until every table passes",
             )
@@ -439,8 +487,9 @@ def persons_removed(con, register_year: int, persons_file: Path, staged: bool = 
     return before, removed
 
 
-def _check_removals(con, delivery: str, register_year: int, persons_file: Path,
-                    staged: bool = False) -> tuple[int, int] | None:
+def _check_removals(
+    con, delivery: str, register_year: int, persons_file: Path, staged: bool = False
+) -> tuple[int, int] | None:
     """A re-delivery of persons that drops more than the allowed share of the persons already loaded
     for the year is refused, unless the operator accepts exactly that number: then (persons before,
     removed) is returned and logged in raw.accepted_removals."""
@@ -451,7 +500,10 @@ def _check_removals(con, delivery: str, register_year: int, persons_file: Path,
     if _accepted_removal(register_year, removed):
         return before, removed
     raise DeliveryError(
-        delivery, "persons", "person_id", "persons_removed_within_threshold",
+        delivery,
+        "persons",
+        "person_id",
+        "persons_removed_within_threshold",
         f"the re-delivery removes {removed} of the {before} persons loaded for {register_year} "
         f"({100 * removed / before:.2f} %), more than {100 * share:g} % (dbt var {REMOVAL_SHARE_SETTING}); "
         f"to accept it, set {ENV_ACCEPT_REMOVALS}={register_year}:{removed} (logged in raw.accepted_removals)",
@@ -596,13 +648,17 @@ def _sibling_problem(con, delivery_dir: Path, manifest: dict, name: str, contrac
             con.read_parquet(str(path)).select(*cols).create_view(f"delivered_{name}_as_delivered", replace=True)
             return None
     except duckdb.Error:
-        problem = ("-", "text_encoding_valid" if _encoding_error(str(delivery_dir), name, path, contract)
-                   else "file_readable", "")
+        problem = (
+            "-",
+            "text_encoding_valid" if _encoding_error(str(delivery_dir), name, path, contract) else "file_readable",
+            "",
+        )
     return f"fails its own rule {problem[1]} (column {problem[0]})"
 
 
-def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
-                tables: list[str] | None = None) -> dict[str, IngestResult | DeliveryError]:
+def ingest_year(
+    warehouse: Path | str, delivery_dir: Path, register_year: int, tables: list[str] | None = None
+) -> dict[str, IngestResult | DeliveryError]:
     """Validate and load the given tables (default: every delivered table) of one delivery in one pass:
     one warehouse connection, each file staged once, each table that rules read (persons) narrowed to
     its accepted rows once, the year-level rules (copy of another year, persons removed) judged once.
@@ -628,12 +684,16 @@ def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
         manifest = ready[current][0]
         copied = copied_from_year(con, delivery_dir, register_year, manifest)
         if copied is not None:
-            detail = (f"every file of the delivery has the checksum of register year {copied}'s "
-                      "delivery: a year re-sent under another register year")
+            detail = (
+                f"every file of the delivery has the checksum of register year {copied}'s "
+                "delivery: a year re-sent under another register year"
+            )
         else:
             copied = same_content_as_year(con, delivery_dir, register_year)
-            detail = (f"every table of the delivery holds exactly the rows of register year {copied}'s "
-                      "delivery (re-encoded files): a year re-sent under another register year")
+            detail = (
+                f"every table of the delivery holds exactly the rows of register year {copied}'s "
+                "delivery (re-encoded files): a year re-sent under another register year"
+            )
         if copied is not None:
             for table in ready:
                 outcome[table] = DeliveryError(delivery, table, None, "not_a_copy_of_another_year", detail)
@@ -642,8 +702,9 @@ def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
         for current in list(ready):
             t_manifest, path = ready[current]
             try:
-                delivered[current] = _stage(con, delivery_dir, current, contracts[current], t_manifest, path,
-                                            into=f"stage_{current}")
+                delivered[current] = _stage(
+                    con, delivery_dir, current, contracts[current], t_manifest, path, into=f"stage_{current}"
+                )
             except DeliveryError as exc:
                 outcome[current] = exc
                 del ready[current]
@@ -653,16 +714,23 @@ def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
         removal = removal_error = None
         persons_file = _table_file(delivery, delivery_dir, manifest, "persons", contracts["persons"])
         try:  # judged for every table of the year: the other tables of a refused persons re-delivery wait too
-            removal = _check_removals(con, delivery, register_year, persons_file,
-                                      staged="persons" in delivered)
+            removal = _check_removals(con, delivery, register_year, persons_file, staged="persons" in delivered)
         except DeliveryError as exc:
             removal_error = exc
         if removal_error is not None:
             for table in list(ready):
-                outcome[table] = removal_error if table == "persons" else DeliveryError(
-                    delivery, table, None, "delivery_complete",
-                    f"table persons of this delivery fails rule {removal_error.rule} (column {removal_error.column}); "
-                    f"no table of register year {register_year} is replaced until every table passes")
+                outcome[table] = (
+                    removal_error
+                    if table == "persons"
+                    else DeliveryError(
+                        delivery,
+                        table,
+                        None,
+                        "delivery_complete",
+                        f"table persons of this delivery fails rule {removal_error.rule} (column {removal_error.column}); "
+                        f"no table of register year {register_year} is replaced until every table passes",
+                    )
+                )
                 del ready[table]
             return {t: outcome[t] for t in tables}
         load_reference_sets(con)
@@ -673,8 +741,10 @@ def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
         for name in sorted({n for t in ready for n in needed[t] if n != t}):
             current = name
             if name in delivered:
-                con.execute(f"create or replace temp view {ident('delivered_' + name + '_as_delivered')} as"
-                            f" select * exclude (_row) from {ident('stage_' + name)}")
+                con.execute(
+                    f"create or replace temp view {ident('delivered_' + name + '_as_delivered')} as"
+                    f" select * exclude (_row) from {ident('stage_' + name)}"
+                )
                 sibling_problems[name] = None
             else:
                 sibling_problems[name] = _sibling_problem(con, delivery_dir, manifest, name, contracts[name])
@@ -688,13 +758,26 @@ def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
                 # the rule cannot be judged: the table-year is refused rather than quarantining rows for
                 # another file's fault
                 name, rule_ids = refused[0]
-                outcome[table] = DeliveryError(delivery, table, None, "reference_table_valid",
-                                               f"rules {', '.join(rule_ids)} need table {name}, "
-                                               f"which {sibling_problems[name]}")
+                outcome[table] = DeliveryError(
+                    delivery,
+                    table,
+                    None,
+                    "reference_table_valid",
+                    f"rules {', '.join(rule_ids)} need table {name}, which {sibling_problems[name]}",
+                )
                 continue
-            outcome[table] = _load_table(con, delivery_dir, register_year, table, contracts[table], t_manifest,
-                                         rules[table], needed[table], delivered[table],
-                                         removal if table == "persons" else None)
+            outcome[table] = _load_table(
+                con,
+                delivery_dir,
+                register_year,
+                table,
+                contracts[table],
+                t_manifest,
+                rules[table],
+                needed[table],
+                delivered[table],
+                removal if table == "persons" else None,
+            )
             con.execute(f"drop table if exists {ident('stage_' + table)}")
     except duckdb.Error as exc:
         _rollback(con)
@@ -708,9 +791,18 @@ def ingest_year(warehouse: Path | str, delivery_dir: Path, register_year: int,
     return {t: outcome[t] for t in tables}
 
 
-def _load_table(con, delivery_dir: Path, register_year: int, table: str, contract: Contract, manifest: dict,
-                rules: list[tuple[str, str]], needed: dict[str, list[str]], delivered: int,
-                removal: tuple[int, int] | None) -> IngestResult:
+def _load_table(
+    con,
+    delivery_dir: Path,
+    register_year: int,
+    table: str,
+    contract: Contract,
+    manifest: dict,
+    rules: list[tuple[str, str]],
+    needed: dict[str, list[str]],
+    delivered: int,
+    removal: tuple[int, int] | None,
+) -> IngestResult:
     """Flag the staged rows of one table against its rules and replace the table-year, the quarantine,
     the ingest log and the content signature in one transaction."""
     vintage = _dt.date.fromisoformat(str(manifest.get("vintage"))).isoformat()
@@ -719,8 +811,9 @@ def _load_table(con, delivery_dir: Path, register_year: int, table: str, contrac
     con.execute(f"create or replace temp view {ident('delivered_' + table)} as select * exclude (_row) from {stage}")
     for name in needed:
         if name != table:
-            con.execute(f"create or replace temp view {ident('delivered_' + name)} as"
-                        f" select * from {ident('accepted_' + name)}")
+            con.execute(
+                f"create or replace temp view {ident('delivered_' + name)} as select * from {ident('accepted_' + name)}"
+            )
     key = ", ".join(ident(k) for k in contract.key)
     con.execute(
         f"create or replace temp view stage_k as"
@@ -754,21 +847,41 @@ def _load_table(con, delivery_dir: Path, register_year: int, table: str, contrac
     con.execute("delete from raw.ingest_log where register_year = ? and table_name = ?", [register_year, table])
     con.execute(
         "insert into raw.ingest_log values (?, ?, cast(? as date), ?, ?, ?, ?, ?, current_timestamp)",
-        [register_year, table, vintage, str(manifest.get("producer"))[:200], manifest["tables"][table]["sha256"],
-         delivered, accepted, quarantined],
+        [
+            register_year,
+            table,
+            vintage,
+            str(manifest.get("producer"))[:200],
+            manifest["tables"][table]["sha256"],
+            delivered,
+            accepted,
+            quarantined,
+        ],
     )
-    con.execute("delete from raw.delivery_signatures where register_year = ? and table_name = ?",
-                [register_year, table])
+    con.execute(
+        "delete from raw.delivery_signatures where register_year = ? and table_name = ?", [register_year, table]
+    )
     con.execute(
         "insert into raw.delivery_signatures values (?, ?, ?, ?)",
-        [register_year, table, manifest["tables"][table]["sha256"],
-         _cached_scan(delivery_dir, register_year, table, _folder_state(delivery_dir))[1]],
+        [
+            register_year,
+            table,
+            manifest["tables"][table]["sha256"],
+            _cached_scan(delivery_dir, register_year, table, _folder_state(delivery_dir))[1],
+        ],
     )
     if removal is not None:
         con.execute(
             "insert into raw.accepted_removals values (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-            [register_year, table, manifest["tables"][table]["sha256"], removal[0], removal[1],
-             float(settings.setting(REMOVAL_SHARE_SETTING)), f"{ENV_ACCEPT_REMOVALS}={register_year}:{removal[1]}"],
+            [
+                register_year,
+                table,
+                manifest["tables"][table]["sha256"],
+                removal[0],
+                removal[1],
+                float(settings.setting(REMOVAL_SHARE_SETTING)),
+                f"{ENV_ACCEPT_REMOVALS}={register_year}:{removal[1]}",
+            ],
         )
     con.execute("commit")
     by_rule = dict(
@@ -778,8 +891,9 @@ def _load_table(con, delivery_dir: Path, register_year: int, table: str, contrac
             [register_year, table],
         ).fetchall()
     )
-    return IngestResult(register_year, table, vintage, delivered, accepted, quarantined, by_rule,
-                        removal[1] if removal else None)
+    return IngestResult(
+        register_year, table, vintage, delivered, accepted, quarantined, by_rule, removal[1] if removal else None
+    )
 
 
 def _rollback(con) -> None:
@@ -801,5 +915,9 @@ def reconcile(warehouse_con, register_year: int, table: str) -> dict:
         "select delivered from raw.ingest_log where register_year = ? and table_name = ?", [register_year, table]
     ).fetchone()
     delivered = row[0] if row else None
-    return {"delivered": delivered, "accepted": accepted, "quarantined": quarantined,
-            "balanced": delivered is not None and delivered == accepted + quarantined}
+    return {
+        "delivered": delivered,
+        "accepted": accepted,
+        "quarantined": quarantined,
+        "balanced": delivered is not None and delivered == accepted + quarantined,
+    }

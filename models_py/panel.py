@@ -7,6 +7,7 @@ full every year; the newest delivery wins), so a run is widened to a full rebuil
 attributes of people already in the panel changed. This module finds such a reason (plain SQL on
 the warehouse, no Dagster); dagster_project/automation.py turns it into `dbt build` arguments.
 """
+
 from __future__ import annotations
 
 from models_py.contracts import delivered_contracts
@@ -63,6 +64,8 @@ def full_rebuild_reason(con, run_id: str, run_years: list[int], registered: list
         [newest, previous, window_start],
     ).fetchone()[0]
     if changed:
-        return (f"the persons delivery of {newest} changes the attributes of {changed} people "
-                f"already delivered in {previous}")
+        return (
+            f"the persons delivery of {newest} changes the attributes of {changed} people "
+            f"already delivered in {previous}"
+        )
     return None

@@ -17,6 +17,7 @@ A run killed at any point therefore neither loses nor duplicates a log entry: th
 from the pending capture and writes the entry once. Re-ingesting an unchanged delivery writes no
 entry. Only counts are logged; no person-level value leaves the raw tables.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,7 +88,9 @@ def capture(warehouse: Path | str, register_year: int, table: str) -> str:
             [register_year, table] * 4,
         )
         con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
-        con.execute(f"insert into {_snapshot(table)} select * from raw.{ident(table)} where register_year = ?", [register_year])
+        con.execute(
+            f"insert into {_snapshot(table)} select * from raw.{ident(table)} where register_year = ?", [register_year]
+        )
         con.execute("commit")
         return "captured"
     except Exception:
@@ -102,8 +105,14 @@ def diff_counts(con, register_year: int, table: str) -> dict[str, int]:
     contract = delivered_contracts()[table]
     key = [ident(k) for k in contract.key]
     on = " and ".join(f"o.{k} = n.{k}" for k in key)
-    differs = " or ".join(f"o.{ident(c.name)} is distinct from n.{ident(c.name)}"
-                          for c in contract.columns if c.name not in contract.key) or "false"
+    differs = (
+        " or ".join(
+            f"o.{ident(c.name)} is distinct from n.{ident(c.name)}"
+            for c in contract.columns
+            if c.name not in contract.key
+        )
+        or "false"
+    )
     old = f"(select * from {_snapshot(table)} where register_year = $year)"
     new = f"(select * from raw.{ident(table)} where register_year = $year)"
     row = con.execute(
@@ -139,20 +148,41 @@ def finalize(warehouse: Path | str, register_year: int, table: str, run_id: str 
             "select count(*) from raw.quarantine where register_year = ? and table_name = ?", [register_year, table]
         ).fetchone()[0]
         counts = diff_counts(con, register_year, table)
-        changed = counts["rows_added"] or counts["rows_removed"] or counts["rows_changed"] or quarantined_before != quarantined_after
+        changed = (
+            counts["rows_added"]
+            or counts["rows_removed"]
+            or counts["rows_changed"]
+            or quarantined_before != quarantined_after
+        )
         kind = "initial" if from_sha is None else ("revision" if from_sha != to_sha else "reingest")
         revision = None
         if from_sha != to_sha or changed:
             con.execute(
                 "insert into raw.revision_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-                [register_year, table, kind, from_vintage, to_vintage, from_sha, to_sha, counts["rows_before"],
-                 counts["rows_after"], counts["rows_added"], counts["rows_removed"], counts["rows_changed"],
-                 quarantined_before, quarantined_after, run_id],
+                [
+                    register_year,
+                    table,
+                    kind,
+                    from_vintage,
+                    to_vintage,
+                    from_sha,
+                    to_sha,
+                    counts["rows_before"],
+                    counts["rows_after"],
+                    counts["rows_added"],
+                    counts["rows_removed"],
+                    counts["rows_changed"],
+                    quarantined_before,
+                    quarantined_after,
+                    run_id,
+                ],
             )
             if table == "migration_events":
                 _log_emigrations(con, register_year, to_sha)
             revision = Revision(register_year, table, kind, **counts)
-        con.execute("delete from raw.revision_pending where register_year = ? and table_name = ?", [register_year, table])
+        con.execute(
+            "delete from raw.revision_pending where register_year = ? and table_name = ?", [register_year, table]
+        )
         con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
         con.execute("commit")
         return revision
@@ -173,7 +203,7 @@ def _log_emigrations(con, register_year: int, to_sha: str) -> None:
             select year(event_date) as y, registration_type as t, count(*) as n from raw.migration_events
             where {out} and register_year <> $1 group by all),
         old as (
-            select year(event_date) as y, registration_type as t, count(*) as n from {_snapshot('migration_events')}
+            select year(event_date) as y, registration_type as t, count(*) as n from {_snapshot("migration_events")}
             where {out} and register_year = $1 group by all),
         new as (
             select year(event_date) as y, registration_type as t, count(*) as n from raw.migration_events
@@ -198,7 +228,7 @@ def _rollback(con) -> None:
         pass
 
 
-def revision_log(warehouse: Path | str) -> "pandas.DataFrame":  # noqa: F821
+def revision_log(warehouse: Path | str) -> pandas.DataFrame:  # noqa: F821
     """The log, newest first (for people and tests)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -4,6 +4,7 @@ Paths come from environment variables (set by the Makefile from LANDING, WAREHOU
 defaults inside the project folder. Study definitions and thresholds live once, as dbt vars in
 dbt/dbt_project.yml; Python reads them from there with `dbt_vars()`.
 """
+
 from __future__ import annotations
 
 import os

@@ -14,6 +14,7 @@ The next run rebuilds dbt, the models and the report without the year. Only coun
 
     python -m models_py.withdraw --year 2031          # or: make withdraw YEAR=2031
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ def withdraw_year(warehouse: Path | str, landing: Path | str, year: int, run_id:
     year = int(year)
     folder = Path(landing) / str(year)
     if folder.exists() or folder.is_symlink():
-        raise WithdrawError(f"register year {year}: its delivery folder {folder} is still in the landing; "
-                            "remove it first (otherwise the sensor registers and ingests it again)")
+        raise WithdrawError(
+            f"register year {year}: its delivery folder {folder} is still in the landing; "
+            "remove it first (otherwise the sensor registers and ingests it again)"
+        )
     removed: dict[str, int] = {}
     con = duckdb.connect(str(warehouse))
     try:
@@ -56,7 +59,8 @@ def withdraw_year(warehouse: Path | str, landing: Path | str, year: int, run_id:
             ).fetchone()[0]
             logged = con.execute(
                 "select any_value(file_sha256), any_value(vintage) from raw.ingest_log"
-                " where register_year = ? and table_name = ?", [year, table],
+                " where register_year = ? and table_name = ?",
+                [year, table],
             ).fetchone()
             if rows == 0 and quarantined == 0 and logged[0] is None:
                 removed[table] = 0
@@ -75,7 +79,8 @@ def withdraw_year(warehouse: Path | str, landing: Path | str, year: int, run_id:
             con.execute(f"delete from {snapshot} where register_year = ?", [year])
             removed[table] = rows
         removed["quarantine"] = con.execute(
-            "select count(*) from raw.quarantine where register_year = ?", [year]).fetchone()[0]
+            "select count(*) from raw.quarantine where register_year = ?", [year]
+        ).fetchone()[0]
         for log in ("raw.quarantine", "raw.ingest_log", "raw.revision_pending", "raw.delivery_signatures"):
             con.execute(f"delete from {log} where register_year = ?", [year])
         con.execute("commit")
@@ -104,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         registered = args.year is not None and str(args.year) in instance.get_dynamic_partitions(PARTITIONS)
         if registered:
             instance.delete_dynamic_partition(PARTITIONS, str(args.year))
-    print(f"register year {args.year} withdrawn: rows removed "
-          + ", ".join(f"{t} {n}" for t, n in removed.items())
-          + f"; partition {'deregistered' if registered else 'was not registered'}. "
-          "The next run (make run) rebuilds the tables and the report without it.")
+    print(
+        f"register year {args.year} withdrawn: rows removed "
+        + ", ".join(f"{t} {n}" for t, n in removed.items())
+        + f"; partition {'deregistered' if registered else 'was not registered'}. "
+        "The next run (make run) rebuilds the tables and the report without it."
+    )
     return 0
 
 

@@ -1,12 +1,12 @@
 """Shared fixtures. Each test gets its own temporary warehouse, landing and report folders."""
+
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import os
-import sys
 
 import pytest
 

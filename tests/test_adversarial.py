@@ -7,6 +7,7 @@ unchanged where it must be, and that nothing was read outside the delivery or wr
 test's own folders. Python-level opens are watched with an audit hook; DuckDB never sees a path
 before the confinement rules pass (a refused path fails before the warehouse is opened).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -104,8 +105,9 @@ def write_manifest(folder: Path, m: dict) -> None:
     (folder / "manifest.json").write_text(json.dumps(m, indent=2))
 
 
-def refused(warehouse: Path, folder: Path, table: str, rule: str, column: str | None = None,
-            year: int = YEAR) -> DeliveryError:
+def refused(
+    warehouse: Path, folder: Path, table: str, rule: str, column: str | None = None, year: int = YEAR
+) -> DeliveryError:
     with pytest.raises(DeliveryError) as err:
         ingest_table(warehouse, folder, year, table)
     e = err.value
@@ -168,7 +170,8 @@ def test_a_landing_path_with_an_apostrophe_ingests_cleanly(tmp_path):
     folder = write_delivery(landing, YEAR)
     results = ingest_all(tmp_path / "w.duckdb", folder)
     assert {t: (r.accepted, r.quarantined) for t, r in results.items()} == {
-        t: (len(df), 0) for t, df in valid_tables(YEAR).items()}
+        t: (len(df), 0) for t, df in valid_tables(YEAR).items()
+    }
 
 
 # ============================================================================== 2. confinement
@@ -251,8 +254,10 @@ def test_a_table_listed_twice_in_the_manifest_is_refused(good):
     m = manifest(folder)
     tables_text = ", ".join(f'"{t}": {json.dumps(e)}' for t, e in m["tables"].items())
     first_income = json.dumps({**m["tables"]["income"], "rows": 3})
-    text = json.dumps({k: v for k, v in m.items() if k != "tables"})[:-1] + \
-        f', "tables": {{"income": {first_income}, {tables_text}}}}}'
+    text = (
+        json.dumps({k: v for k, v in m.items() if k != "tables"})[:-1]
+        + f', "tables": {{"income": {first_income}, {tables_text}}}}}'
+    )
     (folder / "manifest.json").write_text(text)
     before = snapshot(warehouse)
     for table in DELIVERED_TABLES:  # the manifest is ambiguous: nothing of it is ingested
@@ -265,8 +270,12 @@ def test_a_table_listed_twice_in_the_manifest_is_refused(good):
 def test_nan_and_infinite_numbers_are_quarantined_per_column(tmp_path):
     tables = valid_tables(YEAR)
     income = to_arrow("income", tables["income"])  # Arrow, since the factory turns pandas NaN into null
-    for column, row, value in [("wage_income", 0, math.nan), ("net_wealth", 1, math.nan),
-                               ("self_employment_income", 2, -math.inf), ("welfare_benefits", 3, math.inf)]:
+    for column, row, value in [
+        ("wage_income", 0, math.nan),
+        ("net_wealth", 1, math.nan),
+        ("self_employment_income", 2, -math.inf),
+        ("welfare_benefits", 3, math.inf),
+    ]:
         values = income[column].to_pylist()
         values[row] = value
         income = income.set_column(income.schema.get_field_index(column), column, pa.array(values, pa.float64()))
@@ -277,21 +286,30 @@ def test_nan_and_infinite_numbers_are_quarantined_per_column(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     results = ingest_all(warehouse, folder)
     assert results["income"].quarantined_by_rule == {
-        "wage_income.finite": 1, "net_wealth.finite": 1, "self_employment_income.finite": 1,
-        "welfare_benefits.finite": 1}
+        "wage_income.finite": 1,
+        "net_wealth.finite": 1,
+        "self_employment_income.finite": 1,
+        "welfare_benefits.finite": 1,
+    }
     assert all(r.quarantined == 0 for t, r in results.items() if t != "income")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        assert con.execute("select count(*) from raw.income where not isfinite(wage_income)"
-                           " or not isfinite(net_wealth) or not isfinite(self_employment_income)"
-                           " or not isfinite(welfare_benefits)").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "select count(*) from raw.income where not isfinite(wage_income)"
+                " or not isfinite(net_wealth) or not isfinite(self_employment_income)"
+                " or not isfinite(welfare_benefits)"
+            ).fetchone()[0]
+            == 0
+        )
         assert reconcile(con, YEAR, "income")["balanced"]
     finally:
         con.close()
 
 
-@pytest.mark.parametrize("bad_id, rule", [("P" * (1 << 20), "person_id.max_length"),
-                                          ("P\N{GRINNING FACE}", "person_id.pattern")])
+@pytest.mark.parametrize(
+    "bad_id, rule", [("P" * (1 << 20), "person_id.max_length"), ("P\N{GRINNING FACE}", "person_id.pattern")]
+)
 def test_a_huge_or_emoji_person_id_is_quarantined_with_its_rows(bad_id, rule, tmp_path):
     tables = valid_tables(YEAR)
     for name in ("persons", "population_status", "education", "income"):  # person 0 (P1) everywhere
@@ -435,7 +453,9 @@ def test_a_redelivery_dropping_persons_is_refused_with_the_number(good, monkeypa
     folder = write_delivery(landing, YEAR, _without_person("P1"), vintage=f"{YEAR + 1}-05-31")
     before = snapshot(warehouse)
     e = refused(warehouse, folder, "persons", "persons_removed_within_threshold", "person_id")
-    assert e.detail.startswith(f"the re-delivery removes 1 of the 5 persons loaded for {YEAR} (20.00 %), more than 0.1 %")
+    assert e.detail.startswith(
+        f"the re-delivery removes 1 of the 5 persons loaded for {YEAR} (20.00 %), more than 0.1 %"
+    )
     assert f"{gate.ENV_ACCEPT_REMOVALS}={YEAR}:1" in e.detail
     for table in ("population_status", "migration_events", "education", "income"):  # the year waits whole
         e = refused(warehouse, folder, table, "delivery_complete")
@@ -456,9 +476,10 @@ def test_an_accepted_removal_is_ingested_and_logged(good, monkeypatch):
     assert all(r.quarantined == 0 and r.persons_removed_accepted is None for r in others.values())
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        assert con.execute("select register_year, table_name, rows_before, rows_removed, max_removed_share, setting"
-                           " from raw.accepted_removals").fetchall() == [
-            (YEAR, "persons", 5, 1, 0.001, f"{gate.ENV_ACCEPT_REMOVALS}={YEAR}:1")]
+        assert con.execute(
+            "select register_year, table_name, rows_before, rows_removed, max_removed_share, setting"
+            " from raw.accepted_removals"
+        ).fetchall() == [(YEAR, "persons", 5, 1, 0.001, f"{gate.ENV_ACCEPT_REMOVALS}={YEAR}:1")]
     finally:
         con.close()
 
@@ -478,25 +499,40 @@ def test_withdrawing_a_year_removes_its_rows_and_logs_them(tmp_path):
     assert snapshot(warehouse) == before
     shutil.rmtree(landing / str(YEAR + 1))
     removed = withdraw_year(warehouse, landing, YEAR + 1, run_id="test")
-    assert removed == {"persons": 4, "population_status": 4, "migration_events": 1, "education": 3, "income": 3,
-                       "quarantine": 5}
+    assert removed == {
+        "persons": 4,
+        "population_status": 4,
+        "migration_events": 1,
+        "education": 3,
+        "income": 3,
+        "quarantine": 5,
+    }
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         for table in DELIVERED_TABLES:
-            assert con.execute(f'select count(*) from raw."{table}" where register_year = ?', [YEAR + 1]).fetchone()[0] == 0
+            assert (
+                con.execute(f'select count(*) from raw."{table}" where register_year = ?', [YEAR + 1]).fetchone()[0]
+                == 0
+            )
         for log in ("quarantine", "ingest_log"):
             assert con.execute(f"select count(*) from raw.{log} where register_year = ?", [YEAR + 1]).fetchone()[0] == 0
         assert con.execute(
             "select table_name, kind, rows_before, rows_after, rows_removed, quarantined_before, quarantined_after,"
-            " to_sha256 is null from raw.revision_log where register_year = ? order by table_name", [YEAR + 1]
-        ).fetchall() == [("education", "withdrawal", 3, 0, 3, 1, 0, True),
-                         ("income", "withdrawal", 3, 0, 3, 1, 0, True),
-                         ("migration_events", "withdrawal", 1, 0, 1, 1, 0, True),
-                         ("persons", "withdrawal", 4, 0, 4, 1, 0, True),
-                         ("population_status", "withdrawal", 4, 0, 4, 1, 0, True)]
+            " to_sha256 is null from raw.revision_log where register_year = ? order by table_name",
+            [YEAR + 1],
+        ).fetchall() == [
+            ("education", "withdrawal", 3, 0, 3, 1, 0, True),
+            ("income", "withdrawal", 3, 0, 3, 1, 0, True),
+            ("migration_events", "withdrawal", 1, 0, 1, 1, 0, True),
+            ("persons", "withdrawal", 4, 0, 4, 1, 0, True),
+            ("population_status", "withdrawal", 4, 0, 4, 1, 0, True),
+        ]
         # emigrations of the event year before and after, for the whole warehouse
-        assert con.execute("select event_year, emigrations_before, emigrations_after from raw.revision_emigrations"
-                           " where register_year = ?", [YEAR + 1]).fetchall() == [(YEAR + 1, 1, 0)]
+        assert con.execute(
+            "select event_year, emigrations_before, emigrations_after from raw.revision_emigrations"
+            " where register_year = ?",
+            [YEAR + 1],
+        ).fetchall() == [(YEAR + 1, 1, 0)]
     finally:
         con.close()
     # the other year is untouched (raw rows end with register_year, vintage; the logs start with the year)
@@ -534,10 +570,13 @@ def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_suc
     write_delivery(landing, YEAR)
     write_delivery(landing, future)
     defs = dg.Definitions(
-        assets=ingest_assets, asset_checks=ingest_checks,
+        assets=ingest_assets,
+        asset_checks=ingest_checks,
         jobs=[dg.define_asset_job("ingest_years", selection=dg.AssetSelection.all()), withdraw_register_year],
-        resources={"warehouse": Warehouse(path=str(warehouse)),
-                   "paths": RegisterPaths(landing=str(landing), reports=str(tmp_path / "reports"))},
+        resources={
+            "warehouse": Warehouse(path=str(warehouse)),
+            "paths": RegisterPaths(landing=str(landing), reports=str(tmp_path / "reports")),
+        },
         executor=dg.in_process_executor,
     )
     ingest = defs.resolve_job_def("ingest_years")
@@ -546,8 +585,9 @@ def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_suc
 
         def run_ingest():
             order = instance.get_dynamic_partitions("register_year")
-            return ingest.execute_in_process(instance=instance, tags=full_rebuild_tags([order[0], order[-1]]),
-                                             raise_on_error=False)
+            return ingest.execute_in_process(
+                instance=instance, tags=full_rebuild_tags([order[0], order[-1]]), raise_on_error=False
+            )
 
         def failure_messages(result):
             return [e.event_specific_data.error.to_string() for e in result.all_events if e.is_step_failure]
@@ -560,7 +600,8 @@ def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_suc
         assert not second.success
         assert any("rule manifest_present failed" in m for m in failure_messages(second))
         withdrawn = defs.resolve_job_def("withdraw_register_year").execute_in_process(
-            instance=instance, run_config={"ops": {"withdraw_year": {"config": {"year": future}}}})
+            instance=instance, run_config={"ops": {"withdraw_year": {"config": {"year": future}}}}
+        )
         assert withdrawn.success
         assert instance.get_dynamic_partitions("register_year") == [str(YEAR)]
         third = run_ingest()

@@ -1,9 +1,10 @@
 """A failing check stops the models and the report; the last good report stays byte-identical."""
+
 from __future__ import annotations
 
+import dagster as dg
 import pyarrow.parquet as pq
 
-import dagster as dg
 from models_py.delivery import delivery_years, sha256_file
 from tests.helpers.dagster_runs import run_job
 
@@ -36,7 +37,9 @@ def test_failing_check_blocks_models_and_report_and_keeps_last_good_report(dbt_m
     second = run_job(env)
 
     assert not second.success
-    failed = [(e.asset_key.to_user_string(), e.check_name) for e in second.get_asset_check_evaluations() if not e.passed]
+    failed = [
+        (e.asset_key.to_user_string(), e.check_name) for e in second.get_asset_check_evaluations() if not e.passed
+    ]
     assert failed, "a truncated population register must fail at least one check"
     materialized = {e.asset_key for e in second.get_asset_materialization_events()}
     steps_failed = [e.step_key for e in second.all_events if e.is_step_failure]

@@ -6,6 +6,7 @@
 - the dbt source tests in dbt/models/staging/_sources.yml match the contracts (drift names table,
   column and test).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,16 +32,16 @@ SCHEMA = json.loads((Path(open_data_contract_standard.__file__).parent / "schema
 # A change here must go together with the simulator (models_py/simulator/writer.py) and dbt staging.
 FROZEN_COLUMNS = {
     "persons": "person_id:VARCHAR sex:TINYINT birth_year:SMALLINT birth_month:TINYINT birth_country:VARCHAR "
-               "mother_id:VARCHAR father_id:VARCHAR mother_birth_country:VARCHAR father_birth_country:VARCHAR "
-               "n_foreign_born_grandparents:TINYINT immigrant_category:VARCHAR first_immigration_date:DATE death_date:DATE",
+    "mother_id:VARCHAR father_id:VARCHAR mother_birth_country:VARCHAR father_birth_country:VARCHAR "
+    "n_foreign_born_grandparents:TINYINT immigrant_category:VARCHAR first_immigration_date:DATE death_date:DATE",
     "population_status": "person_id:VARCHAR status:VARCHAR municipality:VARCHAR citizenship:VARCHAR "
-                         "marital_status:VARCHAR spouse_id:VARCHAR n_children_in_household:TINYINT",
+    "marital_status:VARCHAR spouse_id:VARCHAR n_children_in_household:TINYINT",
     "migration_events": "event_id:VARCHAR person_id:VARCHAR direction:VARCHAR event_date:DATE "
-                        "registration_date:DATE country:VARCHAR registration_type:VARCHAR "
-                        "immigration_reason:VARCHAR municipality:VARCHAR",
+    "registration_date:DATE country:VARCHAR registration_type:VARCHAR "
+    "immigration_reason:VARCHAR municipality:VARCHAR",
     "education": "person_id:VARCHAR nus_level:TINYINT enrolled:BOOLEAN",
     "income": "person_id:VARCHAR income_year:SMALLINT wage_income:DOUBLE self_employment_income:DOUBLE "
-              "welfare_benefits:DOUBLE net_wealth:DOUBLE employed:BOOLEAN self_employed:BOOLEAN",
+    "welfare_benefits:DOUBLE net_wealth:DOUBLE employed:BOOLEAN self_employed:BOOLEAN",
 }
 
 
@@ -62,14 +63,18 @@ def test_contract_is_valid_odcs(path):
 
 def test_the_json_schema_does_catch_a_broken_contract():
     doc = yaml.safe_load((CONTRACTS_DIR / "persons.odcs.yaml").read_text())
-    doc["schema"][0]["quality"].append({"id": "x", "type": "custom", "engine": "great-expectations"})  # no implementation
+    doc["schema"][0]["quality"].append(
+        {"id": "x", "type": "custom", "engine": "great-expectations"}
+    )  # no implementation
     errors = list(jsonschema.validators.validator_for(SCHEMA)(SCHEMA).iter_errors(doc))
     assert errors
 
 
 def test_delivered_table_interface_is_unchanged():
-    actual = {name: " ".join(f"{c.name}:{c.physical_type}" for c in contract.columns)
-              for name, contract in delivered_contracts().items()}
+    actual = {
+        name: " ".join(f"{c.name}:{c.physical_type}" for c in contract.columns)
+        for name, contract in delivered_contracts().items()
+    }
     assert actual == FROZEN_COLUMNS
 
 
@@ -127,7 +132,9 @@ def test_drift_detector_passes_the_generated_file_and_names_each_drift(tmp_path)
     doc = yaml.safe_load(text)
     persons = doc["sources"][0]["tables"][0]
     sex = next(c for c in persons["columns"] if c["name"] == "sex")
-    sex["data_tests"] = [{"accepted_values": {"arguments": {"values": [1, 2, 9], "quote": False}}}]  # drop not_null, widen
+    sex["data_tests"] = [
+        {"accepted_values": {"arguments": {"values": [1, 2, 9], "quote": False}}}
+    ]  # drop not_null, widen
     persons["data_tests"] = []  # drop the key test
     path.write_text(yaml.safe_dump(doc))
     assert dbt_sources.source_test_drift(path) == [

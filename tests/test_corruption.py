@@ -10,14 +10,15 @@ known content) and breaks one thing. Two kinds of outcome:
   rules (primary rule -> count per table; all other tables quarantine nothing).
 In both: for every table loaded, delivered (manifest) = accepted + quarantined.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -57,6 +58,7 @@ def tables_with(change: Callable[[dict[str, pd.DataFrame]], None]) -> Callable[[
         tables = valid_tables(YEAR)
         change(tables)
         return write_delivery(landing, YEAR, tables)
+
     return corrupt
 
 
@@ -65,6 +67,7 @@ def after_writing(change: Callable[[Path], None]) -> Callable[[Path], Path]:
         folder = write_delivery(landing, YEAR)
         change(folder)
         return folder
+
     return corrupt
 
 
@@ -107,6 +110,7 @@ def _set(table: str, row: int, column: str, value):
     def change(t):
         t[table][column] = t[table][column].astype(object)
         t[table].at[row, column] = value
+
     return change
 
 
@@ -116,6 +120,7 @@ def _append_copy(table: str, row: int, **overrides):
         for k, v in overrides.items():
             extra[k] = [v]
         t[table] = pd.concat([t[table], extra], ignore_index=True)
+
     return change
 
 
@@ -123,10 +128,12 @@ def _all(*changes):
     def change(t):
         for c in changes:
             c(t)
+
     return change
 
 
 ALL_TABLES = tuple(DELIVERED_TABLES)
+
 
 # A quarantined row takes the rows that refer to it along (ingestion judges references against the
 # rows the other table accepts): a quarantined person orphans their rows in the other tables, a
@@ -142,91 +149,220 @@ WITHOUT_STATUS = {"education": {"education_of_non_resident": 1}, "income": {"inc
 
 KINDS = [
     # ---------------------------------------------------------------- structural: the table-year is refused
-    Kind("missing_manifest", after_writing(lambda f: (f / "manifest.json").unlink()),
-         Refused({t: ("manifest_present", None) for t in ALL_TABLES})),
-    Kind("unreadable_manifest", after_writing(lambda f: (f / "manifest.json").write_text("{not json")),
-         Refused({t: ("manifest_readable", None) for t in ALL_TABLES})),
-    Kind("manifest_wrong_register_year", after_writing(lambda f: rewrite_manifest(f, register_year=YEAR - 1)),
-         Refused({t: ("register_year_matches", None) for t in ALL_TABLES})),
-    Kind("manifest_vintage_not_a_date", after_writing(lambda f: rewrite_manifest(f, vintage="31.03.2006")),
-         Refused({t: ("vintage_valid", None) for t in ALL_TABLES})),
-    Kind("table_missing_from_manifest", after_writing(lambda f: _drop_from_manifest(f, "income")),
-         Refused({"income": ("table_in_manifest", None)})),
-    Kind("missing_table_file", after_writing(lambda f: (f / "education.parquet").unlink()),
-         Refused({"education": ("file_present", None)})),
-    Kind("missing_persons_file_others_cannot_be_judged", after_writing(lambda f: (f / "persons.parquet").unlink()),
-         Refused({"persons": ("file_present", None)})),  # the others: delivery_complete
-    Kind("checksum_mismatch",
-         after_writing(lambda f: _replace_file(f, "income", _retyped(
-             "income", "wage_income", [1.0, 2.0, 3.0, 4.0], pa.float64()), update_manifest=False)),
-         Refused({"income": ("checksum_matches", None)})),
-    Kind("row_count_mismatch", after_writing(lambda f: _edit_table_entry(f, "migration_events", rows=3)),
-         Refused({"migration_events": ("row_count_matches", None)})),
-    Kind("missing_column", tables_with(lambda t: t.update(income=t["income"].drop(columns=["net_wealth"]))),
-         Refused({"income": ("column_present", "net_wealth")})),
-    Kind("wrong_column_type",
-         after_writing(lambda f: _replace_file(f, "education", _retyped(
-             "education", "enrolled", ["no", "no", "yes", "yes"], pa.string()), update_manifest=True)),
-         Refused({"education": ("column_type", "enrolled")})),
-    Kind("wrong_type_in_persons_others_cannot_be_judged",
-         after_writing(lambda f: _replace_file(f, "persons", _retyped(
-             "persons", "birth_year", ["1970", "1985", "1990", "2001", "1930"], pa.string()), update_manifest=True)),
-         Refused({"persons": ("column_type", "birth_year")})),  # the others: delivery_complete
-    Kind("garbage_parquet",
-         after_writing(lambda f: _replace_file(f, "migration_events", b"PAR1 this is not parquet", update_manifest=True)),
-         Refused({"migration_events": ("file_readable", None)})),
+    Kind(
+        "missing_manifest",
+        after_writing(lambda f: (f / "manifest.json").unlink()),
+        Refused({t: ("manifest_present", None) for t in ALL_TABLES}),
+    ),
+    Kind(
+        "unreadable_manifest",
+        after_writing(lambda f: (f / "manifest.json").write_text("{not json")),
+        Refused({t: ("manifest_readable", None) for t in ALL_TABLES}),
+    ),
+    Kind(
+        "manifest_wrong_register_year",
+        after_writing(lambda f: rewrite_manifest(f, register_year=YEAR - 1)),
+        Refused({t: ("register_year_matches", None) for t in ALL_TABLES}),
+    ),
+    Kind(
+        "manifest_vintage_not_a_date",
+        after_writing(lambda f: rewrite_manifest(f, vintage="31.03.2006")),
+        Refused({t: ("vintage_valid", None) for t in ALL_TABLES}),
+    ),
+    Kind(
+        "table_missing_from_manifest",
+        after_writing(lambda f: _drop_from_manifest(f, "income")),
+        Refused({"income": ("table_in_manifest", None)}),
+    ),
+    Kind(
+        "missing_table_file",
+        after_writing(lambda f: (f / "education.parquet").unlink()),
+        Refused({"education": ("file_present", None)}),
+    ),
+    Kind(
+        "missing_persons_file_others_cannot_be_judged",
+        after_writing(lambda f: (f / "persons.parquet").unlink()),
+        Refused({"persons": ("file_present", None)}),
+    ),  # the others: delivery_complete
+    Kind(
+        "checksum_mismatch",
+        after_writing(
+            lambda f: _replace_file(
+                f,
+                "income",
+                _retyped("income", "wage_income", [1.0, 2.0, 3.0, 4.0], pa.float64()),
+                update_manifest=False,
+            )
+        ),
+        Refused({"income": ("checksum_matches", None)}),
+    ),
+    Kind(
+        "row_count_mismatch",
+        after_writing(lambda f: _edit_table_entry(f, "migration_events", rows=3)),
+        Refused({"migration_events": ("row_count_matches", None)}),
+    ),
+    Kind(
+        "missing_column",
+        tables_with(lambda t: t.update(income=t["income"].drop(columns=["net_wealth"]))),
+        Refused({"income": ("column_present", "net_wealth")}),
+    ),
+    Kind(
+        "wrong_column_type",
+        after_writing(
+            lambda f: _replace_file(
+                f,
+                "education",
+                _retyped("education", "enrolled", ["no", "no", "yes", "yes"], pa.string()),
+                update_manifest=True,
+            )
+        ),
+        Refused({"education": ("column_type", "enrolled")}),
+    ),
+    Kind(
+        "wrong_type_in_persons_others_cannot_be_judged",
+        after_writing(
+            lambda f: _replace_file(
+                f,
+                "persons",
+                _retyped("persons", "birth_year", ["1970", "1985", "1990", "2001", "1930"], pa.string()),
+                update_manifest=True,
+            )
+        ),
+        Refused({"persons": ("column_type", "birth_year")}),
+    ),  # the others: delivery_complete
+    Kind(
+        "garbage_parquet",
+        after_writing(
+            lambda f: _replace_file(f, "migration_events", b"PAR1 this is not parquet", update_manifest=True)
+        ),
+        Refused({"migration_events": ("file_readable", None)}),
+    ),
     # ---------------------------------------------------------------- row level: quarantined with the rule
-    Kind("bad_sex_code", tables_with(_set("persons", 1, "sex", 3)),
-         Quarantined({"persons": {"sex.valid_values": 1}, **ORPHANED(PERSON_1_ROWS)})),
-    Kind("birth_month_13", tables_with(_set("persons", 0, "birth_month", 13)),
-         Quarantined({"persons": {"birth_month.maximum": 1}, **ORPHANED(PERSON_0_ROWS)})),
-    Kind("duplicate_person_id", tables_with(_append_copy("persons", 2)),
-         Quarantined({"persons": {"person_id.unique_key": 2}, **ORPHANED(PERSON_2_ROWS)})),
-    Kind("death_after_register_year", tables_with(_set("persons", 0, "death_date", d(YEAR + 1, 1, 5))),
-         Quarantined({"persons": {"death_after_register_year": 1}, **ORPHANED(PERSON_0_ROWS)})),
-    Kind("missing_required_value", tables_with(_set("income", 1, "employed", None)),
-         Quarantined({"income": {"employed.required": 1}})),
-    Kind("negative_wage", tables_with(_set("income", 2, "wage_income", -5.0)),
-         Quarantined({"income": {"wage_income.minimum": 1}})),
-    Kind("income_year_wrong", tables_with(_set("income", 0, "income_year", YEAR)),
-         Quarantined({"income": {"income_year_is_previous_year": 1}})),
-    Kind("orphan_event", tables_with(_set("migration_events", 0, "person_id", "P99")),
-         Quarantined({"migration_events": {"person_id.references_persons": 1}},
-                     {"migration_events": [["person_id.references_persons", "emigration_of_non_resident"]]})),
-    Kind("orphan_education_row", tables_with(_append_copy("education", 0, person_id="P99")),
-         Quarantined({"education": {"person_id.references_persons": 1}},
-                     {"education": [["person_id.references_persons", "education_of_non_resident"]]})),
-    Kind("income_without_status_row",
-         tables_with(_all(_append_copy("persons", 0, person_id="P6"), _append_copy("income", 0, person_id="P6"))),
-         Quarantined({"income": {"income_of_person_without_status": 1}})),
-    Kind("event_after_death", tables_with(_set("migration_events", 1, "person_id", "P5")),
-         Quarantined({"migration_events": {"event_after_death": 1}})),
-    Kind("emigration_of_non_resident", tables_with(_set("population_status", 3, "status", "emigrated")),
-         Quarantined({"migration_events": {"emigration_of_non_resident": 1},
-                      "education": {"education_of_non_resident": 1}})),
-    Kind("registration_outside_register_year",
-         tables_with(_all(_set("migration_events", 1, "event_date", d(YEAR, 12, 30)),
-                          _set("migration_events", 1, "registration_date", d(YEAR + 1, 1, 10)))),
-         Quarantined({"migration_events": {"registration_in_register_year": 1}})),
-    Kind("event_before_1900", tables_with(_set("migration_events", 1, "event_date", d(1899, 12, 31))),
-         Quarantined({"migration_events": {"event_date.minimum": 1}},
-                     {"migration_events": [["event_date.minimum", "event_before_birth"]]})),
-    Kind("same_day_repeat_emigration", tables_with(_append_copy("migration_events", 0, event_id=f"E{YEAR}-3")),
-         Quarantined({"migration_events": {"same_day_repeat_move": 1}})),
-    Kind("administrative_immigration", tables_with(_set("migration_events", 1, "registration_type", "administrative")),
-         Quarantined({"migration_events": {"administrative_immigration": 1}})),
-    Kind("resident_without_municipality", tables_with(_set("population_status", 2, "municipality", None)),
-         Quarantined({"population_status": {"resident_without_municipality": 1}, **WITHOUT_STATUS})),
-    Kind("dead_without_death_date", tables_with(_set("persons", 4, "death_date", None)),
-         Quarantined({"population_status": {"dead_person_without_death_date": 1}})),
-    Kind("resident_after_death",
-         tables_with(_all(_set("population_status", 4, "status", "resident"),
-                          _set("population_status", 4, "municipality", "0301"))),
-         Quarantined({"population_status": {"resident_after_death": 1}})),
-    Kind("unknown_country_code", tables_with(_set("population_status", 1, "citizenship", "ZZZ")),
-         Quarantined({"population_status": {"citizenship.references_countries": 1}, **WITHOUT_STATUS})),
-    Kind("unknown_municipality_code", tables_with(_set("population_status", 0, "municipality", "9998")),
-         Quarantined({"population_status": {"municipality.references_municipalities": 1}, **WITHOUT_STATUS})),
+    Kind(
+        "bad_sex_code",
+        tables_with(_set("persons", 1, "sex", 3)),
+        Quarantined({"persons": {"sex.valid_values": 1}, **ORPHANED(PERSON_1_ROWS)}),
+    ),
+    Kind(
+        "birth_month_13",
+        tables_with(_set("persons", 0, "birth_month", 13)),
+        Quarantined({"persons": {"birth_month.maximum": 1}, **ORPHANED(PERSON_0_ROWS)}),
+    ),
+    Kind(
+        "duplicate_person_id",
+        tables_with(_append_copy("persons", 2)),
+        Quarantined({"persons": {"person_id.unique_key": 2}, **ORPHANED(PERSON_2_ROWS)}),
+    ),
+    Kind(
+        "death_after_register_year",
+        tables_with(_set("persons", 0, "death_date", d(YEAR + 1, 1, 5))),
+        Quarantined({"persons": {"death_after_register_year": 1}, **ORPHANED(PERSON_0_ROWS)}),
+    ),
+    Kind(
+        "missing_required_value",
+        tables_with(_set("income", 1, "employed", None)),
+        Quarantined({"income": {"employed.required": 1}}),
+    ),
+    Kind(
+        "negative_wage",
+        tables_with(_set("income", 2, "wage_income", -5.0)),
+        Quarantined({"income": {"wage_income.minimum": 1}}),
+    ),
+    Kind(
+        "income_year_wrong",
+        tables_with(_set("income", 0, "income_year", YEAR)),
+        Quarantined({"income": {"income_year_is_previous_year": 1}}),
+    ),
+    Kind(
+        "orphan_event",
+        tables_with(_set("migration_events", 0, "person_id", "P99")),
+        Quarantined(
+            {"migration_events": {"person_id.references_persons": 1}},
+            {"migration_events": [["person_id.references_persons", "emigration_of_non_resident"]]},
+        ),
+    ),
+    Kind(
+        "orphan_education_row",
+        tables_with(_append_copy("education", 0, person_id="P99")),
+        Quarantined(
+            {"education": {"person_id.references_persons": 1}},
+            {"education": [["person_id.references_persons", "education_of_non_resident"]]},
+        ),
+    ),
+    Kind(
+        "income_without_status_row",
+        tables_with(_all(_append_copy("persons", 0, person_id="P6"), _append_copy("income", 0, person_id="P6"))),
+        Quarantined({"income": {"income_of_person_without_status": 1}}),
+    ),
+    Kind(
+        "event_after_death",
+        tables_with(_set("migration_events", 1, "person_id", "P5")),
+        Quarantined({"migration_events": {"event_after_death": 1}}),
+    ),
+    Kind(
+        "emigration_of_non_resident",
+        tables_with(_set("population_status", 3, "status", "emigrated")),
+        Quarantined(
+            {"migration_events": {"emigration_of_non_resident": 1}, "education": {"education_of_non_resident": 1}}
+        ),
+    ),
+    Kind(
+        "registration_outside_register_year",
+        tables_with(
+            _all(
+                _set("migration_events", 1, "event_date", d(YEAR, 12, 30)),
+                _set("migration_events", 1, "registration_date", d(YEAR + 1, 1, 10)),
+            )
+        ),
+        Quarantined({"migration_events": {"registration_in_register_year": 1}}),
+    ),
+    Kind(
+        "event_before_1900",
+        tables_with(_set("migration_events", 1, "event_date", d(1899, 12, 31))),
+        Quarantined(
+            {"migration_events": {"event_date.minimum": 1}},
+            {"migration_events": [["event_date.minimum", "event_before_birth"]]},
+        ),
+    ),
+    Kind(
+        "same_day_repeat_emigration",
+        tables_with(_append_copy("migration_events", 0, event_id=f"E{YEAR}-3")),
+        Quarantined({"migration_events": {"same_day_repeat_move": 1}}),
+    ),
+    Kind(
+        "administrative_immigration",
+        tables_with(_set("migration_events", 1, "registration_type", "administrative")),
+        Quarantined({"migration_events": {"administrative_immigration": 1}}),
+    ),
+    Kind(
+        "resident_without_municipality",
+        tables_with(_set("population_status", 2, "municipality", None)),
+        Quarantined({"population_status": {"resident_without_municipality": 1}, **WITHOUT_STATUS}),
+    ),
+    Kind(
+        "dead_without_death_date",
+        tables_with(_set("persons", 4, "death_date", None)),
+        Quarantined({"population_status": {"dead_person_without_death_date": 1}}),
+    ),
+    Kind(
+        "resident_after_death",
+        tables_with(
+            _all(
+                _set("population_status", 4, "status", "resident"), _set("population_status", 4, "municipality", "0301")
+            )
+        ),
+        Quarantined({"population_status": {"resident_after_death": 1}}),
+    ),
+    Kind(
+        "unknown_country_code",
+        tables_with(_set("population_status", 1, "citizenship", "ZZZ")),
+        Quarantined({"population_status": {"citizenship.references_countries": 1}, **WITHOUT_STATUS}),
+    ),
+    Kind(
+        "unknown_municipality_code",
+        tables_with(_set("population_status", 0, "municipality", "9998")),
+        Quarantined({"population_status": {"municipality.references_municipalities": 1}, **WITHOUT_STATUS}),
+    ),
 ]
 
 
@@ -280,8 +416,10 @@ def test_corruption_kind(kind: Kind, tmp_path, good_warehouse):
             assert (e.table, e.column, e.rule) == (table, column, rule)
             assert str(e).startswith(f"delivery {bad}: table {table}, column {column or '-'}: rule {rule} failed: ")
             if rule == "delivery_complete":  # names a table that fails its own rule
-                assert any(f"table {t} of this delivery fails rule {r} " in e.detail
-                           for t, (r, _) in kind.outcome.errors.items()), e.detail
+                assert any(
+                    f"table {t} of this delivery fails rule {r} " in e.detail
+                    for t, (r, _) in kind.outcome.errors.items()
+                ), e.detail
         assert snapshot(warehouse) == before, "a refused delivery changed the warehouse"
         assert_nothing_lost(warehouse, good, DELIVERED_TABLES)
     else:
@@ -291,8 +429,12 @@ def test_corruption_kind(kind: Kind, tmp_path, good_warehouse):
         assert {t: r.quarantined_by_rule for t, r in results.items()} == expected
         con = duckdb.connect(str(warehouse), read_only=True)
         for table, rule_lists in kind.outcome.all_rules.items():
-            got = [list(r) for (r,) in con.execute(
-                "select rules from raw.quarantine where table_name = ? order by row_number", [table]).fetchall()]
+            got = [
+                list(r)
+                for (r,) in con.execute(
+                    "select rules from raw.quarantine where table_name = ? order by row_number", [table]
+                ).fetchall()
+            ]
             assert got == rule_lists
         con.close()
         assert_nothing_lost(warehouse, bad, DELIVERED_TABLES)
@@ -320,9 +462,13 @@ def outcome_table() -> str:
             groups: dict[tuple, list[str]] = {}
             for t, rc in k.outcome.errors.items():
                 groups.setdefault(rc, []).append(t)
-            text = "; ".join(f"DeliveryError {r}{f' ({c})' if c else ''}: {', '.join(ts)}" for (r, c), ts in groups.items())
+            text = "; ".join(
+                f"DeliveryError {r}{f' ({c})' if c else ''}: {', '.join(ts)}" for (r, c), ts in groups.items()
+            )
         else:
-            text = "; ".join(f"quarantine {t}: " + ", ".join(f"{r} x{n}" for r, n in rules.items())
-                             for t, rules in k.outcome.by_rule.items())
+            text = "; ".join(
+                f"quarantine {t}: " + ", ".join(f"{r} x{n}" for r, n in rules.items())
+                for t, rules in k.outcome.by_rule.items()
+            )
         lines.append(f"| {k.name} | {text} |")
     return "\n".join(lines)

@@ -3,10 +3,10 @@
 Each test builds its own DuckDB file in a temporary directory. Helpers here are reused by the
 other tests/test_dbt_*.py modules.
 """
+
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,9 +47,19 @@ def run_dbt(warehouse: Path, *args: str, check: bool = True, extra_env: dict | N
     env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     env.update(extra_env or {})
     target = warehouse.parent / "dbt_target"
-    cmd = [str(DBT_BIN), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--target-path", str(target), "--log-path", str(warehouse.parent / "dbt_logs")]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    cmd = [
+        str(DBT_BIN),
+        *args,
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(warehouse.parent / "dbt_logs"),
+    ]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
     if check and res.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{res.stdout[-8000:]}\n{res.stderr[-3000:]}")
     return res
@@ -84,11 +94,14 @@ PERSONS = [
     _p("P8", 1, 1930, 1, "NOR", "NOR", "NOR", 0, "A", death="2007-03-15"),
 ]
 
+
 # residence on 1 Jan per person: list of (year, status, municipality)
 def _status_rows():
     rows = []
+
     def add(pid, year, status, muni, cit="NOR", spouse=None, kids=0):
         rows.append((pid, status, muni, cit, "never_married", spouse, kids, year))
+
     for y in range(FIRST, LAST + 1):
         add("P1", y, "resident", "1842" if y <= 2004 else "1804")
     for y in range(2002, 2006):
@@ -109,7 +122,7 @@ def _status_rows():
     add("P6", 2004, "emigrated", None)
     for y in range(FIRST, 2005):
         add("P7", y, "resident", "0301")
-    add("P7", 2005, "resident", "0301")     # late registration: still resident in the 2005 snapshot
+    add("P7", 2005, "resident", "0301")  # late registration: still resident in the 2005 snapshot
     add("P7", 2006, "resident", "0301")
     add("P7", 2007, "emigrated", None)
     for y in range(FIRST, 2008):
@@ -138,13 +151,20 @@ def _income_rows():
     rows = []
     for ry in range(FIRST, LAST + 1):
         iy = ry - 1
-        active = {"P1": True, "P2": 2001 <= iy <= 2005, "P3": iy in (2000, 2001, 2002, 2004, 2005, 2006, 2007, 2008, 2009),
-                  "P4": iy in (2000, 2001), "P5": True, "P6": iy <= 2003, "P7": iy <= 2004, "P8": iy <= 2007}
+        active = {
+            "P1": True,
+            "P2": 2001 <= iy <= 2005,
+            "P3": iy in (2000, 2001, 2002, 2004, 2005, 2006, 2007, 2008, 2009),
+            "P4": iy in (2000, 2001),
+            "P5": True,
+            "P6": iy <= 2003,
+            "P7": iy <= 2004,
+            "P8": iy <= 2007,
+        }
         for pid, act in active.items():
             if act:
                 wage = 100000.0 * (1 + (int(pid[1:]) % 7)) if pid != "P4" else 0.0
-                rows.append((pid, iy, wage, 0.0, 5000.0 if pid == "P4" else 0.0, 1000.0,
-                             pid != "P4", False, ry))
+                rows.append((pid, iy, wage, 0.0, 5000.0 if pid == "P4" else 0.0, 1000.0, pid != "P4", False, ry))
     return rows
 
 
@@ -152,24 +172,38 @@ def load_tiny_register(con: duckdb.DuckDBPyConnection) -> None:
     create_raw_schema(con)
     for ry in range(FIRST, LAST + 1):
         vint = f"{ry + 1}-03-31"
-        con.executemany("insert into raw.persons values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        [(*r[:11],
-                          r[11] if r[11] and int(r[11][:4]) <= ry else None,   # first immigration, once it happened
-                          r[12] if r[12] and int(r[12][:4]) < ry else None,    # death, from the next delivery
-                          ry, vint)
-                         for r in PERSONS])
-    con.executemany("insert into raw.population_status values (?,?,?,?,?,?,?,?, cast(? as date))",
-                    [(*r, f"{r[-1] + 1}-03-31") for r in _status_rows()])
-    con.executemany("insert into raw.migration_events values (?,?,?,?,?,?,?,?,?,?, cast(? as date))",
-                    [(*e, int(e[4][:4]), f"{int(e[4][:4]) + 1}-03-31") for e in EVENTS])
+        con.executemany(
+            "insert into raw.persons values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    *r[:11],
+                    r[11] if r[11] and int(r[11][:4]) <= ry else None,  # first immigration, once it happened
+                    r[12] if r[12] and int(r[12][:4]) < ry else None,  # death, from the next delivery
+                    ry,
+                    vint,
+                )
+                for r in PERSONS
+            ],
+        )
+    con.executemany(
+        "insert into raw.population_status values (?,?,?,?,?,?,?,?, cast(? as date))",
+        [(*r, f"{r[-1] + 1}-03-31") for r in _status_rows()],
+    )
+    con.executemany(
+        "insert into raw.migration_events values (?,?,?,?,?,?,?,?,?,?, cast(? as date))",
+        [(*e, int(e[4][:4]), f"{int(e[4][:4]) + 1}-03-31") for e in EVENTS],
+    )
     edu = []
-    for (pid, status, muni, *_rest, y) in _status_rows():
+    for pid, status, muni, *_rest, y in _status_rows():
         if status == "resident":
             edu.append((pid, 6 if pid in ("P1", "P7") else 3, pid == "P7" and y <= 2003, y))
-    con.executemany("insert into raw.education values (?,?,?,?, cast(? as date))",
-                    [(*r, f"{r[-1] + 1}-03-31") for r in edu])
-    con.executemany("insert into raw.income values (?,?,?,?,?,?,?,?,?, cast(? as date))",
-                    [(*r, f"{r[-1] + 1}-03-31") for r in _income_rows()])
+    con.executemany(
+        "insert into raw.education values (?,?,?,?, cast(? as date))", [(*r, f"{r[-1] + 1}-03-31") for r in edu]
+    )
+    con.executemany(
+        "insert into raw.income values (?,?,?,?,?,?,?,?,?, cast(? as date))",
+        [(*r, f"{r[-1] + 1}-03-31") for r in _income_rows()],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -200,10 +234,16 @@ def test_build_passes(tiny_warehouse):
 def test_edge_cases_in_the_marts(tiny_warehouse):
     wh, res = tiny_warehouse
     assert res.returncode == 0
-    em = {r[0]: r[1:] for r in q(wh, """
+    em = {
+        r[0]: r[1:]
+        for r in q(
+            wh,
+            """
         select event_id, event_year, registration_year, backdated_year, multi_migrant, dest_class_b,
                dest_cat7, returned_5y, died_abroad_after_emigration, botid_at_event
-        from marts.fct_emigration""")}
+        from marts.fct_emigration""",
+        )
+    }
     # administrative emigration decided 2005, last sign of life 2001 -> back-dated to 2002
     assert em["E7"][:3] == (2005, 2005, 2002) and em["E7"][4:6] == ("unknown", "UNKNOWN")
     # late registration: dated 2004, registered 2006
@@ -214,31 +254,52 @@ def test_edge_cases_in_the_marts(tiny_warehouse):
     assert em["E10"][7] is True and em["E10"][6] == 0
     # re-immigration: botid of P3's 2002 emigration counts from the 2000 arrival
     assert em["E4"][8] == 2
-    py = {(r[0], r[1]): r[2:] for r in q(wh, """
+    py = {
+        (r[0], r[1]): r[2:]
+        for r in q(
+            wh,
+            """
         select person_id, year, resident_jan1, arrived_in_year, municipality_2013, died, emigrated,
                suspected_overcoverage, duration_years
-        from marts.fct_person_year""")}
-    assert py[("P2", 2001)][:2] == (False, True)                 # arrival mid-year
-    assert py[("P1", 2003)][2] == "1804"                          # Skjerstad 1842 -> Bodø 1804
-    assert py[("P8", 2007)][3] is True                            # died in Norway
-    assert not any(v[3] for k, v in py.items() if k[0] == "P6")   # died abroad: no death in the panel
-    assert py[("P4", 2003)][5] is True                            # no sign of life 2002-2005
-    assert py[("P3", 2005)][6] == 5                               # duration from the first arrival (2000)
-    assert ("P6", 2004) not in py                                 # not at risk after emigrating
+        from marts.fct_person_year""",
+        )
+    }
+    assert py[("P2", 2001)][:2] == (False, True)  # arrival mid-year
+    assert py[("P1", 2003)][2] == "1804"  # Skjerstad 1842 -> Bodø 1804
+    assert py[("P8", 2007)][3] is True  # died in Norway
+    assert not any(v[3] for k, v in py.items() if k[0] == "P6")  # died abroad: no death in the panel
+    assert py[("P4", 2003)][5] is True  # no sign of life 2002-2005
+    assert py[("P3", 2005)][6] == 5  # duration from the first arrival (2000)
+    assert ("P6", 2004) not in py  # not at risk after emigrating
 
 
-@pytest.mark.parametrize("vars_", [
-    {"study_a_numerator_classification": "cohort", "study_a_age_convention": "end_of_year",
-     "study_a_admin_emigration_dating": "backdated", "study_a_macro_multi_migrants": "include",
-     "study_a_micro_multi_migrants": "exclude", "study_a_period_average": "mean_of_rates",
-     "study_b_missing_destination": "censor", "study_b_self_employed": "person",
-     "study_b_income_percentile_reference": "residents_20_65", "study_c_deaths_count_as_returned": False},
-    {"study_a_admin_emigration_dating": "exclude", "study_b_missing_destination": "return",
-     "overcoverage_no_sign_of_life_years": 3, "provisional_years": 1},
-])
+@pytest.mark.parametrize(
+    "vars_",
+    [
+        {
+            "study_a_numerator_classification": "cohort",
+            "study_a_age_convention": "end_of_year",
+            "study_a_admin_emigration_dating": "backdated",
+            "study_a_macro_multi_migrants": "include",
+            "study_a_micro_multi_migrants": "exclude",
+            "study_a_period_average": "mean_of_rates",
+            "study_b_missing_destination": "censor",
+            "study_b_self_employed": "person",
+            "study_b_income_percentile_reference": "residents_20_65",
+            "study_c_deaths_count_as_returned": False,
+        },
+        {
+            "study_a_admin_emigration_dating": "exclude",
+            "study_b_missing_destination": "return",
+            "overcoverage_no_sign_of_life_years": 3,
+            "provisional_years": 1,
+        },
+    ],
+)
 def test_alternative_settings_build(tmp_path, vars_):
     """Every documented alternative of the settings compiles and builds (all tests pass)."""
     import json
+
     wh = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(wh))
     load_tiny_register(con)
@@ -255,18 +316,29 @@ def test_alternative_settings_build(tmp_path, vars_):
 def test_settings_live_in_dbt_project_vars():
     """Python reads the study settings from dbt_project.yml vars (single place)."""
     import yaml
+
     cfg = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())
     assert cfg["name"] == "register_pipeline" and cfg["profile"] == "register_pipeline"
     v = cfg["vars"]
-    for k in ["provisional_years", "overcoverage_no_sign_of_life_years", "small_cell_threshold",
-              "study_a_age_convention", "study_a_macro_multi_migrants", "study_a_admin_emigration_dating",
-              "study_b_adult_arrival_age", "study_b_min_age", "study_b_max_age",
-              "study_c_return_horizon_years", "study_c_periods", "study_c_min_age", "study_c_max_age"]:
+    for k in [
+        "provisional_years",
+        "overcoverage_no_sign_of_life_years",
+        "small_cell_threshold",
+        "study_a_age_convention",
+        "study_a_macro_multi_migrants",
+        "study_a_admin_emigration_dating",
+        "study_b_adult_arrival_age",
+        "study_b_min_age",
+        "study_b_max_age",
+        "study_c_return_horizon_years",
+        "study_c_periods",
+        "study_c_min_age",
+        "study_c_max_age",
+    ]:
         assert k in v, k
     assert v["study_b_adult_arrival_age"] == 18 and v["study_c_return_horizon_years"] == 5
     prof = yaml.safe_load((DBT_DIR / "profiles.yml").read_text())["register_pipeline"]["outputs"]["dev"]
     assert prof["type"] == "duckdb" and prof["threads"] == 1
     assert prof["retries"] == {"connect_attempts": 5, "query_attempts": 1}
     src = yaml.safe_load((DBT_DIR / "models" / "staging" / "_sources.yml").read_text())["sources"][0]
-    assert {t["name"]: t["meta"]["dagster"]["asset_key"] for t in src["tables"]} == {
-        t: ["raw", t] for t in TABLES}
+    assert {t["name"]: t["meta"]["dagster"]["asset_key"] for t in src["tables"]} == {t: ["raw", t] for t in TABLES}

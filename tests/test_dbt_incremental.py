@@ -2,6 +2,7 @@
 year rebuilds only the batches from (first new year - panel_lookback_years) on, with the arguments
 the Dagster dbt asset uses (dagster_project.automation.dbt_build_args), and must give exactly the
 panel that a rebuild from scratch gives; the earlier years it recomputes really do change."""
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,10 @@ def reason(warehouse: Path, run_years: list[int], window_start: int) -> str | No
 def year_hashes(warehouse: Path) -> dict[int, str]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        rows = con.execute(f"select year, list(t order by t) from (select year, cast(p as varchar) as t "
-                           f"from {PANEL} as p) group by year").fetchall()
+        rows = con.execute(
+            f"select year, list(t order by t) from (select year, cast(p as varchar) as t "
+            f"from {PANEL} as p) group by year"
+        ).fetchall()
     finally:
         con.close()
     return {year: hashlib.sha256(repr(values).encode()).hexdigest() for year, values in rows}
@@ -109,13 +112,18 @@ def test_adding_a_year_rebuilds_the_lookback_years_and_equals_a_full_rebuild(reg
         con.execute(f"""update raw.persons set birth_country = 'ZZZ' where register_year = {LAST}
                         and person_id = (select min(person_id) from raw.persons where register_year = {LAST - 1})""")
         assert "changes the attributes of 1 people already delivered in" in full_rebuild_reason(
-            con, "run-2", [LAST], list(range(FIRST, LAST + 1)), LAST - 3)
+            con, "run-2", [LAST], list(range(FIRST, LAST + 1)), LAST - 3
+        )
         con.execute(f"""insert into raw.revision_log (register_year, table_name, rows_changed, rows_removed, run_id)
                         values ({LAST - 5}, 'persons', 3, 0, 'run-3')""")
-        assert full_rebuild_reason(con, "run-3", [LAST - 5], list(range(FIRST, LAST + 1)), LAST - 8) == \
-            f"this run revised persons rows of register year(s) {LAST - 5}"
+        assert (
+            full_rebuild_reason(con, "run-3", [LAST - 5], list(range(FIRST, LAST + 1)), LAST - 8)
+            == f"this run revised persons rows of register year(s) {LAST - 5}"
+        )
         con.execute("drop table marts.fct_person_year")
-        assert "not a yearly-batched table" in full_rebuild_reason(con, "run-4", [LAST], list(range(FIRST, LAST + 1)), LAST - 3)
+        assert "not a yearly-batched table" in full_rebuild_reason(
+            con, "run-4", [LAST], list(range(FIRST, LAST + 1)), LAST - 3
+        )
     finally:
         con.close()
 
@@ -127,5 +135,9 @@ def test_run_takes_the_whole_panel_from_scratch_when_it_must():
     assert dbt_build_args(2020, order, "a reason") == ["build", "--full-refresh"]
     # a revised old year: its window runs to the newest year
     start = panel_window_start(["2005"], order)
-    assert dbt_build_args(start, order)[1:] == ["--event-time-start", f"{2005 - lookahead_years()}-01-01",
-                                                "--event-time-end", "2024-01-01"]
+    assert dbt_build_args(start, order)[1:] == [
+        "--event-time-start",
+        f"{2005 - lookahead_years()}-01-01",
+        "--event-time-end",
+        "2024-01-01",
+    ]

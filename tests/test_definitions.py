@@ -1,4 +1,5 @@
 """The code location loads, and its asset graph is one connected lineage."""
+
 from __future__ import annotations
 
 import dagster as dg

@@ -1,4 +1,5 @@
 """The ingestion gate on hand-made deliveries with known content."""
+
 from __future__ import annotations
 
 import duckdb
@@ -42,7 +43,9 @@ def test_reingesting_a_year_replaces_it_and_never_duplicates(tmp_path):
     assert {t: table_rows(warehouse, t) for t in DELIVERED_TABLES} == first
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute("select register_year, count(*) from raw.persons group by 1 order by 1").fetchall() == [
-        (YEAR, 5), (YEAR + 1, 5)]
+        (YEAR, 5),
+        (YEAR + 1, 5),
+    ]
     con.close()
 
 
@@ -61,7 +64,9 @@ def test_bad_rows_are_quarantined_with_their_rule_and_nothing_is_lost(tmp_path):
     con = duckdb.connect(str(warehouse), read_only=True)
     # nothing in the warehouse refers to a person that is not there
     for table in ("population_status", "migration_events", "education", "income"):
-        assert con.execute(f"select count(*) from raw.{table} anti join raw.persons using (person_id)").fetchone()[0] == 0
+        assert (
+            con.execute(f"select count(*) from raw.{table} anti join raw.persons using (person_id)").fetchone()[0] == 0
+        )
     for table in DELIVERED_TABLES:
         counts = reconcile(con, YEAR, table)
         assert counts["balanced"], (table, counts)

@@ -1,5 +1,6 @@
 """The gate's one pass per year (`ingest_year`) against the same gate table by table (`ingest_table`):
 same warehouse contents, same refusals with the same messages."""
+
 from __future__ import annotations
 
 import duckdb

@@ -5,6 +5,7 @@ evaluated as the daemon would (build_sensor_context / build_schedule_context wit
 instance and the project's definitions); the dynamic-partition requests they return are applied
 by hand, as the daemon applies them.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -53,8 +54,13 @@ def defs_for(dbt_manifest):
 def tick(defs, instance, cursor=None) -> dg.SensorResult:
     from dagster_project.sensors import register_delivery_sensor
 
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                      resources=defs.resources, sensor_name="register_delivery_sensor")
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources=defs.resources,
+        sensor_name="register_delivery_sensor",
+    )
     result = register_delivery_sensor(context)
     for request in result.dynamic_partitions_requests or []:  # what the daemon does with them
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -74,8 +80,9 @@ def ingest_only(defs) -> dg.JobDefinition:
 def ingest(defs, instance, years: list[str]) -> dg.ExecuteInProcessResult:
     job = ingest_only(defs)
     tags = {RANGE_START: years[0], RANGE_END: years[-1]} if len(years) > 1 else {}
-    return job.execute_in_process(instance=instance, tags=tags, partition_key=years[0] if len(years) == 1 else None,
-                                  raise_on_error=False)
+    return job.execute_in_process(
+        instance=instance, tags=tags, partition_key=years[0] if len(years) == 1 else None, raise_on_error=False
+    )
 
 
 def test_sensor_registers_a_new_year_and_fires_once_per_delivery(env, instance, defs_for):
@@ -139,8 +146,9 @@ def test_sensor_groups_changed_years_into_contiguous_runs(env, instance, defs_fo
     for year in (2000, 2001, 2003):
         write_delivery(env.landing, year, vintage=f"{year + 3}-06-30")
     result = tick(defs, instance, cursor)
-    spans = sorted((r.tags.get(RANGE_START, r.partition_key), r.tags.get(RANGE_END, r.partition_key))
-                   for r in result.run_requests)
+    spans = sorted(
+        (r.tags.get(RANGE_START, r.partition_key), r.tags.get(RANGE_END, r.partition_key)) for r in result.run_requests
+    )
     assert spans == [("2000", "2001"), ("2003", "2003")]  # 2002 is not re-ingested
 
 
@@ -168,7 +176,8 @@ def test_sensor_request_runs_and_a_fresh_cursor_knows_what_was_ingested(env, ins
     assert result.success
     signatures = automation.ingested_signatures(instance, ["2000", "2001"])
     assert {y: fp for y, (fp, _) in signatures.items()} == {
-        y: automation.manifest_fingerprint(env.landing, y) for y in ("2000", "2001")}
+        y: automation.manifest_fingerprint(env.landing, y) for y in ("2000", "2001")
+    }
 
     fresh = tick(defs, instance, cursor=None)
     assert not fresh.run_requests
@@ -185,9 +194,12 @@ def test_schedule_targets_full_rebuild_and_runs_only_what_is_stale(env, instance
     assert defs.resolve_job_def("full_rebuild").partitions_def is not None
 
     def evaluate():
-        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                            resources=resources_for(env),
-                                            scheduled_execution_time=datetime.datetime(2026, 11, 23, 2, 0))
+        context = dg.build_schedule_context(
+            instance=instance,
+            repository_def=defs.get_repository_def(),
+            resources=resources_for(env),
+            scheduled_execution_time=datetime.datetime(2026, 11, 23, 2, 0),
+        )
         data = nightly_rebuild.evaluate_tick(context)
         return data.run_requests or [], data.skip_message
 
@@ -210,8 +222,9 @@ def test_schedule_targets_full_rebuild_and_runs_only_what_is_stale(env, instance
     def report_stand_in():
         return None
 
-    dg.materialize([report_stand_in], instance=instance,
-                   tags={TAG_TRANSFORM_CODE: automation.code_fingerprints()["transform"]})
+    dg.materialize(
+        [report_stand_in], instance=instance, tags={TAG_TRANSFORM_CODE: automation.code_fingerprints()["transform"]}
+    )
     requests, skip = evaluate()
     assert requests == [] and "nothing stale" in skip
 
@@ -257,9 +270,11 @@ def test_run_history_survives_a_restart(env, tmp_path, monkeypatch, defs_for):
         assert reopened.get_dynamic_partitions("register_year") == ["2000"]
         assert reopened.get_latest_materialization_event(dg.AssetKey(["raw", "persons"])).run_id == run_id
     # and from another process
-    code = ("import dagster as dg, sys; i = dg.DagsterInstance.get();"
-            f" r = i.get_run_by_id('{run_id}'); sys.exit(0 if r and r.status.value == 'SUCCESS' else 1)")
-    assert subprocess.run([sys.executable, "-c", code], env={**os.environ, "DAGSTER_HOME": str(home)}).returncode == 0
+    code = (
+        "import dagster as dg, sys; i = dg.DagsterInstance.get();"
+        f" r = i.get_run_by_id('{run_id}'); sys.exit(0 if r and r.status.value == 'SUCCESS' else 1)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], env={**os.environ, "DAGSTER_HOME": str(home)}, check=False).returncode == 0
 
 
 def test_runs_whose_process_died_are_failed_and_their_pool_slot_freed(tmp_path):
@@ -272,8 +287,9 @@ def test_runs_whose_process_died_are_failed_and_their_pool_slot_freed(tmp_path):
         dead = subprocess.Popen([sys.executable, "-c", "pass"])
         dead.wait()
         job = dg.GraphDefinition(name="g").to_job()
-        tagged = inst.create_run_for_job(job, tags={automation.TAG_PID: f"{socket.gethostname()}:{dead.pid}"},
-                                         status=dg.DagsterRunStatus.STARTED)
+        tagged = inst.create_run_for_job(
+            job, tags={automation.TAG_PID: f"{socket.gethostname()}:{dead.pid}"}, status=dg.DagsterRunStatus.STARTED
+        )
         launched = inst.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)  # as the daemon's run worker
         inst.report_engine_event("Executing steps in process", launched, EngineEventData.in_process(dead.pid))
         alive = inst.create_run_for_job(job, tags=automation.pid_tag(), status=dg.DagsterRunStatus.STARTED)
@@ -283,9 +299,15 @@ def test_runs_whose_process_died_are_failed_and_their_pool_slot_freed(tmp_path):
         assert not inst.event_log_storage.claim_concurrency_slot("duckdb", "next-run", "step").is_claimed
 
         assert sorted(automation.recover_orphaned_runs(inst)) == sorted([tagged.run_id, launched.run_id])
-        status = {r: inst.get_run_by_id(r).status for r in (tagged.run_id, launched.run_id, alive.run_id, unknown.run_id)}
-        assert status == {tagged.run_id: dg.DagsterRunStatus.FAILURE, launched.run_id: dg.DagsterRunStatus.FAILURE,
-                          alive.run_id: dg.DagsterRunStatus.STARTED, unknown.run_id: dg.DagsterRunStatus.STARTED}
+        status = {
+            r: inst.get_run_by_id(r).status for r in (tagged.run_id, launched.run_id, alive.run_id, unknown.run_id)
+        }
+        assert status == {
+            tagged.run_id: dg.DagsterRunStatus.FAILURE,
+            launched.run_id: dg.DagsterRunStatus.FAILURE,
+            alive.run_id: dg.DagsterRunStatus.STARTED,
+            unknown.run_id: dg.DagsterRunStatus.STARTED,
+        }
         assert inst.event_log_storage.get_concurrency_info("duckdb").active_slot_count == 0
         assert automation.recover_orphaned_runs(inst) == []
 

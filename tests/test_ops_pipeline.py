@@ -8,6 +8,7 @@ Landing folders:
 Warehouses are compared by a sha256 per table over every row and column (`order by all`), leaving
 out only wall-clock timestamps and run ids, which differ between runs by design.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,11 +83,18 @@ def warehouse_hashes(path: Path) -> dict[str, str]:
         ).fetchall()
         out = {}
         for schema, name in tables:
-            cols = [c for c, typ in con.execute(
-                "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?"
-                " order by ordinal_position", [schema, name]).fetchall()
-                if c not in VOLATILE and not typ.startswith("TIMESTAMP")]
-            rows = con.execute(f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{schema}"."{name}" order by all').fetchall()
+            cols = [
+                c
+                for c, typ in con.execute(
+                    "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?"
+                    " order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+                if c not in VOLATILE and not typ.startswith("TIMESTAMP")
+            ]
+            rows = con.execute(
+                f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{schema}"."{name}" order by all'
+            ).fetchall()
             out[f"{schema}.{name}"] = hashlib.sha256(repr(rows).encode()).hexdigest()
         return out
     finally:
@@ -102,12 +110,15 @@ def assert_consistent(path: Path) -> None:
     con = duckdb.connect(str(path), read_only=True)
     try:
         for table in DELIVERED_TABLES:
-            present = con.execute(f"select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '{table}'").fetchone()[0]
+            present = con.execute(
+                f"select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '{table}'"
+            ).fetchone()[0]
             if not present:
                 continue
             unlogged = con.execute(
                 f"select distinct register_year from raw.{table} where register_year not in"
-                f" (select register_year from raw.ingest_log where table_name = '{table}')").fetchall()
+                f" (select register_year from raw.ingest_log where table_name = '{table}')"
+            ).fetchall()
             assert unlogged == [], f"{table}: rows without an ingest log entry for {unlogged}"
             unbalanced = con.execute(
                 f"select l.register_year from raw.ingest_log l where l.table_name = '{table}' and l.delivered <>"
@@ -132,10 +143,13 @@ def job_for(env: PipelineEnv, mode: str) -> dg.JobDefinition:
     from dagster_project.resources import RegisterPaths, Warehouse
 
     defs = dg.Definitions(
-        assets=ingest_assets, asset_checks=ingest_checks,
+        assets=ingest_assets,
+        asset_checks=ingest_checks,
         jobs=[dg.define_asset_job("ingest_years", selection=dg.AssetSelection.all())],
-        resources={"warehouse": Warehouse(path=str(env.warehouse)),
-                   "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports))},
+        resources={
+            "warehouse": Warehouse(path=str(env.warehouse)),
+            "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports)),
+        },
         executor=dg.in_process_executor,
     )
     return defs.resolve_job_def("ingest_years")
@@ -150,7 +164,9 @@ def run(env: PipelineEnv, years: list[str], instance=None, mode: str = "full") -
     known = set(instance.get_dynamic_partitions("register_year"))
     instance.add_dynamic_partitions("register_year", [y for y in delivery_years(env.landing) if y not in known])
     try:
-        return job.execute_in_process(instance=instance, tags=full_rebuild_tags([years[0], years[-1]]), raise_on_error=False)
+        return job.execute_in_process(
+            instance=instance, tags=full_rebuild_tags([years[0], years[-1]]), raise_on_error=False
+        )
     finally:
         if own:
             instance.dispose()
@@ -159,7 +175,9 @@ def run(env: PipelineEnv, years: list[str], instance=None, mode: str = "full") -
 
 def failures(result) -> list[str]:
     steps = [e.step_key for e in result.all_events if e.is_step_failure]
-    checks = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed]
+    checks = [
+        f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed
+    ]
     return steps + checks
 
 
@@ -171,7 +189,16 @@ def test_range_backfill_equals_single_year_runs_raw_layer(ops_env):
     one, many = sibling(ops_env, "range"), sibling(ops_env, "singles")
     result = run(one, years, mode="ingest")
     assert result.success, failures(result)
-    assert len({e.step_key for e in result.all_events if e.step_key and e.step_key.startswith("raw__") and e.is_step_success}) >= 5
+    assert (
+        len(
+            {
+                e.step_key
+                for e in result.all_events
+                if e.step_key and e.step_key.startswith("raw__") and e.is_step_success
+            }
+        )
+        >= 5
+    )
     with dg.instance_for_test() as inst:
         for year in years:
             single = run(many, [year], instance=inst, mode="ingest")
@@ -179,7 +206,9 @@ def test_range_backfill_equals_single_year_runs_raw_layer(ops_env):
     hashes = warehouse_hashes(one.warehouse)
     assert hashes == warehouse_hashes(many.warehouse)
     con = duckdb.connect(str(one.warehouse), read_only=True)
-    assert [str(y) for (y,) in con.execute("select distinct register_year from raw.persons order by 1").fetchall()] == years
+    assert [
+        str(y) for (y,) in con.execute("select distinct register_year from raw.persons order by 1").fetchall()
+    ] == years
     con.close()
 
 
@@ -269,17 +298,31 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def start_child(tmp_path: Path, env: PipelineEnv, years, mode, name="child", barrier=None,
-                freeze_at=None) -> subprocess.Popen:
+def start_child(
+    tmp_path: Path, env: PipelineEnv, years, mode, name="child", barrier=None, freeze_at=None
+) -> subprocess.Popen:
     script = tmp_path / "ops_child.py"
     script.write_text(CHILD.format(root=str(settings.PROJECT_ROOT)))
-    args = {"landing": str(env.landing), "warehouse": str(env.warehouse), "reports": str(env.reports),
-            "years": years, "mode": mode, "barrier": barrier, "name": name,
-            "freeze_at": str(freeze_at) if freeze_at else None}
+    args = {
+        "landing": str(env.landing),
+        "warehouse": str(env.warehouse),
+        "reports": str(env.reports),
+        "years": years,
+        "mode": mode,
+        "barrier": barrier,
+        "name": name,
+        "freeze_at": str(freeze_at) if freeze_at else None,
+    }
     # output to files, not pipes: a child blocked on a full pipe would never reach the kill point
     out, err = (open(tmp_path / f"{name}.{stream}", "w") for stream in ("out", "err"))
-    return subprocess.Popen([sys.executable, str(script), json.dumps(args)], stdout=out, stderr=err,
-                            text=True, start_new_session=True, env=os.environ.copy())
+    return subprocess.Popen(
+        [sys.executable, str(script), json.dumps(args)],
+        stdout=out,
+        stderr=err,
+        text=True,
+        start_new_session=True,
+        env=os.environ.copy(),
+    )
 
 
 def child_output(tmp_path: Path, name: str) -> tuple[str, str]:
@@ -308,12 +351,19 @@ def wait_for(instance, predicate, timeout=240):
 
 
 def step_successes(events, prefix):
-    return [e for e in events if e.dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"
-            and (e.step_key or "").startswith(prefix)]
+    return [
+        e
+        for e in events
+        if e.dagster_event
+        and e.dagster_event.event_type_value == "STEP_SUCCESS"
+        and (e.step_key or "").startswith(prefix)
+    ]
 
 
 def step_started(events, key):
-    return any(e.dagster_event and e.dagster_event.event_type_value == "STEP_START" and e.step_key == key for e in events)
+    return any(
+        e.dagster_event and e.dagster_event.event_type_value == "STEP_START" and e.step_key == key for e in events
+    )
 
 
 def test_kill_during_ingestion_and_rerun_converges(ops_env, tmp_path, dagster_home):
@@ -341,8 +391,9 @@ def kill_and_rerun(ops_env: PipelineEnv, tmp_path: Path, kill_point: str) -> Non
     with dg.DagsterInstance.get() as inst:
         inst.add_dynamic_partitions("register_year", years)
         frozen = tmp_path / "child.frozen"
-        child = start_child(tmp_path, ops_env, [years[0], years[-1]], mode,
-                            freeze_at=frozen if kill_point == "ingest" else None)
+        child = start_child(
+            tmp_path, ops_env, [years[0], years[-1]], mode, freeze_at=frozen if kill_point == "ingest" else None
+        )
         try:
             if kill_point == "ingest":
                 killed = wait_for(inst, lambda ev: frozen.exists() and len(step_successes(ev, "raw__")) >= 2)
@@ -384,8 +435,10 @@ def test_two_runs_at_once_are_serialized_by_the_pool_and_lose_nothing(ops_env, t
     barrier = str(tmp_path / "go")
     with dg.DagsterInstance.get() as inst:
         inst.add_dynamic_partitions("register_year", years)
-        children = [start_child(tmp_path, ops_env, [b[0], b[-1]], "ingest", name=f"c{i}", barrier=barrier)
-                    for i, b in enumerate(blocks)]
+        children = [
+            start_child(tmp_path, ops_env, [b[0], b[-1]], "ingest", name=f"c{i}", barrier=barrier)
+            for i, b in enumerate(blocks)
+        ]
         deadline = time.time() + 120
         while not all(Path(f"{barrier}.c{i}").exists() for i in range(2)) and time.time() < deadline:
             time.sleep(0.05)
@@ -408,7 +461,9 @@ def test_two_runs_at_once_are_serialized_by_the_pool_and_lose_nothing(ops_env, t
                     starts[e.step_key] = e.timestamp
                 elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
                     intervals.append((starts[e.step_key], e.timestamp, r["run_id"], e.step_key))
-                elif event.event_type_value == "ENGINE_EVENT" and "blocked by limit for pool duckdb" in (e.message or ""):
+                elif event.event_type_value == "ENGINE_EVENT" and "blocked by limit for pool duckdb" in (
+                    e.message or ""
+                ):
                     blocked += 1
     assert blocked > 0, "the two runs never contended for the pool: the test proved nothing"
     intervals.sort()

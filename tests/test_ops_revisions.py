@@ -1,4 +1,5 @@
 """The revision log (models_py/revisions.py): what a new or revised delivery changed, recorded exactly once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,9 @@ def load(warehouse, landing, year, tables=DELIVERED_TABLES, finalize=True):
 def log(warehouse) -> pd.DataFrame:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.execute("select * exclude (recorded_at) from raw.revision_log order by register_year, table_name, rows_after").df()
+        return con.execute(
+            "select * exclude (recorded_at) from raw.revision_log order by register_year, table_name, rows_after"
+        ).df()
     finally:
         con.close()
 
@@ -43,11 +46,19 @@ def revised_2001() -> dict[str, pd.DataFrame]:
     administrative emigration dated in 2000 added."""
     tables = valid_tables(2001)
     tables["migration_events"].loc[0, "country"] = "DNK"  # changed
-    late = pd.DataFrame({
-        "event_id": ["E2001-3"], "person_id": ["P1"], "direction": ["out"], "event_date": [dt.date(2000, 11, 1)],
-        "registration_date": [dt.date(2001, 2, 1)], "country": [None], "registration_type": ["administrative"],
-        "immigration_reason": [None], "municipality": ["0301"],
-    })
+    late = pd.DataFrame(
+        {
+            "event_id": ["E2001-3"],
+            "person_id": ["P1"],
+            "direction": ["out"],
+            "event_date": [dt.date(2000, 11, 1)],
+            "registration_date": [dt.date(2001, 2, 1)],
+            "country": [None],
+            "registration_type": ["administrative"],
+            "immigration_reason": [None],
+            "municipality": ["0301"],
+        }
+    )
     tables["migration_events"] = pd.concat([tables["migration_events"], late], ignore_index=True)  # added
     tables["income"] = tables["income"].iloc[1:].reset_index(drop=True)  # removed
     return tables
@@ -75,7 +86,8 @@ def test_first_deliveries_are_logged_as_initial_loads(loaded):
 def test_a_revision_logs_added_removed_changed_rows_and_emigrations_per_event_year(loaded):
     landing, warehouse = loaded
     emigrations_2000_before = query(
-        warehouse, "select count(*) from raw.migration_events where direction = 'out' and year(event_date) = 2000")[0][0]
+        warehouse, "select count(*) from raw.migration_events where direction = 'out' and year(event_date) = 2000"
+    )[0][0]
     write_delivery(landing, 2001, revised_2001(), vintage="2003-01-15")
     load(warehouse, landing, 2001)
 
@@ -83,12 +95,20 @@ def test_a_revision_logs_added_removed_changed_rows_and_emigrations_per_event_ye
     revised = entries[entries.kind == "revision"].set_index("table_name")
     # only the tables whose file changed are logged; persons, status and education are identical files
     assert sorted(revised.index) == ["income", "migration_events"]
-    assert revised.loc["migration_events", ["rows_before", "rows_after", "rows_added", "rows_removed", "rows_changed"]].tolist() == [2, 3, 1, 0, 1]
+    assert revised.loc[
+        "migration_events", ["rows_before", "rows_after", "rows_added", "rows_removed", "rows_changed"]
+    ].tolist() == [2, 3, 1, 0, 1]
     assert revised.loc["income", ["rows_added", "rows_removed", "rows_changed"]].tolist() == [0, 1, 0]
-    assert str(revised.loc["income", "from_vintage"])[:10] == "2002-03-31" and str(revised.loc["income", "to_vintage"])[:10] == "2003-01-15"
+    assert (
+        str(revised.loc["income", "from_vintage"])[:10] == "2002-03-31"
+        and str(revised.loc["income", "to_vintage"])[:10] == "2003-01-15"
+    )
 
-    per_year = query(warehouse, "select event_year, registration_type, emigrations_before, emigrations_after"
-                                " from raw.revision_emigrations order by all")
+    per_year = query(
+        warehouse,
+        "select event_year, registration_type, emigrations_before, emigrations_after"
+        " from raw.revision_emigrations order by all",
+    )
     assert (2000, "administrative", emigrations_2000_before, emigrations_2000_before + 1) in per_year
     reported_2001 = [r for r in per_year if r[0] == 2001 and r[1] == "reported"][-1]
     assert reported_2001[2] == reported_2001[3]  # the corrected country changes no count

@@ -1,4 +1,5 @@
 """The whole path through Dagster on a tiny simulated register."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years
 from tests.helpers.dagster_runs import RANGE_END, RANGE_START, raw_fingerprint, run_job  # noqa: F401
+
 
 @pytest.fixture
 def built(dbt_manifest, pipeline_env):
@@ -21,7 +22,9 @@ def built(dbt_manifest, pipeline_env):
 def test_full_materialization_publishes_a_report(published_pipeline):
     env, result = published_pipeline
     assert result.success
-    failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
+    failed = [
+        (e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed
+    ]
     assert failed == []
     latest = env.reports / "latest"
     assert (latest / "index.html").exists()
@@ -31,9 +34,7 @@ def test_full_materialization_publishes_a_report(published_pipeline):
     assert set(rates["sex_label"]) == {"Men", "Women"}
     # every delivered row is accounted for
     con = duckdb.connect(str(env.warehouse), read_only=True)
-    balance = con.execute(
-        "select sum(delivered), sum(accepted + quarantined) from raw.ingest_log"
-    ).fetchone()
+    balance = con.execute("select sum(delivered), sum(accepted + quarantined) from raw.ingest_log").fetchone()
     con.close()
     assert balance[0] == balance[1] and balance[0] > 0
 
@@ -88,6 +89,7 @@ def test_a_run_for_the_newest_year_rebuilds_the_panel_from_its_lookback_window(b
     again = run_job(env, years=[newest], log_messages=messages)
     assert again.success
     start = int(newest) - lookahead_years()
-    assert f"dbt build --event-time-start {start}-01-01 --event-time-end {int(newest) + 1}-01-01" in messages, \
-        [m for m in messages if m.startswith("dbt ")]
+    assert f"dbt build --event-time-start {start}-01-01 --event-time-end {int(newest) + 1}-01-01" in messages, [
+        m for m in messages if m.startswith("dbt ")
+    ]
     assert panel_fingerprint(env.warehouse) == before

@@ -1,6 +1,7 @@
 """The Great Expectations suites from the contracts: each rule passes on plausible data and fails
 when its one thing is broken; small or first years are noted, not judged; the Dagster checks are
 partitioned, blocking, validate every year of a range and publish aggregates only."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -62,56 +63,146 @@ def test_plausible_year_passes_every_rule_and_every_rule_is_judged(con):
     for table in semantic_rules():
         report = validate_year(con, table, YEAR)
         assert report.passed, (table, [o for o in report.outcomes if not o.success])
-        assert all(o.success is True for o in report.outcomes), (table, [o for o in report.outcomes if o.success is None])
+        assert all(o.success is True for o in report.outcomes), (
+            table,
+            [o for o in report.outcomes if o.success is None],
+        )
 
 
 O = "register_year = 2005"
 BREAKS = [  # (name, SQL on year 2005, table, exactly the rules that must fail)
     ("all_male", [f"update raw.persons set sex = 1 where {O}"], "persons", {"persons_male_share"}),
-    ("half_immigrants", [f"update raw.persons set immigrant_category = 'B' where {O} and person_id[-1:] in ('1','3','5','7','9')"],
-     "persons", {"persons_immigrant_share"}),
-    ("persons_shrink", [f"delete from raw.persons where {O} and person_id in (select 'P' || i from range(2500, 3000) r(i))"],
-     "persons", {"persons_count_change"}),
-    ("exits_duplicated", [f"insert into raw.population_status by name select 'X' || i as person_id, 'dead' as status, 'NOR' as citizenship, "
-                          f"'married' as marital_status, 0 as n_children_in_household, 2005 as register_year from range(500) r(i)"],
-     "population_status", {"resident_share"}),
-    ("residents_jump", [f"insert into raw.population_status by name select 'X' || i as person_id, 'resident' as status, '0301' as municipality, "
-                        f"'NOR' as citizenship, 'married' as marital_status, 0 as n_children_in_household, 2005 as register_year from range(500) r(i)"],
-     "population_status", {"residents_count_change"}),
-    ("residents_all_male", [f"update raw.persons set sex = 1 where {O}"], "population_status", {"residents_male_share"}),
-    ("five_aged_154", [f"update raw.persons set birth_year = 1850 where {O} and person_id in ('P1', 'P2', 'P3', 'P4', 'P5')"],
-     "population_status", {"residents_age_range"}),
-    ("everyone_20_years_older", [f"update raw.persons set birth_year = birth_year - 20 where {O}"],
-     "population_status", {"residents_age_distribution"}),
-    ("admin_share_55pct", [f"update raw.migration_events set country = 'SWE' where {O} and registration_type = 'reported'",
-                           f"update raw.migration_events set registration_type = 'administrative', country = null where {O} "
-                           f"and direction = 'out' and cast(event_id[8:] as int) % 20 < 11"],
-     "migration_events", {"emigration_admin_share"}),
-    ("destinations_lost", [f"update raw.migration_events set country = null where {O} and direction = 'out'"],
-     "migration_events", {"emigration_unknown_destination_share"}),
-    ("admin_with_destination", [f"update raw.migration_events set country = 'SWE' where {O} and registration_type = 'administrative'"],
-     "migration_events", {"administrative_emigration_known_destination_share"}),
-    ("emigrations_repeated", [f"insert into raw.migration_events by name select event_id || 'b' as event_id, person_id, direction, "
-                              f"event_date + 30 as event_date, registration_date + 30 as registration_date, country, registration_type, register_year "
-                              f"from raw.migration_events where {O} and direction = 'out' and cast(event_id[8:] as int) % 10 = 2"],
-     "migration_events", {"repeated_emigration_share"}),
-    ("emigrations_tripled", [f"insert into raw.migration_events by name select 'E2005-x' || i as event_id, 'P' || (1000 + i) as person_id, "
-                             f"'out' as direction, date '2005-07-01' as event_date, date '2005-07-05' as registration_date, 'DNK' as country, "
-                             f"'reported' as registration_type, 2005 as register_year from range(400) r(i)"],
-     "migration_events", {"emigrations_count_change"}),
-    ("immigrations_tripled", [f"insert into raw.migration_events by name select 'E2005-y' || i as event_id, 'P' || i as person_id, "
-                              f"'in' as direction, date '2005-07-01' as event_date, date '2005-07-05' as registration_date, 'DNK' as country, "
-                              f"'reported' as registration_type, 2005 as register_year from range(700) r(i)"],
-     "migration_events", {"immigrations_count_change"}),
-    ("education_40pct_missing", [f"update raw.education set nus_level = null where {O} and nus_level = 3 and person_id[-1:] in ('1','2','3')"],
-     "education", {"education_missing_share"}),
-    ("no_higher_education", [f"update raw.education set nus_level = 3 where {O} and nus_level = 7"], "education", {"education_high_share"}),
-    ("education_rows_dropped", [f"delete from raw.education where {O} and person_id in (select 'P' || i from range(2500, 3000) r(i))"],
-     "education", {"education_count_change"}),
+    (
+        "half_immigrants",
+        [f"update raw.persons set immigrant_category = 'B' where {O} and person_id[-1:] in ('1','3','5','7','9')"],
+        "persons",
+        {"persons_immigrant_share"},
+    ),
+    (
+        "persons_shrink",
+        [f"delete from raw.persons where {O} and person_id in (select 'P' || i from range(2500, 3000) r(i))"],
+        "persons",
+        {"persons_count_change"},
+    ),
+    (
+        "exits_duplicated",
+        [
+            "insert into raw.population_status by name select 'X' || i as person_id, 'dead' as status, 'NOR' as citizenship, "
+            "'married' as marital_status, 0 as n_children_in_household, 2005 as register_year from range(500) r(i)"
+        ],
+        "population_status",
+        {"resident_share"},
+    ),
+    (
+        "residents_jump",
+        [
+            "insert into raw.population_status by name select 'X' || i as person_id, 'resident' as status, '0301' as municipality, "
+            "'NOR' as citizenship, 'married' as marital_status, 0 as n_children_in_household, 2005 as register_year from range(500) r(i)"
+        ],
+        "population_status",
+        {"residents_count_change"},
+    ),
+    (
+        "residents_all_male",
+        [f"update raw.persons set sex = 1 where {O}"],
+        "population_status",
+        {"residents_male_share"},
+    ),
+    (
+        "five_aged_154",
+        [f"update raw.persons set birth_year = 1850 where {O} and person_id in ('P1', 'P2', 'P3', 'P4', 'P5')"],
+        "population_status",
+        {"residents_age_range"},
+    ),
+    (
+        "everyone_20_years_older",
+        [f"update raw.persons set birth_year = birth_year - 20 where {O}"],
+        "population_status",
+        {"residents_age_distribution"},
+    ),
+    (
+        "admin_share_55pct",
+        [
+            f"update raw.migration_events set country = 'SWE' where {O} and registration_type = 'reported'",
+            f"update raw.migration_events set registration_type = 'administrative', country = null where {O} "
+            f"and direction = 'out' and cast(event_id[8:] as int) % 20 < 11",
+        ],
+        "migration_events",
+        {"emigration_admin_share"},
+    ),
+    (
+        "destinations_lost",
+        [f"update raw.migration_events set country = null where {O} and direction = 'out'"],
+        "migration_events",
+        {"emigration_unknown_destination_share"},
+    ),
+    (
+        "admin_with_destination",
+        [f"update raw.migration_events set country = 'SWE' where {O} and registration_type = 'administrative'"],
+        "migration_events",
+        {"administrative_emigration_known_destination_share"},
+    ),
+    (
+        "emigrations_repeated",
+        [
+            f"insert into raw.migration_events by name select event_id || 'b' as event_id, person_id, direction, "
+            f"event_date + 30 as event_date, registration_date + 30 as registration_date, country, registration_type, register_year "
+            f"from raw.migration_events where {O} and direction = 'out' and cast(event_id[8:] as int) % 10 = 2"
+        ],
+        "migration_events",
+        {"repeated_emigration_share"},
+    ),
+    (
+        "emigrations_tripled",
+        [
+            "insert into raw.migration_events by name select 'E2005-x' || i as event_id, 'P' || (1000 + i) as person_id, "
+            "'out' as direction, date '2005-07-01' as event_date, date '2005-07-05' as registration_date, 'DNK' as country, "
+            "'reported' as registration_type, 2005 as register_year from range(400) r(i)"
+        ],
+        "migration_events",
+        {"emigrations_count_change"},
+    ),
+    (
+        "immigrations_tripled",
+        [
+            "insert into raw.migration_events by name select 'E2005-y' || i as event_id, 'P' || i as person_id, "
+            "'in' as direction, date '2005-07-01' as event_date, date '2005-07-05' as registration_date, 'DNK' as country, "
+            "'reported' as registration_type, 2005 as register_year from range(700) r(i)"
+        ],
+        "migration_events",
+        {"immigrations_count_change"},
+    ),
+    (
+        "education_40pct_missing",
+        [f"update raw.education set nus_level = null where {O} and nus_level = 3 and person_id[-1:] in ('1','2','3')"],
+        "education",
+        {"education_missing_share"},
+    ),
+    (
+        "no_higher_education",
+        [f"update raw.education set nus_level = 3 where {O} and nus_level = 7"],
+        "education",
+        {"education_high_share"},
+    ),
+    (
+        "education_rows_dropped",
+        [f"delete from raw.education where {O} and person_id in (select 'P' || i from range(2500, 3000) r(i))"],
+        "education",
+        {"education_count_change"},
+    ),
     ("nobody_employed", [f"update raw.income set employed = false where {O}"], "income", {"income_employed_share"}),
-    ("income_rows_dropped", [f"delete from raw.income where {O} and person_id in (select 'P' || i from range(2300, 3000) r(i))"],
-     "income", {"income_count_change"}),
-    ("wages_in_ore", [f"update raw.income set wage_income = wage_income * 100 where {O}"], "income", {"mean_wage_change"}),
+    (
+        "income_rows_dropped",
+        [f"delete from raw.income where {O} and person_id in (select 'P' || i from range(2300, 3000) r(i))"],
+        "income",
+        {"income_count_change"},
+    ),
+    (
+        "wages_in_ore",
+        [f"update raw.income set wage_income = wage_income * 100 where {O}"],
+        "income",
+        {"mean_wage_change"},
+    ),
 ]
 
 
@@ -146,23 +237,68 @@ def test_first_year_and_small_years_pass_with_a_note(con):
 
 def test_each_gx_expectation_type_passes_and_fails_on_pandas(con):
     """The three GX expectations the contracts use, on the same data with bounds that hold or not."""
+
     def rule(expectation, **kw):
         args = {k: kw.pop(k) for k in ("min_value", "max_value", "mostly", "quantile_ranges") if k in kw}
-        return SemanticRule(rule_id="r", table="population_status", description="", expectation=expectation,
-                            join="persons", arguments=args, **kw)
+        return SemanticRule(
+            rule_id="r",
+            table="population_status",
+            description="",
+            expectation=expectation,
+            join="persons",
+            arguments=args,
+            **kw,
+        )
 
     cases = [
         (rule("expect_column_values_to_be_between", value="count(*)", min_value=2900, max_value=3100), True),
         (rule("expect_column_values_to_be_between", value="count(*)", min_value=3100, max_value=4000), False),
-        (rule("expect_column_values_to_be_between", row_value="{register_year} - 1 - p.birth_year", min_value=0, max_value=89), True),
-        (rule("expect_column_values_to_be_between", row_value="{register_year} - 1 - p.birth_year", min_value=0, max_value=88), False),
-        (rule("expect_column_values_to_be_between", row_value="{register_year} - 1 - p.birth_year", min_value=0, max_value=88, mostly=0.9), True),
+        (
+            rule(
+                "expect_column_values_to_be_between",
+                row_value="{register_year} - 1 - p.birth_year",
+                min_value=0,
+                max_value=89,
+            ),
+            True,
+        ),
+        (
+            rule(
+                "expect_column_values_to_be_between",
+                row_value="{register_year} - 1 - p.birth_year",
+                min_value=0,
+                max_value=88,
+            ),
+            False,
+        ),
+        (
+            rule(
+                "expect_column_values_to_be_between",
+                row_value="{register_year} - 1 - p.birth_year",
+                min_value=0,
+                max_value=88,
+                mostly=0.9,
+            ),
+            True,
+        ),
         (rule("expect_column_mean_to_be_between", row_value="p.sex", min_value=1.4, max_value=1.6), True),
         (rule("expect_column_mean_to_be_between", row_value="p.sex", min_value=1.6, max_value=2.0), False),
-        (rule("expect_column_quantile_values_to_be_between", row_value="{register_year} - 1 - p.birth_year",
-              quantile_ranges={"quantiles": [0.5], "value_ranges": [[40, 50]]}), True),
-        (rule("expect_column_quantile_values_to_be_between", row_value="{register_year} - 1 - p.birth_year",
-              quantile_ranges={"quantiles": [0.5], "value_ranges": [[50, 60]]}), False),
+        (
+            rule(
+                "expect_column_quantile_values_to_be_between",
+                row_value="{register_year} - 1 - p.birth_year",
+                quantile_ranges={"quantiles": [0.5], "value_ranges": [[40, 50]]},
+            ),
+            True,
+        ),
+        (
+            rule(
+                "expect_column_quantile_values_to_be_between",
+                row_value="{register_year} - 1 - p.birth_year",
+                quantile_ranges={"quantiles": [0.5], "value_ranges": [[50, 60]]},
+            ),
+            False,
+        ),
     ]
     for r, expected in cases:
         outcome = validate_year(con, "population_status", YEAR, (r,)).outcomes[0]
@@ -179,10 +315,14 @@ def _run(warehouse, table, deps, tags=None, partition_key=None):
         @dg.asset(key=["raw", name], partitions_def=register_years, backfill_policy=dg.BackfillPolicy.single_run())
         def _stub() -> dg.MaterializeResult:
             return dg.MaterializeResult()
+
         return _stub
 
-    @dg.asset(deps=[dg.AssetKey(["raw", table])], partitions_def=register_years,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        deps=[dg.AssetKey(["raw", table])],
+        partitions_def=register_years,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def downstream() -> dg.MaterializeResult:
         return dg.MaterializeResult()
 
@@ -191,8 +331,11 @@ def _run(warehouse, table, deps, tags=None, partition_key=None):
         instance.add_dynamic_partitions(register_years.name, [str(YEAR - 1), str(YEAR)])
         return dg.materialize(
             [stub(table), *(stub(d) for d in deps), downstream, build_semantic_check(table)],
-            resources={"warehouse": Warehouse(path=str(warehouse))}, instance=instance,
-            partition_key=partition_key, tags=tags, raise_on_error=False,
+            resources={"warehouse": Warehouse(path=str(warehouse))},
+            instance=instance,
+            partition_key=partition_key,
+            tags=tags,
+            raise_on_error=False,
         )
 
 
@@ -210,9 +353,12 @@ def _warehouse(tmp_path, breaks=()):
 
 def test_dagster_check_is_partitioned_blocking_and_runs_every_year_of_a_range(tmp_path):
     warehouse = _warehouse(tmp_path)
-    result = _run(warehouse, "population_status", ["persons"],
-                  tags={"dagster/asset_partition_range_start": str(YEAR - 1),
-                        "dagster/asset_partition_range_end": str(YEAR)})
+    result = _run(
+        warehouse,
+        "population_status",
+        ["persons"],
+        tags={"dagster/asset_partition_range_start": str(YEAR - 1), "dagster/asset_partition_range_end": str(YEAR)},
+    )
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.passed and evaluation.check_name == "semantic_expectations"
@@ -223,7 +369,9 @@ def test_dagster_check_is_partitioned_blocking_and_runs_every_year_of_a_range(tm
 
 
 def test_failing_dagster_check_blocks_downstream(tmp_path):
-    warehouse = _warehouse(tmp_path, [f"update raw.migration_events set country = null where {O} and direction = 'out'"])
+    warehouse = _warehouse(
+        tmp_path, [f"update raw.migration_events set country = null where {O} and direction = 'out'"]
+    )
     result = _run(warehouse, "migration_events", [], partition_key=str(YEAR))
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed

@@ -1,4 +1,5 @@
 """The data-quality summary per register year, on hand-made deliveries with known content."""
+
 from __future__ import annotations
 
 import duckdb
@@ -46,7 +47,9 @@ def test_summary_counts_rows_by_table_and_rule(warehouse):
     assert value(df, 2003, "persons", "quarantined") == 0
     for year in YEARS:  # delivered = accepted + quarantined for every table
         for table in DELIVERED_TABLES:
-            assert value(df, year, table, "delivered") == value(df, year, table, "accepted") + value(df, year, table, "quarantined")
+            assert value(df, year, table, "delivered") == value(df, year, table, "accepted") + value(
+                df, year, table, "quarantined"
+            )
     assert value(df, 2004, "migration_events", "emigrations") == 1
     assert value(df, 2004, "migration_events", "administrative_share") == 1.0
     assert value(df, 2004, "migration_events", "unknown_destination_share") == 1.0
@@ -70,10 +73,12 @@ def test_markdown_has_one_line_per_year_with_aggregates_only(warehouse):
     lines = text.splitlines()
     assert len(lines) == 2 + len(YEARS)
     # the quarantined person (P1) takes their four rows in the other tables along
-    assert lines[3] == ("| 2004 | 20 | 15 | 5 | education.person_id.references_persons: 1, "
-                        "income.person_id.references_persons: 1, migration_events.person_id.references_persons: 1, "
-                        "persons.sex.valid_values: 1, population_status.person_id.references_persons: 1 "
-                        "| 1 | 100.0 % | 100.0 % | no |")
+    assert lines[3] == (
+        "| 2004 | 20 | 15 | 5 | education.person_id.references_persons: 1, "
+        "income.person_id.references_persons: 1, migration_events.person_id.references_persons: 1, "
+        "persons.sex.valid_values: 1, population_status.person_id.references_persons: 1 "
+        "| 1 | 100.0 % | 100.0 % | no |"
+    )
     assert lines[4].endswith("| yes |")
     assert "P1" not in text and "P2" not in text
 

@@ -1,4 +1,5 @@
 """Register simulator: determinism, contract conformance, manifest, internal consistency."""
+
 from __future__ import annotations
 
 import datetime
@@ -16,12 +17,22 @@ from models_py.simulator import load_params, simulate
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "data_contracts"
 TABLES = ("persons", "population_status", "migration_events", "education", "income")
-ARROW_TO_SQL = {"string": "VARCHAR", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
-                "date32[day]": "DATE", "bool": "BOOLEAN", "double": "DOUBLE"}
+ARROW_TO_SQL = {
+    "string": "VARCHAR",
+    "int8": "TINYINT",
+    "int16": "SMALLINT",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "date32[day]": "DATE",
+    "bool": "BOOLEAN",
+    "double": "DOUBLE",
+}
 
 
 def _sha_tree(d: Path) -> dict:
-    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +47,10 @@ def con(full_run):
     base, _ = full_run
     c = duckdb.connect()
     for t in TABLES:
-        c.execute(f"create view {t} as select *, cast(regexp_extract(filename, '(\\d{{4}})/[a-z_]+\\.parquet$', 1) as int) as register_year "
-                  f"from read_parquet('{base / 'landing'}/*/{t}.parquet', filename=true)")
+        c.execute(
+            f"create view {t} as select *, cast(regexp_extract(filename, '(\\d{{4}})/[a-z_]+\\.parquet$', 1) as int) as register_year "
+            f"from read_parquet('{base / 'landing'}/*/{t}.parquet', filename=true)"
+        )
     return c
 
 
@@ -108,8 +121,10 @@ def test_manifest_counts_and_checksums(full_run):
 
 
 def test_registration_date_within_register_year_and_event_ids_unique(con):
-    bad = con.execute("select count(*) from migration_events where year(registration_date) <> register_year "
-                      "or event_date > registration_date").fetchone()[0]
+    bad = con.execute(
+        "select count(*) from migration_events where year(registration_date) <> register_year "
+        "or event_date > registration_date"
+    ).fetchone()[0]
     assert bad == 0
     n, u = con.execute("select count(*), count(distinct event_id) from migration_events").fetchone()
     assert n == u and n > 0
@@ -140,23 +155,40 @@ def test_population_status_covers_residents_and_exits(con):
         select a.y, a.res, b.gone, b.res from s a join s b on b.y = a.y + 1 order by 1""").fetchall()
     assert rows
     # every resident has a municipality; each person appears once per year
-    assert con.execute("select count(*) from population_status where status='resident' and municipality is null").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from population_status where status='resident' and municipality is null"
+        ).fetchone()[0]
+        == 0
+    )
     # every person delivered in population_status exists in that year's persons table
-    assert con.execute("""select count(*) from population_status s anti join persons p
-                          on p.person_id = s.person_id and p.register_year = s.register_year""").fetchone()[0] == 0
+    assert (
+        con.execute("""select count(*) from population_status s anti join persons p
+                          on p.person_id = s.person_id and p.register_year = s.register_year""").fetchone()[0]
+        == 0
+    )
     # births of year Y appear as residents on 1 Jan Y+1 unless they died/emigrated
     n_new = con.execute("""select count(*) from persons p where p.register_year = 2010 and p.birth_year = 2010 and p.birth_country='NOR'
                            and p.death_date is null""").fetchone()[0]
     n_res = con.execute("""select count(*) from population_status s join persons p on p.person_id=s.person_id and p.register_year=2011
-                           where s.register_year = 2011 and p.birth_year = 2010 and p.birth_country='NOR'""").fetchone()[0]
+                           where s.register_year = 2011 and p.birth_year = 2010 and p.birth_country='NOR'""").fetchone()[
+        0
+    ]
     assert n_new > 0 and n_res >= 0.9 * n_new
 
 
 def test_administrative_emigrations(con):
-    n_admin = con.execute("select count(*) from migration_events where registration_type='administrative'").fetchone()[0]
+    n_admin = con.execute("select count(*) from migration_events where registration_type='administrative'").fetchone()[
+        0
+    ]
     assert n_admin > 0
-    assert con.execute("select count(*) from migration_events where registration_type='administrative' "
-                       "and (country is not null or direction <> 'out')").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from migration_events where registration_type='administrative' "
+            "and (country is not null or direction <> 'out')"
+        ).fetchone()[0]
+        == 0
+    )
     # last sign of life: positive wage/self-employment income or enrolment, or an earlier immigration;
     # the decision (event date) lies at least two years later
     bad = con.execute("""
@@ -183,25 +215,33 @@ def test_administrative_emigrations(con):
 def test_late_registrations_change_earlier_years(con):
     # some emigrations registered in Y have an event date in an earlier year, so a later delivery adds to
     # an earlier event year; the 2013 clean-up registers more of them than the years around it [A §7]
-    late = dict(con.execute("""select register_year, count(*) from migration_events
-                               where direction='out' and year(event_date) < register_year group by 1""").fetchall())
+    late = dict(
+        con.execute("""select register_year, count(*) from migration_events
+                               where direction='out' and year(event_date) < register_year group by 1""").fetchall()
+    )
     assert sum(late.values()) > 0
     assert late.get(2013, 0) > 0
 
 
 def test_immigrant_categories_and_parents(con):
-    cats = dict(con.execute("select immigrant_category, count(*) from persons where register_year=2023 group by 1").fetchall())
+    cats = dict(
+        con.execute("select immigrant_category, count(*) from persons where register_year=2023 group by 1").fetchall()
+    )
     assert {"A", "B", "C", "E"} <= set(cats)
     # C: Norwegian-born, both parents foreign-born where known, four foreign-born grandparents
     bad = con.execute("""select count(*) from persons where register_year=2023 and immigrant_category='C'
-                         and (birth_country <> 'NOR' or mother_birth_country = 'NOR' or n_foreign_born_grandparents <> 4)""").fetchone()[0]
+                         and (birth_country <> 'NOR' or mother_birth_country = 'NOR' or n_foreign_born_grandparents <> 4)""").fetchone()[
+        0
+    ]
     assert bad == 0
     bad = con.execute("""select count(*) from persons where register_year=2023 and immigrant_category='B'
                          and (birth_country = 'NOR' or n_foreign_born_grandparents <> 4)""").fetchone()[0]
     assert bad == 0
     # mothers linked for children born in the simulation
-    n, linked = con.execute("""select count(*), count(mother_id) from persons where register_year=2023 and birth_year >= 1991
+    n, linked = (
+        con.execute("""select count(*), count(mother_id) from persons where register_year=2023 and birth_year >= 1991
                                and birth_country='NOR'""").fetchone()
+    )
     assert linked == n
 
 
@@ -214,5 +254,10 @@ def test_every_foreign_born_person_has_a_first_immigration_date_also_before_1970
                count(*) filter (where first_immigration_date < date '1946-01-01')
         from persons where register_year = 2023 and immigrant_category in ('B', 'F', 'G')""").fetchone()
     assert missing == 0 and before_1970 > 0 and too_early == 0
-    assert con.execute("""select count(*) from persons where register_year = 2023
-                          and immigrant_category not in ('B', 'F', 'G') and first_immigration_date is not null""").fetchone()[0] == 0
+    assert (
+        con.execute("""select count(*) from persons where register_year = 2023
+                          and immigrant_category not in ('B', 'F', 'G') and first_immigration_date is not null""").fetchone()[
+            0
+        ]
+        == 0
+    )

@@ -5,6 +5,7 @@ stated with its reason: at this scale the yearly counts are small, so quantities
 and the tolerance is several binomial standard errors of the pooled share (or the spread the studies
 themselves give, whichever is wider).
 """
+
 from __future__ import annotations
 
 import math
@@ -83,7 +84,11 @@ def test_study_a_rates_by_sex_age_and_duration(report):
     assert all(a.value > b.value for a, b in zip(d[:-2], d[1:-1])), [x.value for x in d]
     assert d[0].value > 2 * d[-1].value
     for r in d:
-        assert abs(r.value - r.target) <= max(float(r.tolerance.strip("±pp ")), 0.25 * r.target), (r.quantity, r.value, r.target)
+        assert abs(r.value - r.target) <= max(float(r.tolerance.strip("±pp ")), 0.25 * r.target), (
+            r.quantity,
+            r.value,
+            r.target,
+        )
 
 
 def test_study_b_onward_share(report):

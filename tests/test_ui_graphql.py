@@ -1,4 +1,5 @@
 """`make ui` serves the code location, and its GraphQL API shows one connected lineage with checks."""
+
 from __future__ import annotations
 
 import os
@@ -37,13 +38,21 @@ def test_ui_serves_one_connected_lineage(dbt_manifest, tmp_path):
     home.mkdir()
     shutil.copy(settings.PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(settings.PROJECT_ROOT),
-           settings.ENV_WAREHOUSE: str(tmp_path / "w.duckdb"), settings.ENV_LANDING: str(tmp_path / "landing"),
-           settings.ENV_REPORTS: str(tmp_path / "reports")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": str(settings.PROJECT_ROOT),
+        settings.ENV_WAREHOUSE: str(tmp_path / "w.duckdb"),
+        settings.ENV_LANDING: str(tmp_path / "landing"),
+        settings.ENV_REPORTS: str(tmp_path / "reports"),
+    }
     webserver = Path(sys.executable).parent / "dagster-webserver"
     proc = subprocess.Popen(
         [str(webserver), "-w", str(settings.PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=settings.PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -80,8 +89,11 @@ def test_ui_serves_one_connected_lineage(dbt_manifest, tmp_path):
             seen.add(k)
             stack.extend(neighbours.get(k, ()))
     assert keys <= seen, f"not connected to the report: {sorted(keys - seen)}"
-    checks = {("/".join(n["assetKey"]["path"]), c["name"], c["blocking"])
-              for n in nodes for c in (n.get("assetChecksOrError") or {}).get("checks", [])}
+    checks = {
+        ("/".join(n["assetKey"]["path"]), c["name"], c["blocking"])
+        for n in nodes
+        for c in (n.get("assetChecksOrError") or {}).get("checks", [])
+    }
     assert ("raw/persons", "delivered_equals_accepted_plus_quarantined", True) in checks
     assert ("disclosure_gate", "every_exhibit_protected", True) in checks
     assert any(a.endswith("fct_person_year") for a, _, _ in checks)

@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets; dbt tests become asset checks (source tests on the ingest assets)."""
 
 import os
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
@@ -18,7 +19,7 @@ dbt_project.prepare_if_dev()
 
 
 class RegisterDbtTranslator(DagsterDbtTranslator):
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> Optional[str]:
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props.get("resource_type") == "seed":
             return "classifications"
@@ -50,7 +51,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     reason = None
     if window_start is not None and os.path.exists(warehouse.path):
         with warehouse.connect(read_only=True) as con:
-            reason = full_rebuild_reason(con, context.run.run_id, [int(y) for y in years], [int(y) for y in order], window_start)
+            reason = full_rebuild_reason(
+                con, context.run.run_id, [int(y) for y in years], [int(y) for y in order], window_start
+            )
     elif window_start is not None:
         reason = "no warehouse yet"
     args = dbt_build_args(window_start, order, reason)

@@ -18,12 +18,12 @@ from dagster_project.assets.dbt import dbt_models, relation_of
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import RegisterPaths, Warehouse
 from models_py.exhibits import registry
-from models_py.publish import gate, scorecard as score
+from models_py.publish import gate
+from models_py.publish import scorecard as score
 from models_py.publish.site import PublishedExhibit, Site, publish_site
 
 INTERNAL, PUBLISHED = "exhibits_internal", "exhibits_published"
 STUDY_GROUPS = {"a": "study_a", "b": "study_b", "c": "study_c", "pipeline": "quality"}
-
 
 
 def _model_table_assets() -> dict[str, dg.AssetKey]:
@@ -63,7 +63,10 @@ def _deps(study: str) -> list[dg.AssetKey]:
 
 def _exhibit_asset(study: str) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"exhibits_{study}", deps=_deps(study), group_name=STUDY_GROUPS[study], pool=DUCKDB_POOL,
+        name=f"exhibits_{study}",
+        deps=_deps(study),
+        group_name=STUDY_GROUPS[study],
+        pool=DUCKDB_POOL,
         kinds={"duckdb"},
         description=f"The tidy tables of every exhibit registered in models_py/exhibits/{registry.REGISTRY_FILES[study]}, "
         f"unprotected, in schema {INTERNAL} (never exported: the disclosure gate reads them).",
@@ -88,7 +91,10 @@ exhibit_assets = [_exhibit_asset(study) for study in registry.REGISTRY_FILES]
 
 
 @dg.asset(
-    deps=exhibit_assets, group_name="publish", pool=DUCKDB_POOL, kinds={"duckdb"},
+    deps=exhibit_assets,
+    group_name="publish",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
     description="Disclosure control over every exhibit (primary and secondary suppression, exact and interval "
     f"audits per table family); protected tables and the gate record in schema {PUBLISHED}.",
 )
@@ -110,19 +116,26 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
                 con.execute(f'create or replace table {PUBLISHED}."{exhibit_id}{suffix}" as select * from frame_df')
                 con.unregister("frame_df")
     record = result.record
-    return dg.MaterializeResult(metadata={
-        "exhibits": len(exhibits), "published": len(result.published),
-        "failed": int((record["status"] == "fail").sum()),
-        "withheld": int((record["status"] == gate.WITHHELD).sum()),
-        "primary_suppressed": int(record["primary_suppressed"].sum()),
-        "secondary_suppressed": int(record["secondary_suppressed"].sum()),
-        "gate_seconds": round(seconds, 2),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "exhibits": len(exhibits),
+            "published": len(result.published),
+            "failed": int((record["status"] == "fail").sum()),
+            "withheld": int((record["status"] == gate.WITHHELD).sum()),
+            "primary_suppressed": int(record["primary_suppressed"].sum()),
+            "secondary_suppressed": int(record["secondary_suppressed"].sum()),
+            "gate_seconds": round(seconds, 2),
+        }
+    )
 
 
-@dg.asset_check(asset=disclosure_gate, blocking=True, pool=DUCKDB_POOL,
-                description="Every registered exhibit was produced and went through the gate; no declaration is inconsistent "
-                "and (with on_unprotectable: block) no family was left unprotectable.")
+@dg.asset_check(
+    asset=disclosure_gate,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    description="Every registered exhibit was produced and went through the gate; no declaration is inconsistent "
+    "and (with on_unprotectable: block) no family was left unprotectable.",
+)
 def every_exhibit_protected(warehouse: Warehouse) -> dg.AssetCheckResult:
     ids = [e.id for e in registry.load_registry()]
     with warehouse.connect(read_only=True) as con:
@@ -131,19 +144,29 @@ def every_exhibit_protected(warehouse: Warehouse) -> dg.AssetCheckResult:
     missing = [i for i in ids if i not in status]
     failed = [i for i in ids if status.get(i) == "fail"]
     withheld = [i for i in ids if status.get(i) == gate.WITHHELD]
-    return dg.AssetCheckResult(passed=not missing and not failed, metadata={
-        "registered": len(ids), "missing": ", ".join(missing[:20]) or "none",
-        "failed": ", ".join(failed[:20]) or "none", "withheld": ", ".join(withheld[:40]) or "none"})
+    return dg.AssetCheckResult(
+        passed=not missing and not failed,
+        metadata={
+            "registered": len(ids),
+            "missing": ", ".join(missing[:20]) or "none",
+            "failed": ", ".join(failed[:20]) or "none",
+            "withheld": ", ".join(withheld[:40]) or "none",
+        },
+    )
 
 
 def _published_tables(con) -> dict[str, pd.DataFrame]:
-    record = con.execute(f"select exhibit_id from {PUBLISHED}.gate_record where status not in ('fail', ?)",
-                         [gate.WITHHELD]).fetchall()
+    record = con.execute(
+        f"select exhibit_id from {PUBLISHED}.gate_record where status not in ('fail', ?)", [gate.WITHHELD]
+    ).fetchall()
     return {i: con.execute(f'select * from {PUBLISHED}."{i}"').df() for (i,) in record}
 
 
 @dg.asset(
-    deps=[disclosure_gate], group_name="publish", pool=DUCKDB_POOL, kinds={"duckdb"},
+    deps=[disclosure_gate],
+    group_name="publish",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
     description="The reproduction scorecard: every published claim of models_py/published/ beside the pipeline's "
     "value from the protected exhibits.",
 )
@@ -160,11 +183,16 @@ def scorecard(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    deps=[scorecard], group_name="publish", pool=DUCKDB_POOL, kinds={"html"},
+    deps=[scorecard],
+    group_name="publish",
+    pool=DUCKDB_POOL,
+    kinds={"html"},
     description="The report (a page per study, tidy tables, figures, workbook, manifest), published atomically "
     "to <reports>/latest.",
 )
-def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, paths: RegisterPaths) -> dg.MaterializeResult:
+def emigration_report(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, paths: RegisterPaths
+) -> dg.MaterializeResult:
     exhibits = registry.load_registry()
     with warehouse.connect(read_only=True) as con:
         record = con.execute(f"select * from {PUBLISHED}.gate_record").df()
@@ -179,11 +207,16 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
             suppressed = con.execute(f'select * from {PUBLISHED}."{e.id}__suppressed"').df()
             published.append(PublishedExhibit(e, table, suppressed, gate_note=str(row["note"].iloc[0] or "")))
         card = con.execute(f"select * from {PUBLISHED}.scorecard").df()
-        vintages = con.execute("select min(register_year), max(register_year), max(vintage) from raw.ingest_log").fetchone()
+        vintages = con.execute(
+            "select min(register_year), max(register_year), max(vintage) from raw.ingest_log"
+        ).fetchone()
     site = Site(
         title="Emigration from Norway: register pipeline report",
         studies={s: registry.study_title(s) for s in registry.REGISTRY_FILES},
-        exhibits=published, withheld=withheld, scorecard=card, disclosure_record=gate.record_for_publication(record),
+        exhibits=published,
+        withheld=withheld,
+        scorecard=card,
+        disclosure_record=gate.record_for_publication(record),
         provenance={
             "register years": f"{vintages[0]}-{vintages[1]} (newest extraction {vintages[2]})",
             "dagster run": context.run.run_id,
@@ -193,11 +226,15 @@ def emigration_report(context: dg.AssetExecutionContext, warehouse: Warehouse, p
     index = publish_site(site, paths.reports_dir, context.run.run_id)
     context.log.info(f"report published: {index}")
     counts = score.summary(card)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(index)), "exhibits": len(published), "withheld": len(withheld),
-        "scorecard": f"{counts['holds']} of {counts['claims']} hold",
-        "files": len(json.loads((index.parent / "manifest.json").read_text())["files"]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(index)),
+            "exhibits": len(published),
+            "withheld": len(withheld),
+            "scorecard": f"{counts['holds']} of {counts['claims']} hold",
+            "files": len(json.loads((index.parent / "manifest.json").read_text())["files"]),
+        }
+    )
 
 
 report_assets = [*exhibit_assets, disclosure_gate, scorecard, emigration_report]

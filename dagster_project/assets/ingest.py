@@ -33,7 +33,9 @@ def build_ingest_asset(table: str) -> dg.AssetsDefinition:
             result = ingest_table(warehouse.path, paths.landing_dir / key, int(key), table)
             revision = revisions.finalize(warehouse.path, int(key), table, context.run.run_id)
             if revision is not None:
-                changes.append(f"| {key} | {revision.kind} | {revision.rows_added} | {revision.rows_removed} | {revision.rows_changed} |")
+                changes.append(
+                    f"| {key} | {revision.kind} | {revision.rows_added} | {revision.rows_removed} | {revision.rows_changed} |"
+                )
             if result.persons_removed_accepted is not None:
                 context.log.warning(
                     f"{table} {key}: the re-delivery removes {result.persons_removed_accepted} persons, above the "
@@ -48,13 +50,18 @@ def build_ingest_asset(table: str) -> dg.AssetsDefinition:
             per_year.append(
                 f"| {key} | {result.vintage} | {result.delivered} | {result.accepted} | {result.quarantined} |"
             )
-        table_md = "| year | vintage | delivered | accepted | quarantined |\n|---|---|---|---|---|\n" + "\n".join(per_year)
+        table_md = "| year | vintage | delivered | accepted | quarantined |\n|---|---|---|---|---|\n" + "\n".join(
+            per_year
+        )
         # counts only: no person-level values ever go into metadata
         revisions_md = "| year | kind | added | removed | changed |\n|---|---|---|---|---|\n" + "\n".join(changes)
         return dg.MaterializeResult(
-            metadata={**totals, "by_year": dg.MetadataValue.md(table_md),
-                      "revisions": dg.MetadataValue.md(revisions_md if changes else "no change"),
-                      **fingerprints_metadata(fingerprints)}
+            metadata={
+                **totals,
+                "by_year": dg.MetadataValue.md(table_md),
+                "revisions": dg.MetadataValue.md(revisions_md if changes else "no change"),
+                **fingerprints_metadata(fingerprints),
+            }
         )
 
     return _ingest

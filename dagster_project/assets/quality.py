@@ -1,4 +1,5 @@
 """The data-quality summary per register year as Dagster metadata (aggregates only)."""
+
 import dagster as dg
 
 from dagster_project.partitions import DUCKDB_POOL
@@ -6,11 +7,11 @@ from dagster_project.resources import Warehouse
 from models_py.contracts import DELIVERED_TABLES
 from models_py.quality.summary import dq_publishable, dq_summary, dq_summary_markdown
 
-
 # Tables this module writes for the report's registry (models_py/exhibits/pipeline.yaml).
-MODEL_TABLES = {f"quality.{name}": "data_quality_summary"
-                for name in ("data_quality", "data_quality_rules", "data_quality_emigrations")} | {
-    "raw.revision_log": "data_quality_summary"}
+MODEL_TABLES = {
+    f"quality.{name}": "data_quality_summary"
+    for name in ("data_quality", "data_quality_rules", "data_quality_emigrations")
+} | {"raw.revision_log": "data_quality_summary"}
 
 
 @dg.asset(
@@ -26,8 +27,9 @@ def data_quality_summary(warehouse: Warehouse) -> dg.MaterializeResult:
         summary = dq_summary(con)
         # the report's quality page reads these (through the disclosure gate)
         con.execute("create schema if not exists quality")
-        for name, frame in zip(("data_quality", "data_quality_rules", "data_quality_emigrations"),
-                               dq_publishable(summary)):
+        for name, frame in zip(
+            ("data_quality", "data_quality_rules", "data_quality_emigrations"), dq_publishable(summary)
+        ):
             con.register("frame_df", frame)
             con.execute(f"create or replace table quality.{name} as select * from frame_df")
             con.unregister("frame_df")

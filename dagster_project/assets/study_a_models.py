@@ -3,6 +3,7 @@
 Thin: the statistics live in models_py.studies.a; these assets read the EMI mart and the macro seed,
 call it, and write tidy tables into the warehouse schema `models`.
 """
+
 import time
 
 import dagster as dg
@@ -25,9 +26,12 @@ GROUP = "study_a_models"
 RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
 FIT_TABLES = ("coefficients", "diagnostics", "residual_cov", "systems")
 # Tables this module writes, for the exhibits that read them (models_py/exhibits/study_a.yaml).
-MODEL_TABLES = {**{f"models.a_sur_{name}": "a_sur_fit" for name in FIT_TABLES},
-                "models.a_sur_simulation": "a_sur_simulation", "models.a_sur_counterfactuals": "a_sur_counterfactuals",
-                "models.a_table_4_12": "a_table_4_12"}
+MODEL_TABLES = {
+    **{f"models.a_sur_{name}": "a_sur_fit" for name in FIT_TABLES},
+    "models.a_sur_simulation": "a_sur_simulation",
+    "models.a_sur_counterfactuals": "a_sur_counterfactuals",
+    "models.a_table_4_12": "a_table_4_12",
+}
 
 
 def _drop(con, *tables: str) -> None:
@@ -35,12 +39,16 @@ def _drop(con, *tables: str) -> None:
     for table in tables:
         con.execute(f"drop table if exists models.{table}")
         con.execute("delete from models.model_gate where output_table = ?", [f"models.{table}"]) if _has(
-            con, "model_gate") else None
+            con, "model_gate"
+        ) else None
 
 
 def _has(con, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'models' "
-                            "and table_name = ?", [table]).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'models' and table_name = ?", [table]
+        ).fetchall()[0][0]
+    )
 
 
 def _min_df(con) -> float:
@@ -54,13 +62,18 @@ def _record_verdicts(con, tables: dict[str, pd.DataFrame], residual_df: dict) ->
         f"select year, country_group, sex, age_group, emigrations, population_jan1 from {relation_of(RATES_MODEL)} "
         "where country_group between 1 and 3 and sex in (1, 2) and year in (select distinct year from models.a_sur_inputs)"
     ).df()
-    inputs = disclosure.TableSpec("a_sur_input_cells", cells, ["year", "country_group", "sex", "age_group"],
-                                  {"emigrations": "emigrations", "population_jan1": "population_jan1"},
-                                  [disclosure.RateSpec("emi", "emigrations", "population_jan1")])
+    inputs = disclosure.TableSpec(
+        "a_sur_input_cells",
+        cells,
+        ["year", "country_group", "sex", "age_group"],
+        {"emigrations": "emigrations", "population_jan1": "population_jan1"},
+        [disclosure.RateSpec("emi", "emigrations", "population_jan1")],
+    )
     inputs.frame = cells.assign(emi=cells["emigrations"] / cells["population_jan1"].where(cells["population_jan1"] > 0))
     for name, frame in tables.items():
-        record = disclosure.check_model(f"models.{name}", "aggregate", fields=list(frame.columns),
-                                        residual_df=residual_df, input_tables=[inputs])
+        record = disclosure.check_model(
+            f"models.{name}", "aggregate", fields=list(frame.columns), residual_df=residual_df, input_tables=[inputs]
+        )
         record_model_check(con, f"models.{name}", record, list(frame.columns))
 
 
@@ -87,7 +100,9 @@ def _sample_years(spec) -> tuple[int, int]:
 
 @dg.asset(
     deps=[get_asset_key_for_model([dbt_models], RATES_MODEL), get_asset_key_for_model([dbt_models], MACRO_SEED)],
-    group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"python"},
     description="Study A Table 4.1 inputs: EMI/ANKO/ANME/POP by group x sex x age and BEH from rate_a_macro, "
     "with the macro series of the seed (1988 on, for the lags), as one long table (year, series, value). "
     "Empty (and nothing estimated downstream) when no system's estimation sample is covered by the delivered "
@@ -116,17 +131,23 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
         long = panel.rename_axis("year").reset_index().melt(id_vars="year", var_name="series", value_name="value")
         _write(con, "a_sur_inputs", long)  # blanks kept as null: every series keeps its column
     in_sample = rates[(rates["year"] >= lo - 2) & (rates["year"] <= hi)]
-    yield dg.MaterializeResult(metadata={
-        "years": f"{int(panel.index.min())}-{int(panel.index.max())}",
-        "series": int(panel.shape[1]),
-        "small_input_cells": int(in_sample["small_cell"].fillna(True).astype(bool).sum()),
-        "systems_not_estimable": dg.MetadataValue.json({str(k): v for k, v in missing.items()}),
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            "years": f"{int(panel.index.min())}-{int(panel.index.max())}",
+            "series": int(panel.shape[1]),
+            "small_input_cells": int(in_sample["small_cell"].fillna(True).astype(bool).sum()),
+            "systems_not_estimable": dg.MetadataValue.json({str(k): v for k, v in missing.items()}),
+        }
+    )
 
 
-@dg.asset_check(asset=a_sur_inputs, blocking=False, pool=DUCKDB_POOL,
-                description="No rate series of the estimation years (with lags) comes from a cell flagged small_cell "
-                "(dbt var small_cell_threshold). Warns: the series enter only aggregate estimates.")
+@dg.asset_check(
+    asset=a_sur_inputs,
+    blocking=False,
+    pool=DUCKDB_POOL,
+    description="No rate series of the estimation years (with lags) comes from a cell flagged small_cell "
+    "(dbt var small_cell_threshold). Warns: the series enter only aggregate estimates.",
+)
 def a_sur_inputs_no_small_cells(warehouse: Warehouse) -> dg.AssetCheckResult:
     spec = load_spec()
     lo, hi = _sample_years(spec)
@@ -134,14 +155,21 @@ def a_sur_inputs_no_small_cells(warehouse: Warehouse) -> dg.AssetCheckResult:
         n, small = con.execute(
             "select count(*), count(*) filter (where small_cell or small_cell is null) "
             f"from {relation_of(RATES_MODEL)} "
-            "where country_group between 1 and 3 and sex in (1, 2) and year between ? and ?", [lo - 2, hi]
+            "where country_group between 1 and 3 and sex in (1, 2) and year between ? and ?",
+            [lo - 2, hi],
         ).fetchone()
-    return dg.AssetCheckResult(passed=bool(small == 0), severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"input_cells": int(n), "small_cells": int(small)})
+    return dg.AssetCheckResult(
+        passed=bool(small == 0),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"input_cells": int(n), "small_cells": int(small)},
+    )
 
 
 @dg.asset(
-    deps=[a_sur_inputs], group_name=GROUP, pool=DUCKDB_POOL, kinds={"linearmodels"},
+    deps=[a_sur_inputs],
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"linearmodels"},
     description="Tables 4.2-4.10, B1 and Appendix C: each of the nine systems by iterated FGLS (linearmodels SUR) "
     "with the cross-equation equality restrictions of models_py/studies/a/sur_spec.yaml, beside the published values.",
 )
@@ -172,18 +200,26 @@ def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
         tables["systems"]["variant"] = spec.variant
         for name, frame in tables.items():
             _write(con, f"a_sur_{name}", frame)
-        _record_verdicts(con, {f"a_sur_{n}": f for n, f in tables.items()},
-                         {f"system {k}": float(v) for k, v in zip(tables["systems"]["system"],
-                                                                  tables["systems"]["min_residual_df"])})
+        _record_verdicts(
+            con,
+            {f"a_sur_{n}": f for n, f in tables.items()},
+            {
+                f"system {k}": float(v)
+                for k, v in zip(tables["systems"]["system"], tables["systems"]["min_residual_df"])
+            },
+        )
     s = tables["systems"]
-    return dg.MaterializeResult(metadata={
-        "fit_seconds_all_systems": round(seconds, 3),
-        "s_K3_variant": spec.variant,
-        "systems_fitted": len(fits), "systems_not_estimable": str(sorted(skip)),
-        "iterations": dg.MetadataValue.json({int(k): int(v) for k, v in zip(s["system"], s["iterations"])}),
-        "converged": bool(s["converged"].all()),
-        "max_restriction_violation": float(s["max_restriction_violation"].max()),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "fit_seconds_all_systems": round(seconds, 3),
+            "s_K3_variant": spec.variant,
+            "systems_fitted": len(fits),
+            "systems_not_estimable": str(sorted(skip)),
+            "iterations": dg.MetadataValue.json({int(k): int(v) for k, v in zip(s["system"], s["iterations"])}),
+            "converged": bool(s["converged"].all()),
+            "max_restriction_violation": float(s["max_restriction_violation"].max()),
+        }
+    )
 
 
 def _systems(warehouse: Warehouse) -> pd.DataFrame:
@@ -194,37 +230,50 @@ def _systems(warehouse: Warehouse) -> pd.DataFrame:
         return con.execute("select * from models.a_sur_systems order by system").df()
 
 
-@dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
-                description="Every fitted system converged (iterations below the limit, finite estimates).")
+@dg.asset_check(
+    asset=a_sur_fit,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    description="Every fitted system converged (iterations below the limit, finite estimates).",
+)
 def a_sur_fit_converged(warehouse: Warehouse) -> dg.AssetCheckResult:
     s = _systems(warehouse)
     bad = s.loc[~s["converged"].astype(bool), "system"].tolist()
     return dg.AssetCheckResult(passed=not bad, metadata={"systems": len(s), "not_converged": str(bad)})
 
 
-@dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
-                description="Every equation keeps at least min_residual_df (sur_spec.yaml) residual degrees "
-                "of freedom.")
+@dg.asset_check(
+    asset=a_sur_fit,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    description="Every equation keeps at least min_residual_df (sur_spec.yaml) residual degrees of freedom.",
+)
 def a_sur_fit_residual_df(warehouse: Warehouse) -> dg.AssetCheckResult:
     need = int(load_spec().estimation["min_residual_df"])
     if _systems(warehouse).empty:
         return dg.AssetCheckResult(passed=True, metadata={"equations": 0, "required": need})
     with warehouse.connect() as con:
-        low = con.execute("select count(*), min(residual_df) from models.a_sur_diagnostics where residual_df < ?",
-                          [need]).fetchone()
+        low = con.execute(
+            "select count(*), min(residual_df) from models.a_sur_diagnostics where residual_df < ?", [need]
+        ).fetchone()
         n = con.execute("select count(*) from models.a_sur_diagnostics").fetchone()[0]
-    return dg.AssetCheckResult(passed=bool(n == 4 * len(_systems(warehouse)) and n > 0 and low[0] == 0),
-                               metadata={"equations": int(n), "below": int(low[0]), "required": need})
+    return dg.AssetCheckResult(
+        passed=bool(n == 4 * len(_systems(warehouse)) and n > 0 and low[0] == 0),
+        metadata={"equations": int(n), "below": int(low[0]), "required": need},
+    )
 
 
-@dg.asset_check(asset=a_sur_fit, blocking=True, pool=DUCKDB_POOL,
-                description="The equality restrictions hold in the estimates to restriction_tolerance (sur_spec.yaml).")
+@dg.asset_check(
+    asset=a_sur_fit,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    description="The equality restrictions hold in the estimates to restriction_tolerance (sur_spec.yaml).",
+)
 def a_sur_fit_restrictions_hold(warehouse: Warehouse) -> dg.AssetCheckResult:
     tol = float(load_spec().estimation["restriction_tolerance"])
     s = _systems(warehouse)
     worst = float(s["max_restriction_violation"].max()) if len(s) else 0.0
-    return dg.AssetCheckResult(passed=bool(worst <= tol),
-                               metadata={"max_violation": worst, "tolerance": tol})
+    return dg.AssetCheckResult(passed=bool(worst <= tol), metadata={"max_violation": worst, "tolerance": tol})
 
 
 def _coefficients(con) -> dict[str, dict[int, dict[str, float]]]:
@@ -244,7 +293,10 @@ def _all_nine(context, con, spec) -> bool:
 
 
 @dg.asset(
-    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    deps=[a_sur_fit],
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"python"},
     description="Fig 4.1 static simulation of the total rate (2000-2013, actual lags) and the dynamic reference "
     "path (1992-2013, simulated lags, zero errors), with the estimated and the published coefficients "
     "(skipped unless all nine systems were estimated).",
@@ -257,9 +309,11 @@ def a_sur_simulation(context: dg.AssetExecutionContext, warehouse: Warehouse):
             yield dg.MaterializeResult(metadata={"rows": 0})
             return
         panel = _panel(con)
-        frames = [frame.assign(coefficients=source)
-                  for source, coefs in _coefficients(con).items()
-                  for frame in (sim.static_simulation(spec, coefs, panel), sim.dynamic_simulation(spec, coefs, panel))]
+        frames = [
+            frame.assign(coefficients=source)
+            for source, coefs in _coefficients(con).items()
+            for frame in (sim.static_simulation(spec, coefs, panel), sim.dynamic_simulation(spec, coefs, panel))
+        ]
         out = pd.concat(frames, ignore_index=True)
         _write(con, "a_sur_simulation", out)
         _record_verdicts(con, {"a_sur_simulation": out}, {"system": float(_min_df(con))})
@@ -267,7 +321,10 @@ def a_sur_simulation(context: dg.AssetExecutionContext, warehouse: Warehouse):
 
 
 @dg.asset(
-    deps=[a_sur_fit], group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
+    deps=[a_sur_fit],
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"python"},
     description="Table 4.11: change in the number of emigrations vs the reference path for RELINNTj +0.1, "
     "LEDNOR +1, LED1 +1, LED2 +1 from 2000, beside the published values (skipped unless all nine systems "
     "were estimated).",
@@ -280,27 +337,45 @@ def a_sur_counterfactuals(context: dg.AssetExecutionContext, warehouse: Warehous
             yield dg.MaterializeResult(metadata={"rows": 0})
             return
         panel = _panel(con)
-        out = pd.concat([sim.counterfactuals(spec, coefs, panel).assign(coefficients=source)
-                         for source, coefs in _coefficients(con).items()], ignore_index=True)
+        out = pd.concat(
+            [
+                sim.counterfactuals(spec, coefs, panel).assign(coefficients=source)
+                for source, coefs in _coefficients(con).items()
+            ],
+            ignore_index=True,
+        )
         _write(con, "a_sur_counterfactuals", out)
         _record_verdicts(con, {"a_sur_counterfactuals": out}, {"system": float(_min_df(con))})
     est = out[out["coefficients"] == "estimated"].groupby("scenario")["difference"].sum()
-    yield dg.MaterializeResult(metadata={"cumulative_estimated": dg.MetadataValue.json(
-        {k: round(float(v), 1) for k, v in est.items()})})
+    yield dg.MaterializeResult(
+        metadata={"cumulative_estimated": dg.MetadataValue.json({k: round(float(v), 1) for k, v in est.items()})}
+    )
 
 
-@dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"python"},
-          description="Table 4.12 (where each regressor enters), generated from sur_spec.yaml.")
+@dg.asset(
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"python"},
+    description="Table 4.12 (where each regressor enters), generated from sur_spec.yaml.",
+)
 def a_table_4_12(warehouse: Warehouse) -> dg.MaterializeResult:
     t = table_4_12(load_spec())
     with warehouse.connect() as con:
         _write(con, "a_table_4_12", t)
         # the specification itself: no data enter it
-        record_model_check(con, "models.a_table_4_12", disclosure.GateRecord(
-            "models.a_table_4_12", "model", "pass", "generated from the specification", ["R9"]), list(t.columns))
+        record_model_check(
+            con,
+            "models.a_table_4_12",
+            disclosure.GateRecord("models.a_table_4_12", "model", "pass", "generated from the specification", ["R9"]),
+            list(t.columns),
+        )
     return dg.MaterializeResult(metadata={"rows": len(t)})
 
 
 study_a_model_assets = [a_sur_inputs, a_sur_fit, a_sur_simulation, a_sur_counterfactuals, a_table_4_12]
-study_a_model_checks = [a_sur_inputs_no_small_cells, a_sur_fit_converged, a_sur_fit_residual_df,
-                        a_sur_fit_restrictions_hold]
+study_a_model_checks = [
+    a_sur_inputs_no_small_cells,
+    a_sur_fit_converged,
+    a_sur_fit_residual_df,
+    a_sur_fit_restrictions_hold,
+]

@@ -29,7 +29,9 @@ def build_balance_check(table: str) -> dg.AssetChecksDefinition:
                 manifest_rows = read_manifest(paths.landing_dir / key)["tables"][table]["rows"]
                 counts = reconcile(con, int(key), table)
                 ok = manifest_rows == counts["accepted"] + counts["quarantined"]
-                rows.append(f"| {key} | {manifest_rows} | {counts['accepted']} | {counts['quarantined']} | {'ok' if ok else 'LOST'} |")
+                rows.append(
+                    f"| {key} | {manifest_rows} | {counts['accepted']} | {counts['quarantined']} | {'ok' if ok else 'LOST'} |"
+                )
                 if not ok:
                     failed.append(key)
         return dg.AssetCheckResult(

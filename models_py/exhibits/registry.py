@@ -4,13 +4,15 @@ Plain functions, no Dagster: load the registry files, check them against the rel
 an exhibit's tidy table from the warehouse. SQL is built only from registry text (trusted code, checked against
 an identifier pattern); filter values are bound as parameters.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -75,11 +77,12 @@ def _exhibit(entry: dict, study: str, file: str) -> Exhibit:
     for required in ("id", "title", "source", "columns"):
         if required not in entry:
             raise RegistryError(f"{file}: an exhibit lacks {required!r}: {entry.get('id', entry)}")
-    return Exhibit(study=study, **{k: (v if v is not None else Exhibit.__dataclass_fields__[k].default)
-                                   for k, v in entry.items()})
+    return Exhibit(
+        study=study, **{k: (v if v is not None else Exhibit.__dataclass_fields__[k].default) for k, v in entry.items()}
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_file(study: str) -> tuple[Exhibit, ...]:
     path = REGISTRY_DIR / REGISTRY_FILES[study]
     if not path.exists():
@@ -145,7 +148,7 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
         for column in set(disclosure.get("counts", {})) | set(disclosure.get("dimensions", [])):
             if column in have and column not in e.columns:
                 found.append(f"{e.id}: disclosure names {column!r}, which is not published")
-        for column, label_map in e.labels.items():
+        for label_map in e.labels.values():
             if label_map not in labels:
                 found.append(f"{e.id}: label map {label_map!r} is not in labels.yaml")
         if e.figure:
@@ -179,8 +182,9 @@ def extract(con, exhibit: Exhibit, relation_of: Callable[[str], str]) -> pd.Data
     if exhibit.is_model_output:
         schema, table = exhibit.source.split(".", 1)
         relation = f"{_quote(schema)}.{_quote(table)}"
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                             [schema, table]).fetchall()[0][0]
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchall()[0][0]
         if not exists:  # a model not estimable on these data writes no table: the exhibit is empty
             return pd.DataFrame({c: pd.Series(dtype="object") for c in exhibit.columns})
     else:
@@ -212,7 +216,6 @@ def add_labels(df: pd.DataFrame, exhibit: Exhibit) -> pd.DataFrame:
     labels = load_labels()
     out = df.copy()
     for column, map_name in exhibit.labels.items():
-        mapping = labels[map_name]
         codes = out[column].astype("string")
-        out[f"{column}_label"] = codes.map(lambda c: mapping.get(c, c) if c is not pd.NA else pd.NA)
+        out[f"{column}_label"] = codes.map(labels[map_name]).fillna(codes)
     return out[[c for c in exhibit.published_columns() if c in out.columns]]

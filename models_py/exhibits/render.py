@@ -3,6 +3,7 @@
 Only the published (disclosure-protected) table is drawn: a suppressed cell is a gap in a line or a missing
 bar, never a value (disclosure policy R10).
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -67,13 +68,21 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
         for g in groups:
             part = df if g is None else df[df[series] == g]
             part = part.sort_values(x)
-            ax.plot(part[x].astype(float), part["_y"], marker=".", color=color(g),
-                    label=None if g is None else _label_of(exhibit, df, series, g))
+            ax.plot(
+                part[x].astype(float),
+                part["_y"],
+                marker=".",
+                color=color(g),
+                label=None if g is None else _label_of(exhibit, df, series, g),
+            )
         return
     x_labels = [_label_of(exhibit, df, x, v) for v in xs]
     positions = np.arange(len(xs))
-    table = df.pivot_table(index=x, columns=series, values="_y", aggfunc="sum", dropna=False) if series else \
-        df.set_index(x)[["_y"]]
+    table = (
+        df.pivot_table(index=x, columns=series, values="_y", aggfunc="sum", dropna=False)
+        if series
+        else df.set_index(x)[["_y"]]
+    )
     table = table.reindex(index=xs)
     if kind in ("bar", "barh") and not series:
         heights = table["_y"].to_numpy()
@@ -86,19 +95,36 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
             heights = np.nan_to_num(table[g].to_numpy(dtype=float)) if g in table.columns else np.zeros(len(xs))
             offset = 0 if stacked else (i - (len(groups) - 1) / 2) * width
             if kind == "barh":
-                ax.barh(positions + offset, heights, height=width, left=bottom if stacked else None,
-                        color=color(g), label=_label_of(exhibit, df, series, g))
+                ax.barh(
+                    positions + offset,
+                    heights,
+                    height=width,
+                    left=bottom if stacked else None,
+                    color=color(g),
+                    label=_label_of(exhibit, df, series, g),
+                )
             else:
-                ax.bar(positions + offset, heights, width=width, bottom=bottom if stacked else None,
-                       color=color(g), label=_label_of(exhibit, df, series, g))
+                ax.bar(
+                    positions + offset,
+                    heights,
+                    width=width,
+                    bottom=bottom if stacked else None,
+                    color=color(g),
+                    label=_label_of(exhibit, df, series, g),
+                )
             if stacked:
                 bottom = bottom + heights
     else:  # grouped_bar: x groups, one bar per series
         width = 0.8 / max(len(groups), 1)
         for i, g in enumerate(groups):
             heights = table[g].to_numpy(dtype=float) if g in table.columns else np.full(len(xs), np.nan)
-            ax.bar(positions + (i - (len(groups) - 1) / 2) * width, heights, width=width, color=color(g),
-                   label=_label_of(exhibit, df, series, g))
+            ax.bar(
+                positions + (i - (len(groups) - 1) / 2) * width,
+                heights,
+                width=width,
+                color=color(g),
+                label=_label_of(exhibit, df, series, g),
+            )
     if kind == "barh":
         ax.set_yticks(positions, x_labels, fontsize=8)
         ax.invert_yaxis()
@@ -106,8 +132,9 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
         # long category names wrap onto lines under few bars, and turn when there are many
         many = len(x_labels) > 8
         shown = x_labels if many else [textwrap.fill(label, 13) for label in x_labels]
-        ax.set_xticks(positions, shown, fontsize=7 if many else 8, rotation=45 if many else 0,
-                      ha="right" if many else "center")
+        ax.set_xticks(
+            positions, shown, fontsize=7 if many else 8, rotation=45 if many else 0, ha="right" if many else "center"
+        )
 
 
 def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:

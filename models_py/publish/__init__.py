@@ -1,4 +1,5 @@
 """Publishing: the disclosure gate (disclosure.py) every exhibit passes before it leaves the pipeline."""
+
 from models_py.publish.disclosure import (  # noqa: F401
     DisclosureError,
     Finding,

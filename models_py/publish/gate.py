@@ -5,6 +5,7 @@ declares either table cells (`disclosure: {family, dimensions, counts, rates, ma
 (`disclosure: {model: person | aggregate}`: rule R8 or R9); one with no declaration is refused, so no exhibit can
 bypass the gate by omission.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,21 @@ from models_py.exhibits.registry import Exhibit, add_labels
 from models_py.publish import disclosure as dc
 
 SUPPRESSED_SUFFIX = "_suppressed"
-RECORD_COLUMNS = ["exhibit_id", "kind", "status", "reason", "rules", "family", "cells", "primary_suppressed",
-                  "secondary_suppressed", "rates_suppressed", "audit", "seconds", "note"]
+RECORD_COLUMNS = [
+    "exhibit_id",
+    "kind",
+    "status",
+    "reason",
+    "rules",
+    "family",
+    "cells",
+    "primary_suppressed",
+    "secondary_suppressed",
+    "rates_suppressed",
+    "audit",
+    "seconds",
+    "note",
+]
 
 
 @dataclass
@@ -29,10 +43,13 @@ class ExhibitGate:
 def table_spec(exhibit: Exhibit, frame: pd.DataFrame) -> dc.TableSpec:
     d = exhibit.disclosure
     return dc.TableSpec(
-        exhibit_id=exhibit.id, frame=frame, dimensions=list(d.get("dimensions", [])),
+        exhibit_id=exhibit.id,
+        frame=frame,
+        dimensions=list(d.get("dimensions", [])),
         counts=dict(d.get("counts") or {}),
         rates=[dc.RateSpec(r["column"], r["numerator"], r["denominator"]) for r in d.get("rates") or []],
-        margins=dict(d.get("margins") or {}), family=d.get("family", exhibit.id),
+        margins=dict(d.get("margins") or {}),
+        family=d.get("family", exhibit.id),
         persons=d.get("persons"),
     )
 
@@ -47,17 +64,29 @@ def record_model_check(con, output_table: str, record: dc.GateRecord, fields: li
     A model asset has what the verdict needs (residual df, persons per category level, the input cells); the gate
     over the registry only publishes a model exhibit whose table has a passing verdict covering its columns."""
     con.execute("create schema if not exists models")
-    con.execute(f"create table if not exists {MODEL_GATE_TABLE} (output_table varchar primary key, kind varchar, "
-                "status varchar, reason varchar, rules varchar, fields varchar, residual_df_min double)")
+    con.execute(
+        f"create table if not exists {MODEL_GATE_TABLE} (output_table varchar primary key, kind varchar, "
+        "status varchar, reason varchar, rules varchar, fields varchar, residual_df_min double)"
+    )
     con.execute(f"delete from {MODEL_GATE_TABLE} where output_table = ?", [output_table])
-    con.execute(f"insert into {MODEL_GATE_TABLE} values (?, ?, ?, ?, ?, ?, ?)", [
-        output_table, "person" if "R8" in record.rules else "aggregate", record.status, record.reason,
-        ", ".join(record.rules), ",".join(fields), (record.audit or {}).get("residual_df_min")])
+    con.execute(
+        f"insert into {MODEL_GATE_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            output_table,
+            "person" if "R8" in record.rules else "aggregate",
+            record.status,
+            record.reason,
+            ", ".join(record.rules),
+            ",".join(fields),
+            (record.audit or {}).get("residual_df_min"),
+        ],
+    )
 
 
 def model_records(con) -> dict[str, dict]:
-    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'models' "
-                         "and table_name = 'model_gate'").fetchall()[0][0]
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'models' and table_name = 'model_gate'"
+    ).fetchall()[0][0]
     if not exists:
         return {}
     df = con.execute(f"select * from {MODEL_GATE_TABLE}").df()
@@ -77,14 +106,23 @@ def _model_exhibit(exhibit: Exhibit, records: dict[str, dict], frame: pd.DataFra
     if record["status"] == "fail" or uncovered:
         reason = record["reason"] if record["status"] == "fail" else f"columns not checked: {', '.join(uncovered)}"
         return dc.GateRecord(exhibit.id, "model", "fail", reason, [rule])
-    return dc.GateRecord(exhibit.id, "model", record["status"], record["reason"] or "", [rule],
-                         audit={"residual_df_min": record["residual_df_min"]})
+    return dc.GateRecord(
+        exhibit.id,
+        "model",
+        record["status"],
+        record["reason"] or "",
+        [rule],
+        audit={"residual_df_min": record["residual_df_min"]},
+    )
 
 
 def _split(frame: pd.DataFrame, exhibit: Exhibit) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The protected frame as (labelled table, suppressed mask of the same columns)."""
-    flags = {c[: -len(SUPPRESSED_SUFFIX)]: frame[c].fillna(False).astype(bool)
-             for c in frame.columns if c.endswith(SUPPRESSED_SUFFIX)}
+    flags = {
+        c[: -len(SUPPRESSED_SUFFIX)]: frame[c].fillna(False).astype(bool)
+        for c in frame.columns
+        if c.endswith(SUPPRESSED_SUFFIX)
+    }
     table = add_labels(frame[[c for c in exhibit.columns]], exhibit)
     mask = pd.DataFrame({c: flags.get(c, pd.Series(False, index=frame.index)) for c in table.columns})
     return table.reset_index(drop=True), mask.reset_index(drop=True)
@@ -92,21 +130,32 @@ def _split(frame: pd.DataFrame, exhibit: Exhibit) -> tuple[pd.DataFrame, pd.Data
 
 def _row(record: dc.GateRecord, note: str = "") -> dict:
     audit = record.audit or {}
-    return {"exhibit_id": record.exhibit_id, "kind": record.kind, "status": record.status, "reason": record.reason,
-            "rules": ", ".join(record.rules), "family": record.family or "", "cells": record.cells,
-            "primary_suppressed": record.primary, "secondary_suppressed": record.secondary,
-            "rates_suppressed": record.rates_suppressed,
-            "audit": "; ".join(f"{k}: {v}" for k, v in sorted(audit.items())), "seconds": round(record.seconds, 3),
-            "note": note}
+    return {
+        "exhibit_id": record.exhibit_id,
+        "kind": record.kind,
+        "status": record.status,
+        "reason": record.reason,
+        "rules": ", ".join(record.rules),
+        "family": record.family or "",
+        "cells": record.cells,
+        "primary_suppressed": record.primary,
+        "secondary_suppressed": record.secondary,
+        "rates_suppressed": record.rates_suppressed,
+        "audit": "; ".join(f"{k}: {v}" for k, v in sorted(audit.items())),
+        "seconds": round(record.seconds, 3),
+        "note": note,
+    }
 
 
 def _note(record: dc.GateRecord) -> str:
     if record.kind == "model":
         return "Model output checked against disclosure rules R8/R9."
     if record.primary or record.secondary or record.rates_suppressed:
-        return (f"Disclosure control: {record.primary} cells suppressed as small (fewer than 10 persons), "
-                f"{record.secondary} more to protect them (secondary suppression), {record.rates_suppressed} rates "
-                "withheld; suppressed values print as ':'.")
+        return (
+            f"Disclosure control: {record.primary} cells suppressed as small (fewer than 10 persons), "
+            f"{record.secondary} more to protect them (secondary suppression), {record.rates_suppressed} rates "
+            "withheld; suppressed values print as ':'."
+        )
     return ""
 
 
@@ -118,8 +167,12 @@ def _unprotectable(record: dc.GateRecord, settings: dict) -> str:
     return record.status
 
 
-def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], settings: dict | None = None,
-                     model_verdicts: dict[str, dict] | None = None) -> ExhibitGate:
+def protect_exhibits(
+    exhibits: list[Exhibit],
+    tables: dict[str, pd.DataFrame],
+    settings: dict | None = None,
+    model_verdicts: dict[str, dict] | None = None,
+) -> ExhibitGate:
     """Protect every exhibit: tables by family through `disclosure.protect`, model outputs by their R8/R9
     verdicts (`model_records`)."""
     specs, rows, published = [], [], {}
@@ -132,10 +185,20 @@ def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], s
             if record.status not in ("fail", WITHHELD):
                 published[exhibit.id] = _split(frame, exhibit)
         elif not d:
-            rows.append({**dict.fromkeys(RECORD_COLUMNS, ""), "exhibit_id": exhibit.id, "kind": "table",
-                         "status": "fail", "reason": "no disclosure declaration in the registry",
-                         "cells": 0, "primary_suppressed": 0, "secondary_suppressed": 0, "rates_suppressed": 0,
-                         "seconds": 0.0})
+            rows.append(
+                {
+                    **dict.fromkeys(RECORD_COLUMNS, ""),
+                    "exhibit_id": exhibit.id,
+                    "kind": "table",
+                    "status": "fail",
+                    "reason": "no disclosure declaration in the registry",
+                    "cells": 0,
+                    "primary_suppressed": 0,
+                    "secondary_suppressed": 0,
+                    "rates_suppressed": 0,
+                    "seconds": 0.0,
+                }
+            )
         else:
             specs.append((exhibit, table_spec(exhibit, frame)))
     families = []
@@ -158,16 +221,31 @@ def protect_exhibits(exhibits: list[Exhibit], tables: dict[str, pd.DataFrame], s
 
 def record_for_publication(record: pd.DataFrame) -> pd.DataFrame:
     """The gate record as published on disclosure.html (aggregates of suppression only)."""
-    return record[["exhibit_id", "kind", "status", "reason", "rules", "family", "cells", "primary_suppressed",
-                   "secondary_suppressed", "rates_suppressed", "audit"]]
+    return record[
+        [
+            "exhibit_id",
+            "kind",
+            "status",
+            "reason",
+            "rules",
+            "family",
+            "cells",
+            "primary_suppressed",
+            "secondary_suppressed",
+            "rates_suppressed",
+            "audit",
+        ]
+    ]
 
 
 def policy_summary() -> str:
     s = dc.load_settings()
-    return (f"counts of 1-{s['min_persons'] - 1} persons suppressed, with secondary suppression audited exactly and "
-            f"by linear programming; rates published only where the denominator is at least "
-            f"{s['rate_min_denominator']} and the events 0 or {s['rate_min_events']} to N-{s['rate_min_complement']} "
-            "(see disclosure.html)")
+    return (
+        f"counts of 1-{s['min_persons'] - 1} persons suppressed, with secondary suppression audited exactly and "
+        f"by linear programming; rates published only where the denominator is at least "
+        f"{s['rate_min_denominator']} and the events 0 or {s['rate_min_events']} to N-{s['rate_min_complement']} "
+        "(see disclosure.html)"
+    )
 
 
 def population_scale(con, relation_of) -> float | None:

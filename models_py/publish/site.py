@@ -13,6 +13,7 @@ Layout (under the folder that `latest` points to):
 Tables are rendered by great_tables, pages by jinja2, the workbook by xlsxwriter. Only tables that passed the
 disclosure gate reach this module.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -33,7 +34,8 @@ from models_py.exhibits.render import draw
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
-    trim_blocks=True, lstrip_blocks=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 SUPPRESSED_MARK = ":"  # disclosure policy R2: a suppressed value prints as ':'
 MAX_HTML_ROWS = 80
@@ -96,12 +98,14 @@ def _sha256(path: Path) -> str:
 
 def _workbook(path: Path, exhibits: list[PublishedExhibit]) -> None:
     with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        contents = pd.DataFrame({
-            "sheet": [p.exhibit.id[:31] for p in exhibits],
-            "exhibit": [p.exhibit.heading for p in exhibits],
-            "source": [p.exhibit.source for p in exhibits],
-            "rows": [len(p.table) for p in exhibits],
-        })
+        contents = pd.DataFrame(
+            {
+                "sheet": [p.exhibit.id[:31] for p in exhibits],
+                "exhibit": [p.exhibit.heading for p in exhibits],
+                "source": [p.exhibit.source for p in exhibits],
+                "rows": [len(p.table) for p in exhibits],
+            }
+        )
         contents.to_excel(writer, sheet_name="contents", index=False)
         for p in exhibits:
             _display(p.table, p.suppressed).to_excel(writer, sheet_name=p.exhibit.id[:31], index=False)
@@ -115,8 +119,15 @@ def write_site(site: Site, out_dir: Path) -> Path:
     files: list[dict] = []
 
     def record(path: Path, exhibit_id: str = "", source: str = "", rows: int | None = None) -> str:
-        files.append({"file": str(path.relative_to(out_dir)), "exhibit": exhibit_id, "source": source,
-                      "rows": rows, "sha256": _sha256(path)})
+        files.append(
+            {
+                "file": str(path.relative_to(out_dir)),
+                "exhibit": exhibit_id,
+                "source": source,
+                "rows": rows,
+                "sha256": _sha256(path),
+            }
+        )
         return str(path.relative_to(out_dir))
 
     sections: dict[str, list[dict]] = {key: [] for key in site.studies}
@@ -125,45 +136,64 @@ def write_site(site: Site, out_dir: Path) -> Path:
         csv_path, parquet_path = exhibits_dir / f"{e.id}.csv", exhibits_dir / f"{e.id}.parquet"
         p.table.to_csv(csv_path, index=False)
         p.table.to_parquet(parquet_path, index=False)
-        links = {"csv": record(csv_path, e.id, e.source, len(p.table)),
-                 "parquet": record(parquet_path, e.id, e.source, len(p.table))}
+        links = {
+            "csv": record(csv_path, e.id, e.source, len(p.table)),
+            "parquet": record(parquet_path, e.id, e.source, len(p.table)),
+        }
         figure = None
         if e.figure:
             svg, png = draw(p.table, e, figures_dir)
             figure = record(svg, e.id, e.source)
             links["png"] = record(png, e.id, e.source)
-        sections.setdefault(e.study, []).append({
-            "id": e.id, "heading": e.heading, "note": e.note, "gate_note": p.gate_note, "figure": figure,
-            "links": links, "rows": len(p.table), "table": table_html(p.table, p.suppressed),
-            "more_rows": max(len(p.table) - MAX_HTML_ROWS, 0),
-        })
+        sections.setdefault(e.study, []).append(
+            {
+                "id": e.id,
+                "heading": e.heading,
+                "note": e.note,
+                "gate_note": p.gate_note,
+                "figure": figure,
+                "links": links,
+                "rows": len(p.table),
+                "table": table_html(p.table, p.suppressed),
+                "more_rows": max(len(p.table) - MAX_HTML_ROWS, 0),
+            }
+        )
 
     pages = {key: ("quality.html" if key == "pipeline" else f"study_{key}.html") for key in site.studies}
-    nav = [{"href": "index.html", "title": "Contents"}] + [
-        {"href": pages[k], "title": t} for k, t in site.studies.items()] + [
-        {"href": "scorecard.html", "title": "Scorecard"}, {"href": "disclosure.html", "title": "Disclosure control"}]
+    nav = (
+        [{"href": "index.html", "title": "Contents"}]
+        + [{"href": pages[k], "title": t} for k, t in site.studies.items()]
+        + [{"href": "scorecard.html", "title": "Scorecard"}, {"href": "disclosure.html", "title": "Disclosure control"}]
+    )
     common = {"site_title": site.title, "nav": nav}
     withheld: dict[str, list[dict]] = {}
     for exhibit, reason in site.withheld:
         withheld.setdefault(exhibit.study, []).append({"id": exhibit.id, "heading": exhibit.heading, "reason": reason})
     for key, title in site.studies.items():
-        html = TEMPLATES.get_template("study.html.j2").render(title=title, sections=sections.get(key, []),
-                                                               withheld=withheld.get(key, []), **common)
+        html = TEMPLATES.get_template("study.html.j2").render(
+            title=title, sections=sections.get(key, []), withheld=withheld.get(key, []), **common
+        )
         path = out_dir / pages[key]
         path.write_text(html, encoding="utf-8")
         record(path)
     scorecard_html = TEMPLATES.get_template("table_page.html.j2").render(
-        title="Reproduction scorecard", intro="Each published number or stated direction of the studies beside "
+        title="Reproduction scorecard",
+        intro="Each published number or stated direction of the studies beside "
         "the pipeline's value, computed from the published (disclosure-protected) exhibits.",
-        table=table_html(site.scorecard, max_rows=10_000), **common)
+        table=table_html(site.scorecard, max_rows=10_000),
+        **common,
+    )
     (out_dir / "scorecard.html").write_text(scorecard_html, encoding="utf-8")
     record(out_dir / "scorecard.html")
     site.scorecard.to_csv(out_dir / "scorecard.csv", index=False)
     record(out_dir / "scorecard.csv")
     disclosure_html = TEMPLATES.get_template("table_page.html.j2").render(
-        title="Disclosure control", intro="The disclosure gate's record per published table: the rules applied, "
+        title="Disclosure control",
+        intro="The disclosure gate's record per published table: the rules applied, "
         "the cells suppressed (primary and secondary) and the result of the exact and interval audits.",
-        table=table_html(site.disclosure_record, max_rows=10_000), **common)
+        table=table_html(site.disclosure_record, max_rows=10_000),
+        **common,
+    )
     (out_dir / "disclosure.html").write_text(disclosure_html, encoding="utf-8")
     record(out_dir / "disclosure.html")
 
@@ -172,8 +202,15 @@ def write_site(site: Site, out_dir: Path) -> Path:
     counts = site.scorecard["status"].value_counts().to_dict() if len(site.scorecard) else {}
     contents = [{"href": pages[k], "title": t, "exhibits": len(sections.get(k, []))} for k, t in site.studies.items()]
     index_html = TEMPLATES.get_template("index.html.j2").render(
-        title=site.title, provenance=site.provenance, contents=contents,
-        exhibit_count=len(site.exhibits), withheld_count=len(site.withheld), scorecard=counts, claims=len(site.scorecard), **common)
+        title=site.title,
+        provenance=site.provenance,
+        contents=contents,
+        exhibit_count=len(site.exhibits),
+        withheld_count=len(site.withheld),
+        scorecard=counts,
+        claims=len(site.scorecard),
+        **common,
+    )
     (out_dir / "index.html").write_text(index_html, encoding="utf-8")
     record(out_dir / "index.html")
     (out_dir / "manifest.json").write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
@@ -183,7 +220,7 @@ def write_site(site: Site, out_dir: Path) -> Path:
 def publish_site(site: Site, reports_root: Path, run_id: str) -> Path:
     """Write the report beside the published ones, then swap `latest` to it atomically (one rename)."""
     reports_root.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     final = reports_root / "runs" / f"{stamp}-{run_id[:8]}"
     staging = reports_root / "runs" / f".staging-{run_id}"
     if staging.exists():
@@ -201,5 +238,6 @@ def publish_site(site: Site, reports_root: Path, run_id: str) -> Path:
 def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
     """A small Markdown table for Dagster metadata (aggregates only)."""
     head = "| " + " | ".join(map(str, df.columns)) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "\n".join("| " + " | ".join(format_cell(v, digits) for v in row) + " |"
-                            for row in df.itertuples(index=False))
+    return head + "\n".join(
+        "| " + " | ".join(format_cell(v, digits) for v in row) + " |" for row in df.itertuples(index=False)
+    )

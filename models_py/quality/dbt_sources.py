@@ -14,6 +14,7 @@ tested in dbt after recoding (stg_population_status.municipality_2013).
 `source_test_drift()` lists every expected test missing from (or contradicted by) the dbt file, each
 message naming table, column and test. `render_sources_yml()` writes the expected file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ def _tests_of(node: dict) -> list[tuple[str, dict]]:
         if isinstance(item, str):
             out.append((item, {}))
             continue
-        (name, body), = item.items()
+        ((name, body),) = item.items()
         body = dict(body or {})
         args = dict(body.pop("arguments", None) or {})
         body.pop("config", None)
@@ -121,9 +122,10 @@ def source_test_drift(path: Path = SOURCES_YML) -> list[str]:
             ok = "not_null" in names
         elif exp.test == "unique_key":
             key_cols = [c for c in table.get("columns") or [] if c.get("name") == exp.detail[0]]
-            ok = any(n == "unique_combination" and set(a.get("columns") or []) in (set(exp.detail), set(exp.detail[:-1]))
-                     for n, a in have) or (
-                len(exp.detail) == 2 and any(n == "unique" for n, _ in _tests_of(key_cols[0] if key_cols else {})))
+            ok = any(
+                n == "unique_combination" and set(a.get("columns") or []) in (set(exp.detail), set(exp.detail[:-1]))
+                for n, a in have
+            ) or (len(exp.detail) == 2 and any(n == "unique" for n, _ in _tests_of(key_cols[0] if key_cols else {})))
         elif exp.test == "accepted_values":
             found = [a for n, a in have if n == "accepted_values"]
             ok = any(_norm(a.get("values")) == _norm(exp.detail) for a in found)
@@ -132,8 +134,12 @@ def source_test_drift(path: Path = SOURCES_YML) -> list[str]:
                 continue
         else:  # relationships
             to, field = exp.detail
-            ok = any(n == "relationships" and str(a.get("to", "")).replace('"', "'").replace(" ", "") == to.replace(" ", "")
-                     and a.get("field") == field for n, a in have)
+            ok = any(
+                n == "relationships"
+                and str(a.get("to", "")).replace('"', "'").replace(" ", "") == to.replace(" ", "")
+                and a.get("field") == field
+                for n, a in have
+            )
         if not ok:
             problems.append(f"{exp.describe()}: missing")
     return problems
@@ -168,20 +174,32 @@ def render_sources_yml() -> str:
                 columns.setdefault(exp.column, []).append({"accepted_values": {"arguments": args}})
             else:
                 columns.setdefault(exp.column, []).append(
-                    {"relationships": {"arguments": {"to": exp.detail[0], "field": exp.detail[1]}}})
+                    {"relationships": {"arguments": {"to": exp.detail[0], "field": exp.detail[1]}}}
+                )
         year_tests = ["not_null"]
         if name in STOCK_TABLES:  # stocks move slowly; event counts have real spikes (2013 clean-up)
             year_tests.append({"row_count_per_year_anomaly": {"arguments": {"max_relative_change": 0.5}}})
         table["columns"] = [{"name": "register_year", "data_tests": year_tests}] + [
-            {"name": col, "data_tests": tests} for col, tests in columns.items()]
+            {"name": col, "data_tests": tests} for col, tests in columns.items()
+        ]
         table["data_tests"] = table_tests
         tables.append(table)
-    doc = {"version": 2, "sources": [{
-        "name": SOURCE_NAME, "schema": SOURCE_NAME,
-        "description": ("Register deliveries as loaded by the Python ingest assets (contract columns plus "
-                        "register_year and vintage). Tests generated from data_contracts/ by "
-                        "models_py.quality.dbt_sources.render_sources_yml()."),
-        "tables": tables,
-    }]}
-    return "# Generated from data_contracts/ (models_py.quality.dbt_sources.render_sources_yml); do not edit by hand.\n" + \
-        yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+    doc = {
+        "version": 2,
+        "sources": [
+            {
+                "name": SOURCE_NAME,
+                "schema": SOURCE_NAME,
+                "description": (
+                    "Register deliveries as loaded by the Python ingest assets (contract columns plus "
+                    "register_year and vintage). Tests generated from data_contracts/ by "
+                    "models_py.quality.dbt_sources.render_sources_yml()."
+                ),
+                "tables": tables,
+            }
+        ],
+    }
+    return (
+        "# Generated from data_contracts/ (models_py.quality.dbt_sources.render_sources_yml); do not edit by hand.\n"
+        + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+    )

@@ -19,6 +19,7 @@ aggregates, and one column per distribution rule over that year's rows) and one 
 validated in an ephemeral context (GX 1.x, no SQL datasource; stack_notes §2). Results hold
 aggregates only (shares, counts, quantiles), never a person-level value.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,20 @@ SUPPORTED = {
     "expect_column_mean_to_be_between": ("ExpectColumnMeanToBeBetween", ("min_value", "max_value")),
     "expect_column_quantile_values_to_be_between": ("ExpectColumnQuantileValuesToBeBetween", ("quantile_ranges",)),
 }
-ALLOWED_KEYS = {"expectation", "value", "n", "compare", "row_value", "where", "join", "min_n",
-                "min_value", "max_value", "mostly", "quantile_ranges"}
+ALLOWED_KEYS = {
+    "expectation",
+    "value",
+    "n",
+    "compare",
+    "row_value",
+    "where",
+    "join",
+    "min_n",
+    "min_value",
+    "max_value",
+    "mostly",
+    "quantile_ranges",
+}
 JOINS = {"persons": "join raw.persons p on p.person_id = t.person_id and p.register_year = t.register_year"}
 
 
@@ -109,9 +122,18 @@ def _rule(table: str, contract_path: Path, q) -> SemanticRule:
     if not arguments:
         raise ContractRuleError(f"{where}: no thresholds ({', '.join(SUPPORTED[name][1])})")
     return SemanticRule(
-        rule_id=q.id, table=table, description=" ".join((q.description or "").split()), expectation=name,
-        value=impl.get("value"), n=impl.get("n"), compare=impl.get("compare"), row_value=impl.get("row_value"),
-        where=impl.get("where"), join=impl.get("join"), min_n=int(impl.get("min_n", 0)), arguments=arguments,
+        rule_id=q.id,
+        table=table,
+        description=" ".join((q.description or "").split()),
+        expectation=name,
+        value=impl.get("value"),
+        n=impl.get("n"),
+        compare=impl.get("compare"),
+        row_value=impl.get("row_value"),
+        where=impl.get("where"),
+        join=impl.get("join"),
+        min_n=int(impl.get("min_n", 0)),
+        arguments=arguments,
     )
 
 
@@ -122,8 +144,9 @@ def semantic_rules(directory: Path = CONTRACTS_DIR) -> dict[str, tuple[SemanticR
     for path in sorted(Path(directory).glob("*.odcs.yaml")):
         odcs = OpenDataContractStandard.from_file(str(path))
         for obj in odcs.schema_ or []:
-            found = tuple(_rule(obj.name, path, q) for q in obj.quality or []
-                          if q.type == "custom" and q.engine == ENGINE)
+            found = tuple(
+                _rule(obj.name, path, q) for q in obj.quality or [] if q.type == "custom" and q.engine == ENGINE
+            )
             if found:
                 rules[obj.name] = found
     return rules
@@ -291,11 +314,19 @@ def validate_year(con, table: str, year: int, rules: tuple[SemanticRule, ...] | 
     for r in dist_rules:
         if r.rule_id in results:
             res = results[r.rule_id]
-            outcomes[r.rule_id] = Outcome(r.rule_id, r.kind, res["success"], _observed(r, res["result"]), r.bounds,
-                                          sizes[r.rule_id])
+            outcomes[r.rule_id] = Outcome(
+                r.rule_id, r.kind, res["success"], _observed(r, res["result"]), r.bounds, sizes[r.rule_id]
+            )
         else:
-            outcomes[r.rule_id] = Outcome(r.rule_id, r.kind, None, "-", r.bounds, sizes[r.rule_id],
-                                          f"not judged: n = {sizes[r.rule_id]} < min_n = {r.min_n}")
+            outcomes[r.rule_id] = Outcome(
+                r.rule_id,
+                r.kind,
+                None,
+                "-",
+                r.bounds,
+                sizes[r.rule_id],
+                f"not judged: n = {sizes[r.rule_id]} < min_n = {r.min_n}",
+            )
     return YearReport(table, year, tuple(outcomes[r.rule_id] for r in rules))
 
 
@@ -305,6 +336,8 @@ def reports_markdown(reports: list[YearReport]) -> str:
     for rep in reports:
         for o in rep.outcomes:
             result = {True: "pass", False: "**FAIL**", None: "not judged"}[o.success]
-            lines.append(f"| {rep.register_year} | {o.rule_id} | {result} | {o.observed} | {o.bounds} | "
-                         f"{'-' if o.n is None else o.n} | {o.note} |")
+            lines.append(
+                f"| {rep.register_year} | {o.rule_id} | {result} | {o.observed} | {o.bounds} | "
+                f"{'-' if o.n is None else o.n} | {o.note} |"
+            )
     return "\n".join(lines)

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
@@ -303,7 +302,7 @@ def _study_c(r: _Report) -> None:
     r.con.execute("""create table ceo as select ce.*, co.group53_code dg, oo.group53_code og from ce
                    left join cty co on co.country_code = ce.country left join cty oo on oo.country_code = ce.origin""")
     to = dict(q("select cgrp, avg(case when dg is not null and dg = og then 1.0 else 0 end) from ceo group by 1"))
-    for gname, key in ((1, "G1"), (2, "G2")):
+    for gname, _label in ((1, "G1"), (2, "G2")):
         if gname in to:
             r.add("C", f"to-origin share G{gname}", to[gname], {1: 0.20, 2: 0.30}[gname], "±0.08", "[C §6 H5] ~20 % / ~30 %")
 

@@ -1,4 +1,5 @@
 """Classifications read from the dbt seeds (the one place for them); the simulator never copies them."""
+
 from __future__ import annotations
 
 import os
@@ -19,13 +20,13 @@ def seeds_dir() -> Path:
 
 @dataclass
 class Countries:
-    codes: np.ndarray          # object array of ISO3 codes (index = country id)
-    group_a: np.ndarray        # int8 study A group 0 (NOR) / 1 / 2 / 3
-    nordic: np.ndarray         # bool
-    eea: np.ndarray            # bool
-    dest_cat: np.ndarray       # object (NORDIC/UK/USA_CAN/GERMANY/OTHER/'')
-    origin_b: np.ndarray       # object (nordic/eu_west/eu_east/other_europe/non_europe/'')
-    admin_risk: np.ndarray     # object (high/normal)
+    codes: np.ndarray  # object array of ISO3 codes (index = country id)
+    group_a: np.ndarray  # int8 study A group 0 (NOR) / 1 / 2 / 3
+    nordic: np.ndarray  # bool
+    eea: np.ndarray  # bool
+    dest_cat: np.ndarray  # object (NORDIC/UK/USA_CAN/GERMANY/OTHER/'')
+    origin_b: np.ndarray  # object (nordic/eu_west/eu_east/other_europe/non_europe/'')
+    admin_risk: np.ndarray  # object (high/normal)
     NOR: int
     XXX: int
 
@@ -42,22 +43,26 @@ def load_countries(d: Path | None = None) -> Countries:
     df = df.sort_values("country_code", kind="stable").reset_index(drop=True)
     ga = pd.to_numeric(df["study_a_group"], errors="coerce").fillna(0).astype(np.int8).to_numpy().copy()
     codes = df["country_code"].to_numpy(dtype=object)
-    c = Countries(codes=codes, group_a=ga,
-                  nordic=(df["is_nordic"].str.lower() == "true").to_numpy(),
-                  eea=(df["is_eea"].str.lower() == "true").to_numpy(),
-                  dest_cat=df["dest_cat"].to_numpy(dtype=object),
-                  origin_b=df["study_b_origin"].to_numpy(dtype=object),
-                  admin_risk=df["admin_emigration_risk"].to_numpy(dtype=object),
-                  NOR=int(np.flatnonzero(codes == "NOR")[0]), XXX=int(np.flatnonzero(codes == "XXX")[0]))
+    c = Countries(
+        codes=codes,
+        group_a=ga,
+        nordic=(df["is_nordic"].str.lower() == "true").to_numpy(),
+        eea=(df["is_eea"].str.lower() == "true").to_numpy(),
+        dest_cat=df["dest_cat"].to_numpy(dtype=object),
+        origin_b=df["study_b_origin"].to_numpy(dtype=object),
+        admin_risk=df["admin_emigration_risk"].to_numpy(dtype=object),
+        NOR=int(np.flatnonzero(codes == "NOR")[0]),
+        XXX=int(np.flatnonzero(codes == "XXX")[0]),
+    )
     c._index = {k: i for i, k in enumerate(codes)}
-    ga[c.XXX] = 3 if ga[c.XXX] == 0 else ga[c.XXX]   # [A §3.4] stateless/unknown -> group 3
+    ga[c.XXX] = 3 if ga[c.XXX] == 0 else ga[c.XXX]  # [A §3.4] stateless/unknown -> group 3
     return c
 
 
 @dataclass
 class Municipalities:
-    codes: np.ndarray      # 2013 codes (object)
-    county: np.ndarray     # object county code
+    codes: np.ndarray  # 2013 codes (object)
+    county: np.ndarray  # object county code
     centrality: np.ndarray  # int8 1..4
     pop_share: np.ndarray
     imm_weight: np.ndarray
@@ -69,12 +74,14 @@ def load_municipalities(d: Path | None = None) -> Municipalities:
     m = pd.read_csv(d / "municipalities_2013.csv", dtype=str, keep_default_na=False)
     m = m.sort_values("municipality_code", kind="stable").reset_index(drop=True)
     ch = pd.read_csv(d / "municipality_changes.csv", dtype=str, keep_default_na=False)
-    return Municipalities(codes=m["municipality_code"].to_numpy(dtype=object),
-                          county=m["county_code"].to_numpy(dtype=object),
-                          centrality=m["centrality"].astype(int).to_numpy().astype(np.int8),
-                          pop_share=m["pop_share_2013"].astype(float).to_numpy(),
-                          imm_weight=m["immigrant_share_weight"].astype(float).to_numpy(),
-                          changes=ch)
+    return Municipalities(
+        codes=m["municipality_code"].to_numpy(dtype=object),
+        county=m["county_code"].to_numpy(dtype=object),
+        centrality=m["centrality"].astype(int).to_numpy().astype(np.int8),
+        pop_share=m["pop_share_2013"].astype(float).to_numpy(),
+        imm_weight=m["immigrant_share_weight"].astype(float).to_numpy(),
+        changes=ch,
+    )
 
 
 class MuniCoder:
@@ -106,6 +113,7 @@ class MuniCoder:
         if year in self._cache:
             return self._cache[year]
         import datetime as dt
+
         D = dt.date(year, 1, 1)
         n = len(self.mun.codes)
         cands: list[list[int]] = []

@@ -3,6 +3,7 @@
 Person numbers become ids `P0000000001`, event numbers `E00000000001`, code indices become the
 classification codes (negative index = null) and day numbers become dates (NO_DATE = null).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -74,24 +75,31 @@ def status_table(world: World, ids: PersonIds, year: int, rows: np.ndarray, chil
     status = pop.register_status[rows]
     resident = status == RESIDENT
     municipality = np.full(len(rows), -1, dtype=np.int32)
-    municipality[resident] = world.muni_coder.codes_at(year, pop.municipality[rows[resident]].astype(np.int64),
-                                                       rows[resident])
+    municipality[resident] = world.muni_coder.codes_at(
+        year, pop.municipality[rows[resident]].astype(np.int64), rows[resident]
+    )
     spouse = pop.spouse[rows]
     spouse_known = (spouse >= 0) & resident
     spouse_known[spouse_known] &= pop.register_status[spouse[spouse_known]] == RESIDENT
     spouse = np.where(spouse_known, spouse, -1)
-    return {"person_id": ids.of(pop.n, rows), "status": code_array(status - 1, STATUS_CODES),
-            "municipality": code_array(municipality, np.array(world.muni_coder.all_codes, dtype=object)),
-            "citizenship": code_array(pop.citizenship[rows], world.countries.codes),
-            "marital_status": code_array(pop.marital_status[rows], MARITAL_CODES),
-            "spouse_id": ids.optional(pop.n, spouse, spouse_known),
-            "n_children_in_household": np.minimum(children[rows], MAX_CHILDREN_DELIVERED).astype(np.int8)}
+    return {
+        "person_id": ids.of(pop.n, rows),
+        "status": code_array(status - 1, STATUS_CODES),
+        "municipality": code_array(municipality, np.array(world.muni_coder.all_codes, dtype=object)),
+        "citizenship": code_array(pop.citizenship[rows], world.countries.codes),
+        "marital_status": code_array(pop.marital_status[rows], MARITAL_CODES),
+        "spouse_id": ids.optional(pop.n, spouse, spouse_known),
+        "n_children_in_household": np.minimum(children[rows], MAX_CHILDREN_DELIVERED).astype(np.int8),
+    }
 
 
 def education_table(world: World, ids: PersonIds, education: dict) -> dict:
     level = education["nus_level"]
-    return {"person_id": ids.of(world.pop.n, education["person"]),
-            "nus_level": pa.array(level.astype(np.int8), mask=level < 0), "enrolled": education["enrolled"]}
+    return {
+        "person_id": ids.of(world.pop.n, education["person"]),
+        "nus_level": pa.array(level.astype(np.int8), mask=level < 0),
+        "enrolled": education["enrolled"],
+    }
 
 
 def income_table(world: World, ids: PersonIds, income: dict) -> dict:
@@ -105,29 +113,38 @@ def events_table(world: World, ids: PersonIds, events: dict, numbers: np.ndarray
     event_year = events["event_day"].astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
     for year in np.unique(event_year):
         in_year = event_year == year
-        municipality[in_year] = world.muni_coder.codes_at(int(year), events["municipality"][in_year].astype(np.int64),
-                                                          events["person"][in_year])
+        municipality[in_year] = world.muni_coder.codes_at(
+            int(year), events["municipality"][in_year].astype(np.int64), events["person"][in_year]
+        )
     immigration = events["direction"] == IMMIGRATION
-    return {"event_id": pa.array(event_id.astype(object), type=pa.string()),
-            "person_id": ids.of(world.pop.n, events["person"]),
-            "direction": code_array(np.where(immigration, 0, 1), DIRECTION_CODES),
-            "event_date": date_array(events["event_day"]), "registration_date": date_array(events["registration_day"]),
-            "country": code_array(np.where(events["country"] >= 0, events["country"], -1), world.countries.codes),
-            "registration_type": code_array(events["administrative"].astype(np.int64), REGISTRATION_CODES),
-            "immigration_reason": code_array(np.where(immigration, events["reason"], -1), REASON_CODES),
-            "municipality": code_array(municipality, np.array(world.muni_coder.all_codes, dtype=object))}
+    return {
+        "event_id": pa.array(event_id.astype(object), type=pa.string()),
+        "person_id": ids.of(world.pop.n, events["person"]),
+        "direction": code_array(np.where(immigration, 0, 1), DIRECTION_CODES),
+        "event_date": date_array(events["event_day"]),
+        "registration_date": date_array(events["registration_day"]),
+        "country": code_array(np.where(events["country"] >= 0, events["country"], -1), world.countries.codes),
+        "registration_type": code_array(events["administrative"].astype(np.int64), REGISTRATION_CODES),
+        "immigration_reason": code_array(np.where(immigration, events["reason"], -1), REASON_CODES),
+        "municipality": code_array(municipality, np.array(world.muni_coder.all_codes, dtype=object)),
+    }
 
 
 def persons_table(world: World, ids: PersonIds) -> dict:
     """persons as known at the end of the register year (every person ever registered)."""
     pop, codes = world.pop, world.countries.codes
-    return {"person_id": ids.all(pop.n), "sex": pop.sex, "birth_year": pop.birth_year, "birth_month": pop.birth_month,
-            "birth_country": code_array(pop.birth_country, codes),
-            "mother_id": ids.optional(pop.n, pop.mother, pop.mother >= 0),
-            "father_id": ids.optional(pop.n, pop.father, pop.father >= 0),
-            "mother_birth_country": code_array(pop.mother_birth_country, codes),
-            "father_birth_country": code_array(pop.father_birth_country, codes),
-            "n_foreign_born_grandparents": pop.n_foreign_grandparents,
-            "immigrant_category": code_array(pop.category, CATEGORY_CODES),
-            "first_immigration_date": date_array(pop.first_immigration_day),
-            "death_date": date_array(pop.death_day)}
+    return {
+        "person_id": ids.all(pop.n),
+        "sex": pop.sex,
+        "birth_year": pop.birth_year,
+        "birth_month": pop.birth_month,
+        "birth_country": code_array(pop.birth_country, codes),
+        "mother_id": ids.optional(pop.n, pop.mother, pop.mother >= 0),
+        "father_id": ids.optional(pop.n, pop.father, pop.father >= 0),
+        "mother_birth_country": code_array(pop.mother_birth_country, codes),
+        "father_birth_country": code_array(pop.father_birth_country, codes),
+        "n_foreign_born_grandparents": pop.n_foreign_grandparents,
+        "immigrant_category": code_array(pop.category, CATEGORY_CODES),
+        "first_immigration_date": date_array(pop.first_immigration_day),
+        "death_date": date_array(pop.death_day),
+    }

@@ -4,6 +4,7 @@ Immigrants: study A's cell rate (SUR, `sur.py`) times the cell's 1 Jan stock, re
 the cell by study B's multipliers, so cell aggregates follow study A in expectation [A §4, B §3].
 Non-immigrants: age profile x study C group multipliers x trend x Covid dip [C §2.6].
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -91,15 +92,17 @@ def _immigrant_probability(world: World, state: YearState, persons: np.ndarray, 
     for group in (1, 2, 3):
         for letter_index, letter in enumerate(CELL_LETTERS):
             for cell_age in range(1, 7):
-                target[(group * 2 + letter_index) * 7 + cell_age] = \
+                target[(group * 2 + letter_index) * 7 + cell_age] = (
                     state.rates[f"{group}{letter}{cell_age}"] * state.composition["n"][(group, letter, cell_age)]
+                )
     probability = np.where(cell_sum[key] > 0, target[key] * multiplier / np.maximum(cell_sum[key], 1e-12), 0)
     probability = np.minimum(probability, effects["max_individual_prob"])
     artefact = world.params["immigration"]["asylum_artefact"]
     early_asylum = pop.asylum_artefact[persons] & (year - pop.latest_arrival_year[persons] <= 2)
     probability = np.where(early_asylum, 1 - (1 - probability) * (1 - artefact["departure_prob_per_year"]), probability)
-    expected = np.bincount(np.searchsorted(DURATION_EDGES, years_here, side="right"), weights=probability,
-                           minlength=len(DURATION_BANDS))
+    expected = np.bincount(
+        np.searchsorted(DURATION_EDGES, years_here, side="right"), weights=probability, minlength=len(DURATION_BANDS)
+    )
     return probability, expected
 
 
@@ -112,14 +115,16 @@ def _study_b_log_multiplier(world: World, state: YearState, persons, age, years_
     log_multiplier += np.where(state.children_of(persons) > 0, effects["child_in_household"], 0)
     log_multiplier += np.array([effects["duration"][k] for k in STUDY_B_DURATIONS])[study_b_duration_band(years_here)]
     log_multiplier += np.array([effects["education"][k] for k in STUDY_B_EDUCATION])[
-        study_b_education_band(world, persons)] * (age >= 20)
+        study_b_education_band(world, persons)
+    ] * (age >= 20)
     log_multiplier += np.where(pop.employed[persons], effects["employed"], 0)
     arrival_age = pop.arrival_age[persons]
     log_multiplier += np.where((arrival_age <= 9) & (arrival_age >= 0), effects["arrived_as_child"], 0)
     log_multiplier += np.where(pop.citizenship[persons] == world.countries.NOR, effects["norwegian_citizen"], 0)
     late = float(np.clip((year - 2004) / 5, 0, 1))
-    centrality = np.array([0] + [(1 - late) * effects["centrality_early"][k] + late * effects["centrality_late"][k]
-                                 for k in (1, 2, 3, 4)])
+    centrality = np.array(
+        [0] + [(1 - late) * effects["centrality_early"][k] + late * effects["centrality_late"][k] for k in (1, 2, 3, 4)]
+    )
     log_multiplier += centrality[world.muni_centrality[pop.municipality[persons]]]
     county = np.zeros(len(world.muni_county))
     for code, value in effects["county"].items():
@@ -151,7 +156,8 @@ def multi_migrants(world: World, year: int, new_immigrants: np.ndarray) -> tuple
     share = world.params["registration"]["multi_migrant_same_year_share"]
     leaving = new_immigrants[rng.random(len(new_immigrants)) < share]
     leaving = leaving[~pop.asylum_artefact[leaving]]
-    departure = np.minimum(pop.first_immigration_day[leaving] + 30 + rng.integers(0, 200, len(leaving)),
-                           day(year, 12, 31))
+    departure = np.minimum(
+        pop.first_immigration_day[leaving] + 30 + rng.integers(0, 200, len(leaving)), day(year, 12, 31)
+    )
     after_arrival = departure > pop.first_immigration_day[leaving]
     return leaving[after_arrival], departure[after_arrival]

@@ -6,6 +6,7 @@ conditional logit, whose intercept is solved every year so that labour immigrant
 the target [B §3.3]. Descendants, natives and G2: study C's shares of unknown, to-origin and the
 non-origin destination categories [C §2.7].
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,11 @@ def _unreported_probability(world: World, leaving: np.ndarray) -> np.ndarray:
     probability[immigrant] = params["unreported_base"] * world.country_admin_risk[pop.birth_country[leaving[immigrant]]]
     probability[immigrant & (group == 2)] *= 0.4
     other = params["unreported_nonimmigrant"]
-    probability[~immigrant] = np.select([group[~immigrant] == 1, group[~immigrant] == 3, group[~immigrant] == 5],
-                                        [other["G1"], other["G3"], other["G5"]], other["other"])
+    probability[~immigrant] = np.select(
+        [group[~immigrant] == 1, group[~immigrant] == 3, group[~immigrant] == 5],
+        [other["G1"], other["G3"], other["G5"]],
+        other["other"],
+    )
     return probability
 
 
@@ -69,7 +73,8 @@ def _immigrant_destinations(world: World, state: YearState, leaving, positions, 
         intercept = float(np.log(target / (1 - target)))
     offsets = params["onward_logit"]["reason_offset"]
     offset = np.array([offsets.get(r, 0.0) for r in REASON_CODES] + [offsets["none"]])[
-        np.where(reason < 0, len(REASON_CODES), reason)]
+        np.where(reason < 0, len(REASON_CODES), reason)
+    ]
     onward = rng.random(len(persons)) < logistic(intercept + x + np.where(labour, 0, offset))
     onward |= pop.birth_country[persons] == world.countries.XXX
     country[known[~onward]] = pop.birth_country[persons[~onward]]
@@ -91,8 +96,9 @@ def onward_log_odds(world: World, state: YearState, persons: np.ndarray) -> np.n
     x += np.array([params["duration"][k] for k in STUDY_B_DURATIONS])[study_b_duration_band(years_here)]
     x += np.array([params["education"][k] for k in STUDY_B_EDUCATION])[study_b_education_band(world, persons)]
     x += np.where(pop.employed[persons], params["employed"], 0)
-    x += params["income_pct"] * pop.income_percentile[persons] \
-        + np.where(pop.income_percentile[persons] >= 0.95, params["top_earner_p95"], 0)
+    x += params["income_pct"] * pop.income_percentile[persons] + np.where(
+        pop.income_percentile[persons] >= 0.95, params["top_earner_p95"], 0
+    )
     x += np.where(pop.wealth_top_quintile[persons], params["wealth_positive_top_quintile"], 0)
     x += np.where(pop.welfare[persons], params["welfare"], 0)
     region = world.country_origin_region[pop.birth_country[persons]]
@@ -117,22 +123,26 @@ def _study_c_destinations(world: World, leaving, positions, unreported_probabili
     persons = leaving[positions]
     group = pop.study_c_group[persons]
     origin = _origin_country(world, persons)
-    unknown_share = np.select([group == 1, group == 2, group == 3],
-                              [params["unknown_share"]["G1"], params["unknown_share"]["G2"],
-                               params["unknown_share"]["G3"]], params["unknown_share"]["G5"])
+    unknown_share = np.select(
+        [group == 1, group == 2, group == 3],
+        [params["unknown_share"]["G1"], params["unknown_share"]["G2"], params["unknown_share"]["G3"]],
+        params["unknown_share"]["G5"],
+    )
     # unreported departures have no destination either: the unknown share among the reported
     unknown_share = np.maximum(unknown_share - unreported_probability, 0) / np.maximum(1 - unreported_probability, 1e-9)
     unknown = rng.random(len(persons)) < unknown_share
-    to_origin = (~unknown) & (rng.random(len(persons)) < np.minimum(
-        _to_origin_probability(world, persons, group, origin, unknown_share), 1))
+    to_origin = (~unknown) & (
+        rng.random(len(persons)) < np.minimum(_to_origin_probability(world, persons, group, origin, unknown_share), 1)
+    )
     country[positions[to_origin]] = origin[to_origin]
     rest = (~unknown) & ~to_origin
     majority = np.where(group[rest] == 5, 0, 1) == 0
     categories = np.zeros(int(rest.sum()), dtype=np.int64)
     if majority.size:
         categories[majority] = nonorigin_categories(world, persons[rest][majority], "majority", origin[rest][majority])
-        categories[~majority] = nonorigin_categories(world, persons[rest][~majority], "descendant",
-                                                     origin[rest][~majority])
+        categories[~majority] = nonorigin_categories(
+            world, persons[rest][~majority], "descendant", origin[rest][~majority]
+        )
     country[positions[rest]] = pick_country(world, categories, origin[rest])
 
 
@@ -141,12 +151,16 @@ def _origin_country(world: World, persons: np.ndarray) -> np.ndarray:
     F/G born abroad: their birth country; -1 none."""
     pop, norway = world.pop, world.countries.NOR
     mother, father = pop.mother_birth_country[persons], pop.father_birth_country[persons]
-    origin = np.where(pop.category[persons] == B, pop.birth_country[persons],
-                      np.where(mother >= 0, mother, -1)).astype(np.int16)
+    origin = np.where(pop.category[persons] == B, pop.birth_country[persons], np.where(mother >= 0, mother, -1)).astype(
+        np.int16
+    )
     foreign_father = np.where((father >= 0) & (father != norway), father, -1)
     origin = np.where((origin == norway) | (origin < 0), foreign_father, origin)
-    return np.where(np.isin(pop.category[persons], [F, G]) & (pop.birth_country[persons] != norway),
-                    pop.birth_country[persons], origin)
+    return np.where(
+        np.isin(pop.category[persons], [F, G]) & (pop.birth_country[persons] != norway),
+        pop.birth_country[persons],
+        origin,
+    )
 
 
 def _to_origin_probability(world: World, persons, group, origin, unknown_share) -> np.ndarray:
@@ -154,8 +168,9 @@ def _to_origin_probability(world: World, persons, group, origin, unknown_share) 
     share among the departures with a known destination."""
     params, countries = world.params["destination"], world.countries
     shares = params["to_origin_share"]
-    probability = np.select([group == 1, group == 2, group == 3], [shares["G1"], shares["G2"], shares["G3"]],
-                            shares["G5_foreign_link"])
+    probability = np.select(
+        [group == 1, group == 2, group == 3], [shares["G1"], shares["G2"], shares["G3"]], shares["G5_foreign_link"]
+    )
     probability = np.where((origin < 0) | (origin == countries.XXX), 0.0, probability)
     odds = probability / np.maximum(1 - probability, 1e-9)
     for code, multiplier in params["origin_to_origin_multipliers"].items():
@@ -196,10 +211,13 @@ def pick_country(world: World, categories: np.ndarray, exclude: np.ndarray) -> n
         weights = np.array([float(category_countries[name][c]) for c in codes])
         pick = candidates[world.choose(len(members), weights)]
         clash = pick == exclude[members]
-        if clash.any():   # redraw once, then fall back to another country of the category
+        if clash.any():  # redraw once, then fall back to another country of the category
             pick[clash] = candidates[world.choose(int(clash.sum()), weights)]
             clash = pick == exclude[members]
-            pick[clash] = candidates[(np.searchsorted(candidates, pick[clash]) + 1) % len(candidates)] \
-                if len(candidates) > 1 else countries.idx("GBR")
+            pick[clash] = (
+                candidates[(np.searchsorted(candidates, pick[clash]) + 1) % len(candidates)]
+                if len(candidates) > 1
+                else countries.idx("GBR")
+            )
         chosen[members] = pick
     return chosen

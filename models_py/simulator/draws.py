@@ -3,6 +3,7 @@
 Every draw takes the generator explicitly; the number and order of draws decide the deliveries
 (same seed => byte-identical files), so a helper never draws more than it documents.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,9 @@ def weighted_choice(rng: np.random.Generator, n: int, weights: np.ndarray) -> np
     return np.minimum(np.searchsorted(cumulative, rng.random(n), side="right"), len(weights) - 1)
 
 
-def pair_sample(rng: np.random.Generator, target_keys: np.ndarray, pool: np.ndarray,
-                pool_keys: np.ndarray) -> np.ndarray:
+def pair_sample(
+    rng: np.random.Generator, target_keys: np.ndarray, pool: np.ndarray, pool_keys: np.ndarray
+) -> np.ndarray:
     """For each target key pick a random pool member with the same key (-1 if none).
     One uniform draw per target, none when the pool or the targets are empty."""
     if len(pool) == 0 or len(target_keys) == 0:

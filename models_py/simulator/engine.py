@@ -7,6 +7,7 @@ education on 1 Oct Y-1, income for Y-1, persons as known at the end of Y. See RE
 households, immigration, departures, destinations, registration, covariates, deliveries, truth).
 The order of the steps is the order of the random draws: same seed => byte-identical deliveries.
 """
+
 from __future__ import annotations
 
 import time
@@ -69,12 +70,12 @@ class Simulation:
 
     def run_year(self, year: int, out_dir: Path, producer: str) -> tuple[YearState, dict]:
         world, events = self.world, self.events
-        state = self.open_year(year)                     # 1 Jan register view and its tables
-        self.emigration_rates(state)                     # study A cell rates from the SUR systems
-        state.returns = returns(world, year, events)     # scheduled re-immigrations
+        state = self.open_year(year)  # 1 Jan register view and its tables
+        self.emigration_rates(state)  # study A cell rates from the SUR systems
+        state.returns = returns(world, year, events)  # scheduled re-immigrations
         state.new_immigrants = new_immigrants(world, year, events)
         state.died = deaths(world, year, state.present)
-        state.departures = self.departures(state)        # who leaves, where to, reported or not
+        state.departures = self.departures(state)  # who leaves, where to, reported or not
         leave(world, year, state.departures)
         cleanup_backlog(world, year)
         registered = register_reported(world, year, events)
@@ -92,12 +93,17 @@ class Simulation:
         """Who is in the 1 Jan register, and the tables describing them: population_status,
         education (residents) and income of the year before (status rows aged 16+)."""
         world, pop = self.world, self.world.pop
-        status_rows = np.flatnonzero((pop.register_status == RESIDENT)
-                                     | ((pop.register_status >= EMIGRATED) & (pop.exit_year == year - 1)))
+        status_rows = np.flatnonzero(
+            (pop.register_status == RESIDENT) | ((pop.register_status >= EMIGRATED) & (pop.exit_year == year - 1))
+        )
         residents = np.flatnonzero(pop.register_status == RESIDENT)
-        state = YearState(year=year, status_rows=status_rows, residents=residents,
-                          present=np.flatnonzero(pop.present & (pop.register_status == RESIDENT)),
-                          children=households.children_in_household(world, year))
+        state = YearState(
+            year=year,
+            status_rows=status_rows,
+            residents=residents,
+            present=np.flatnonzero(pop.present & (pop.register_status == RESIDENT)),
+            children=households.children_in_household(world, year),
+        )
         households.settle_separations(world, year, status_rows)
         state.tables["population_status"] = status_table(world, self.ids, year, status_rows, state.children)
         state.tables["education"] = education_table(world, self.ids, education_register(world, year, residents))
@@ -123,28 +129,54 @@ class Simulation:
         if state.onward_intercept is not None:
             self.truth.onward_intercept = state.onward_intercept
         is_multi = np.zeros(len(persons), bool)
-        is_multi[len(leaving):] = True
-        return Departures(persons=persons, day=np.concatenate([departure_day, multi_day]).astype(np.int32),
-                          country=country, unreported=unreported & ~is_multi, multi_migrant=is_multi)
+        is_multi[len(leaving) :] = True
+        return Departures(
+            persons=persons,
+            day=np.concatenate([departure_day, multi_day]).astype(np.int32),
+            country=country,
+            unreported=unreported & ~is_multi,
+            multi_migrant=is_multi,
+        )
 
     def deliver(self, state: YearState, out_dir: Path, producer: str) -> dict:
         """Write the register year's delivery and record its truth."""
         world = self.world
         events, numbers = self.events.close_year()
-        tables = {"persons": persons_table(world, self.ids), "population_status": state.tables["population_status"],
-                  "migration_events": events_table(world, self.ids, events, numbers),
-                  "education": state.tables["education"], "income": state.tables["income"]}
+        tables = {
+            "persons": persons_table(world, self.ids),
+            "population_status": state.tables["population_status"],
+            "migration_events": events_table(world, self.ids, events, numbers),
+            "education": state.tables["education"],
+            "income": state.tables["income"],
+        }
         manifest = write_delivery(out_dir, state.year, tables, producer)
-        self.truth.record_year(state.year, {
-            "residents_1jan": len(state.residents), "persons": int(world.pop.n), "deaths": int(len(state.died)),
-            "births": int(state.births), "departures": int(len(state.departures.persons)),
-            "departures_unreported": int(state.departures.unreported.sum()),
-            "new_immigrants": int(len(state.new_immigrants)), "returns": int(state.returns)}, events)
+        self.truth.record_year(
+            state.year,
+            {
+                "residents_1jan": len(state.residents),
+                "persons": int(world.pop.n),
+                "deaths": int(len(state.died)),
+                "births": int(state.births),
+                "departures": int(len(state.departures.persons)),
+                "departures_unreported": int(state.departures.unreported.sum()),
+                "new_immigrants": int(len(state.new_immigrants)),
+                "returns": int(state.returns),
+            },
+            events,
+        )
         return manifest
 
 
-def simulate(out_dir, scale: float = 0.001, first_year: int = 1990, last_year: int = 2023, seed: int = 42,
-             truth_dir=None, progress: bool = False, params_path=None) -> SimulationSummary:
+def simulate(
+    out_dir,
+    scale: float = 0.001,
+    first_year: int = 1990,
+    last_year: int = 2023,
+    seed: int = 42,
+    truth_dir=None,
+    progress: bool = False,
+    params_path=None,
+) -> SimulationSummary:
     """Write register deliveries first_year..last_year into out_dir (one folder per year) and the
     simulator's truth into truth_dir (default: <out_dir>/../simulation_truth)."""
     started = time.time()
@@ -164,9 +196,17 @@ def simulate(out_dir, scale: float = 0.001, first_year: int = 1990, last_year: i
             summary.residents_first = len(state.residents)
     summary.residents_last = int((world.pop.register_status == RESIDENT).sum())
     summary.persons_last = int(world.pop.n)
-    simulation.truth.write(truth_dir, Path(params_path) if params_path is not None else PARAMS_PATH,
-                           {"seed": world.seed, "scale": world.scale, "first_year": first_year,
-                            "last_year": last_year, "params_version": params["version"]})
+    simulation.truth.write(
+        truth_dir,
+        Path(params_path) if params_path is not None else PARAMS_PATH,
+        {
+            "seed": world.seed,
+            "scale": world.scale,
+            "first_year": first_year,
+            "last_year": last_year,
+            "params_version": params["version"],
+        },
+    )
     summary.seconds = time.time() - started
     return summary
 
@@ -175,4 +215,5 @@ def _progress(years: list[int], progress: bool):
     if not progress:
         return years
     from tqdm import tqdm
+
     return tqdm(years, desc="simulating register years", unit="year")

@@ -1,11 +1,20 @@
 """The migration events of the register year being simulated, and the running event number."""
+
 from __future__ import annotations
 
 import numpy as np
 
 IMMIGRATION, EMIGRATION = 1, 0  # event direction
-EVENT_FIELDS = {"person": np.int64, "direction": np.int8, "event_day": np.int32, "registration_day": np.int32,
-                "country": np.int16, "administrative": bool, "reason": np.int8, "municipality": np.int16}
+EVENT_FIELDS = {
+    "person": np.int64,
+    "direction": np.int8,
+    "event_day": np.int32,
+    "registration_day": np.int32,
+    "country": np.int16,
+    "administrative": bool,
+    "reason": np.int8,
+    "municipality": np.int16,
+}
 
 
 class EventLog:
@@ -18,13 +27,18 @@ class EventLog:
         n = len(person)
         if n == 0:
             return
-        self.chunks.append({
-            "person": np.asarray(person, np.int64), "direction": np.full(n, direction, dtype=np.int8),
-            "event_day": np.asarray(event_day, np.int32), "registration_day": np.asarray(registration_day, np.int32),
-            "country": np.asarray(country, np.int16),
-            "administrative": np.broadcast_to(np.asarray(administrative, bool), (n,)).copy(),
-            "reason": np.broadcast_to(np.asarray(reason, np.int8), (n,)).copy(),
-            "municipality": np.asarray(municipality, np.int16)})
+        self.chunks.append(
+            {
+                "person": np.asarray(person, np.int64),
+                "direction": np.full(n, direction, dtype=np.int8),
+                "event_day": np.asarray(event_day, np.int32),
+                "registration_day": np.asarray(registration_day, np.int32),
+                "country": np.asarray(country, np.int16),
+                "administrative": np.broadcast_to(np.asarray(administrative, bool), (n,)).copy(),
+                "reason": np.broadcast_to(np.asarray(reason, np.int8), (n,)).copy(),
+                "municipality": np.asarray(municipality, np.int16),
+            }
+        )
 
     def close_year(self) -> tuple[dict, np.ndarray]:
         """The year's events in delivery order (registration day, person, direction) with their

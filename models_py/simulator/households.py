@@ -1,6 +1,7 @@
 """Births and households: fertility, parents and grandparents of the newborn, couples (marriage,
 family immigrants joining a resident spouse, separation and divorce), internal moves, naturalisation,
 and the children counted in each household."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,28 +42,49 @@ def births(world: World, year: int) -> int:
     citizenship = np.where((pop.citizenship[mothers] == norway) | father_norwegian, norway, pop.citizenship[mothers])
     birth_month = rng.integers(1, 13, n)
     params = world.params["fertility"]
-    children = pop.add(n, sex=np.where(rng.random(n) < params["male_share"], 1, 2), birth_year=year,
-                       birth_month=birth_month, birth_country=norway, mother=mothers, father=fathers,
-                       mother_birth_country=mother_country, father_birth_country=father_country,
-                       n_foreign_grandparents=np.minimum(grandparents, 4), category=category,
-                       register_status=RESIDENT, present=True, municipality=pop.municipality[mothers],
-                       citizenship=citizenship, earnings_potential=rng.standard_normal(n).astype(np.float32))
-    pop.study_c_group[children] = study_c_group(category, pop.birth_country[children], pop.arrival_age[children],
-                                                pop.n_foreign_grandparents[children])
+    children = pop.add(
+        n,
+        sex=np.where(rng.random(n) < params["male_share"], 1, 2),
+        birth_year=year,
+        birth_month=birth_month,
+        birth_country=norway,
+        mother=mothers,
+        father=fathers,
+        mother_birth_country=mother_country,
+        father_birth_country=father_country,
+        n_foreign_grandparents=np.minimum(grandparents, 4),
+        category=category,
+        register_status=RESIDENT,
+        present=True,
+        municipality=pop.municipality[mothers],
+        citizenship=citizenship,
+        earnings_potential=rng.standard_normal(n).astype(np.float32),
+    )
+    pop.study_c_group[children] = study_c_group(
+        category, pop.birth_country[children], pop.arrival_age[children], pop.n_foreign_grandparents[children]
+    )
     pop.final_education[children] = draw_final_education(world, n, np.full(n, 1990.0), np.zeros(n, dtype=np.int8))
     return n
 
 
 def _draw_mothers(world: World, year: int) -> np.ndarray:
     pop, params = world.pop, world.params["fertility"]
-    women = np.flatnonzero(pop.present & (pop.register_status == RESIDENT) & (pop.sex == 2)
-                           & (year - pop.birth_year >= 15) & (year - pop.birth_year <= 49))
+    women = np.flatnonzero(
+        pop.present
+        & (pop.register_status == RESIDENT)
+        & (pop.sex == 2)
+        & (year - pop.birth_year >= 15)
+        & (year - pop.birth_year <= 49)
+    )
     age = year - pop.birth_year[women]
     profile = interp_knots(params["age_profile"], np.arange(15, 50))
     rate_by_age = profile / profile.sum() * float(interp_knots(params["tfr"], year))
     group = params["group_multiplier"]
-    multiplier = np.where(pop.category[women] == B,
-                          np.array([1.0, group[1], group[2], group[3]])[pop.country_group[women]], group["native"])
+    multiplier = np.where(
+        pop.category[women] == B,
+        np.array([1.0, group[1], group[2], group[3]])[pop.country_group[women]],
+        group["native"],
+    )
     return women[world.rng.random(len(women)) < rate_by_age[age - 15] * multiplier]
 
 
@@ -74,8 +96,13 @@ def _draw_fathers(world: World, year: int, mothers: np.ndarray) -> np.ndarray:
     fathers = np.where((fathers >= 0) & (pop.register_status[np.maximum(fathers, 0)] == RESIDENT), fathers, -1)
     unmarried = np.flatnonzero(fathers < 0)
     if len(unmarried):
-        men = np.flatnonzero(pop.present & (pop.register_status == RESIDENT) & (pop.sex == 1)
-                             & (year - pop.birth_year >= 18) & (year - pop.birth_year <= 60))
+        men = np.flatnonzero(
+            pop.present
+            & (pop.register_status == RESIDENT)
+            & (pop.sex == 1)
+            & (year - pop.birth_year >= 18)
+            & (year - pop.birth_year <= 60)
+        )
 
         def market(persons):  # immigrants by birth country, others together; 5-year age bands
             origin = np.where(pop.category[persons] == B, pop.birth_country[persons], -1).astype(np.int64)
@@ -95,22 +122,27 @@ def _category_and_grandparents(world: World, mothers, fathers, father_country):
     father_immigrant = np.where(~no_father, pop.category[np.maximum(fathers, 0)] == B, True)
     mother_foreign = pop.birth_country[mothers] != norway
     father_foreign = np.where(~no_father, father_country != norway, False)
-    category = np.where(mother_immigrant & father_immigrant & (mother_foreign | no_father), C,
-                        np.where(mother_foreign | father_foreign, E, A)).astype(np.int8)
+    category = np.where(
+        mother_immigrant & father_immigrant & (mother_foreign | no_father),
+        C,
+        np.where(mother_foreign | father_foreign, E, A),
+    ).astype(np.int8)
     category = np.where(no_father & ~mother_immigrant & mother_foreign, E, category)
 
     def foreign_parents_of(parent, exists):
         known = np.maximum(parent, 0)
         mother, father = pop.mother_birth_country[known], pop.father_birth_country[known]
-        own = (np.where(mother < 0, 1, mother != norway).astype(np.int8)
-               + np.where(father < 0, 1, father != norway).astype(np.int8))
+        own = np.where(mother < 0, 1, mother != norway).astype(np.int8) + np.where(
+            father < 0, 1, father != norway
+        ).astype(np.int8)
         own = np.where(pop.category[known] == B, 2, own)
-        return np.where(exists, own, 2)   # unknown parent -> grandparents counted as foreign-born
+        return np.where(exists, own, 2)  # unknown parent -> grandparents counted as foreign-born
 
     everyone = np.ones(len(mothers), bool)
     grandparents = foreign_parents_of(mothers, everyone) + foreign_parents_of(fathers, ~no_father)
-    grandparents = np.where(no_father, foreign_parents_of(mothers, everyone) + np.where(mother_immigrant, 2, 0),
-                            grandparents)
+    grandparents = np.where(
+        no_father, foreign_parents_of(mothers, everyone) + np.where(mother_immigrant, 2, 0), grandparents
+    )
     return category, grandparents
 
 
@@ -156,13 +188,20 @@ def join_resident_spouse(world: World, family_immigrants: np.ndarray, year: int)
     """Family immigrants marry a resident of the opposite sex, same market and 10-year age band, and
     move to the spouse's municipality."""
     pop, rng = world.pop, world.rng
-    residents = np.flatnonzero((pop.register_status == RESIDENT) & pop.present & (pop.spouse < 0)
-                               & (year - pop.birth_year >= 20) & (year - pop.birth_year <= 65))
+    residents = np.flatnonzero(
+        (pop.register_status == RESIDENT)
+        & pop.present
+        & (pop.spouse < 0)
+        & (year - pop.birth_year >= 20)
+        & (year - pop.birth_year <= 65)
+    )
     if len(residents) == 0:
         return
     native_share = world.params["immigration"]["family_spouse_native_share"]
-    to_native = rng.random(len(family_immigrants)) < np.array(
-        [0.6, native_share[1], native_share[2], native_share[3]])[pop.country_group[family_immigrants]]
+    to_native = (
+        rng.random(len(family_immigrants))
+        < np.array([0.6, native_share[1], native_share[2], native_share[3]])[pop.country_group[family_immigrants]]
+    )
     market = np.where(to_native, 0, pop.birth_country[family_immigrants]).astype(np.int64)
     resident_market = np.where(pop.category[residents] == B, pop.birth_country[residents], 0).astype(np.int64)
     # key: market, opposite sex, 10-year age band
@@ -190,27 +229,35 @@ def link_mothers(world: World, children: np.ndarray, year: int) -> None:
     origin = np.where(pop.category == B, pop.birth_country, -1).astype(np.int64)  # immigrants: by birth country
     origin = np.where((pop.category != B), -1, origin)
     target_birth_year = pop.birth_year[children] - rng.integers(20, 38, len(children))
-    child_origin = np.where(np.isin(pop.category[children], [C]), pop.mother_birth_country[children],
-                            np.where(pop.category[children] == B, pop.birth_country[children], -1)).astype(np.int64)
-    mother = pair_sample(rng, child_origin * 4000 + target_birth_year, women,
-                         origin[women] * 4000 + pop.birth_year[women])
+    child_origin = np.where(
+        np.isin(pop.category[children], [C]),
+        pop.mother_birth_country[children],
+        np.where(pop.category[children] == B, pop.birth_country[children], -1),
+    ).astype(np.int64)
+    mother = pair_sample(
+        rng, child_origin * 4000 + target_birth_year, women, origin[women] * 4000 + pop.birth_year[women]
+    )
     found = mother >= 0
     child, mother = children[found], mother[found]
     immigrant = child[pop.category[child] == B]
     immigrant_mother = mother[pop.category[child] == B]
-    pop.first_immigration_day[immigrant] = np.maximum(pop.first_immigration_day[immigrant],
-                                                      pop.first_immigration_day[immigrant_mother])
-    pop.arrival_age[immigrant] = np.clip(approx_year(pop.first_immigration_day[immigrant]) - pop.birth_year[immigrant],
-                                         0, None)
+    pop.first_immigration_day[immigrant] = np.maximum(
+        pop.first_immigration_day[immigrant], pop.first_immigration_day[immigrant_mother]
+    )
+    pop.arrival_age[immigrant] = np.clip(
+        approx_year(pop.first_immigration_day[immigrant]) - pop.birth_year[immigrant], 0, None
+    )
     pop.mother[child] = mother
     spouse = pop.spouse[mother]
     pop.father[child] = np.where(spouse >= 0, spouse, -1)
     pop.mother_birth_country[child] = pop.birth_country[mother]
     father = pop.father[child]
-    pop.father_birth_country[child] = np.where(father >= 0, pop.birth_country[np.maximum(father, 0)],
-                                               pop.father_birth_country[child])
-    pop.study_c_group[child] = study_c_group(pop.category[child], pop.birth_country[child], pop.arrival_age[child],
-                                             pop.n_foreign_grandparents[child])
+    pop.father_birth_country[child] = np.where(
+        father >= 0, pop.birth_country[np.maximum(father, 0)], pop.father_birth_country[child]
+    )
+    pop.study_c_group[child] = study_c_group(
+        pop.category[child], pop.birth_country[child], pop.arrival_age[child], pop.n_foreign_grandparents[child]
+    )
 
 
 # ------------------------------------------------------------------ yearly household events
@@ -221,8 +268,11 @@ def _present_residents(world: World) -> np.ndarray:
 def separations(world: World, year: int) -> None:
     """Couples separate: the wife is drawn, both become separated."""
     pop, alive = world.pop, _present_residents(world)
-    wives = alive[(pop.sex[alive] == 2) & (pop.spouse[alive] >= 0)
-                  & np.isin(pop.marital_status[alive], [MARRIED, REGISTERED_PARTNER])]
+    wives = alive[
+        (pop.sex[alive] == 2)
+        & (pop.spouse[alive] >= 0)
+        & np.isin(pop.marital_status[alive], [MARRIED, REGISTERED_PARTNER])
+    ]
     wives = wives[world.rng.random(len(wives)) < world.params["household"]["divorce_hazard"]]
     husbands = pop.spouse[wives]
     for partner in (wives, husbands):
@@ -251,8 +301,9 @@ def internal_moves(world: World, year: int) -> None:
     pop, alive, params = world.pop, _present_residents(world), world.params["internal_moves"]
     age = year - pop.birth_year[alive]
     heads = alive[(age >= 18) & ((pop.sex[alive] == 2) | (pop.spouse[alive] < 0))]
-    hazard = interp_knots(params["hazard_by_age"], year - pop.birth_year[heads]) \
-        * np.where(pop.category[heads] == B, params["immigrant_multiplier"], 1.0)
+    hazard = interp_knots(params["hazard_by_age"], year - pop.birth_year[heads]) * np.where(
+        pop.category[heads] == B, params["immigrant_multiplier"], 1.0
+    )
     movers = heads[world.rng.random(len(heads)) < hazard]
     if len(movers) == 0:
         return
@@ -274,8 +325,14 @@ def naturalisations(world: World, year: int) -> None:
     params = world.params["immigration"]
     foreign = alive[(pop.citizenship[alive] != norway) & (pop.first_immigration_day[alive] != NO_DATE)]
     eligible = foreign[year - approx_year(pop.first_immigration_day[foreign]) >= params["naturalisation_min_years"]]
-    hazard = np.array([0.03, params["naturalisation_hazard"][1], params["naturalisation_hazard"][2],
-                       params["naturalisation_hazard"][3]])[pop.country_group[eligible]]
+    hazard = np.array(
+        [
+            0.03,
+            params["naturalisation_hazard"][1],
+            params["naturalisation_hazard"][2],
+            params["naturalisation_hazard"][3],
+        ]
+    )[pop.country_group[eligible]]
     pop.citizenship[eligible[rng.random(len(eligible)) < hazard]] = norway
     descendants = alive[(pop.citizenship[alive] != norway) & (pop.category[alive] == C)]
     pop.citizenship[descendants[rng.random(len(descendants)) < 0.05]] = norway
@@ -293,10 +350,13 @@ def children_in_household(world: World, year: int) -> np.ndarray:
     with_mother[with_mother] &= pop.register_status[mother[with_mother]] == RESIDENT
     counts += np.bincount(mother[with_mother], minlength=n)
     father = pop.father[children]
-    with_father = (father >= 0)
-    with_father[with_father] &= (pop.register_status[father[with_father]] == RESIDENT)
+    with_father = father >= 0
+    with_father[with_father] &= pop.register_status[father[with_father]] == RESIDENT
     their_mother = pop.mother[children[with_father]]
-    counted = (their_mother < 0) | (pop.spouse[np.maximum(their_mother, 0)] == father[with_father]) \
+    counted = (
+        (their_mother < 0)
+        | (pop.spouse[np.maximum(their_mother, 0)] == father[with_father])
         | (pop.register_status[np.maximum(their_mother, 0)] != RESIDENT)
+    )
     counts += np.bincount(father[with_father][counted], minlength=n)
     return counts

@@ -1,5 +1,6 @@
 """Immigration: first immigrations (volume, country group, country, age, sex, category, reason),
 the asylum artefact of 1998-2003, and the re-immigration of returning emigrants."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,13 @@ def assign_reasons(world: World, persons: np.ndarray, groups: np.ndarray, arriva
         shares = params["reasons"][group]
         names = list(shares)
         reason[members] = np.array([REASON[x] for x in names])[
-            world.choose(int(members.sum()), np.array([float(shares[x]) for x in names]))]
-    family = (arrival_age < 18) & (reason != REASON["refuge"]) \
+            world.choose(int(members.sum()), np.array([float(shares[x]) for x in names]))
+        ]
+    family = (
+        (arrival_age < 18)
+        & (reason != REASON["refuge"])
         & (world.rng.random(len(persons)) < params["child_reason_family_share"] + 0.3)
+    )
     reason[family] = REASON["family"]
     citizenship = pop.citizenship[persons]
     reason[world.country_nordic[citizenship] & (citizenship != world.countries.NOR)] = REASON["nordic"]
@@ -60,6 +65,7 @@ def delivered_reason(world: World, persons: np.ndarray) -> np.ndarray:
 @dataclass
 class Arrivals:
     """The year's first immigrants before they enter the population."""
+
     year: int
     n: int
     birth_country: np.ndarray
@@ -80,10 +86,19 @@ def new_immigrants(world: World, year: int, events: EventLog) -> np.ndarray:
     _ages_and_categories(world, arrivals)
     persons = _enter(world, arrivals)
     _families(world, arrivals, persons)
-    registration = np.minimum(arrivals.arrival_day + world.rng.integers(0, LATEST_REGISTRATION_LAG_DAYS, arrivals.n),
-                              day(year, 12, 31))
-    events.add(persons, IMMIGRATION, arrivals.arrival_day, registration, arrivals.birth_country, False,
-               delivered_reason(world, persons), arrivals.municipality)
+    registration = np.minimum(
+        arrivals.arrival_day + world.rng.integers(0, LATEST_REGISTRATION_LAG_DAYS, arrivals.n), day(year, 12, 31)
+    )
+    events.add(
+        persons,
+        IMMIGRATION,
+        arrivals.arrival_day,
+        registration,
+        arrivals.birth_country,
+        False,
+        delivered_reason(world, persons),
+        arrivals.municipality,
+    )
     return persons
 
 
@@ -112,7 +127,7 @@ def _asylum_artefact(world: World, arrivals: Arrivals) -> None:
         arrivals.birth_country = np.concatenate([arrivals.birth_country, birth_country])
         arrivals.group = np.concatenate([arrivals.group, np.full(extra, 3, dtype=np.int8)])
     arrivals.asylum = np.zeros(arrivals.n + extra, bool)
-    arrivals.asylum[arrivals.n:] = True
+    arrivals.asylum[arrivals.n :] = True
     arrivals.n += extra
 
 
@@ -121,13 +136,17 @@ def _ages_and_categories(world: World, arrivals: Arrivals) -> None:
     birth year, and F/G among the non-asylum arrivals."""
     params, rng, n, year, group = world.params["immigration"], world.rng, arrivals.n, arrivals.year, arrivals.group
     male_share = year_value(params["male_share"], year)
-    arrivals.sex = np.where(rng.random(n) < np.array([0.5, male_share[1], male_share[2], male_share[3]])[group],
-                            1, 2).astype(np.int8)
+    arrivals.sex = np.where(
+        rng.random(n) < np.array([0.5, male_share[1], male_share[2], male_share[3]])[group], 1, 2
+    ).astype(np.int8)
     child = rng.random(n) < np.array([0.1] + [params["child_share"][g] for g in (1, 2, 3)])[group]
     young = child & (rng.random(n) < params["young_child_share_of_children"])
     gamma = params["adult_age_gamma"]
-    age = np.where(young, rng.integers(0, 10, n), np.where(child, rng.integers(10, 18, n),
-                   gamma["offset"] + rng.gamma(gamma["shape"], gamma["scale"], n)))
+    age = np.where(
+        young,
+        rng.integers(0, 10, n),
+        np.where(child, rng.integers(10, 18, n), gamma["offset"] + rng.gamma(gamma["shape"], gamma["scale"], n)),
+    )
     arrivals.arrival_age = np.minimum(age, 90).astype(np.int16)
     arrivals.arrival_day = day(year) + rng.integers(0, 365, n)
     arrivals.birth_year = (year - arrivals.arrival_age - (rng.random(n) < 0.5)).astype(np.int16)
@@ -142,35 +161,55 @@ def _enter(world: World, arrivals: Arrivals) -> np.ndarray:
     arrivals mostly in the least central ones), reason, study C group and education."""
     pop, rng, norway, n = world.pop, world.rng, world.countries.NOR, arrivals.n
     category, country = arrivals.category, arrivals.birth_country
-    mother = np.where(category == B, country,
-                      np.where(category == G, norway, np.where(rng.random(n) < 0.5, norway, country))).astype(np.int16)
-    father = np.where(category == B, country,
-                      np.where(category == G, norway, np.where(mother == norway, country, norway))).astype(np.int16)
+    mother = np.where(
+        category == B, country, np.where(category == G, norway, np.where(rng.random(n) < 0.5, norway, country))
+    ).astype(np.int16)
+    father = np.where(
+        category == B, country, np.where(category == G, norway, np.where(mother == norway, country, norway))
+    ).astype(np.int16)
     grandparents = np.where(category == B, 4, np.where(category == F, 2, 0)).astype(np.int8)
     immigrant = category == B
-    persons = pop.add(n, sex=arrivals.sex, birth_year=arrivals.birth_year, birth_month=rng.integers(1, 13, n),
-                      birth_country=country, mother_birth_country=mother, father_birth_country=father,
-                      n_foreign_grandparents=grandparents, category=category, register_status=RESIDENT, present=True,
-                      citizenship=np.where(immigrant, country, norway).astype(np.int16),
-                      first_immigration_day=arrivals.arrival_day, arrival_age=arrivals.arrival_age,
-                      country_group=np.where(immigrant, arrivals.group, 0),
-                      earnings_potential=rng.standard_normal(n).astype(np.float32),
-                      asylum_artefact=arrivals.asylum, latest_arrival_year=arrivals.year)
+    persons = pop.add(
+        n,
+        sex=arrivals.sex,
+        birth_year=arrivals.birth_year,
+        birth_month=rng.integers(1, 13, n),
+        birth_country=country,
+        mother_birth_country=mother,
+        father_birth_country=father,
+        n_foreign_grandparents=grandparents,
+        category=category,
+        register_status=RESIDENT,
+        present=True,
+        citizenship=np.where(immigrant, country, norway).astype(np.int16),
+        first_immigration_day=arrivals.arrival_day,
+        arrival_age=arrivals.arrival_age,
+        country_group=np.where(immigrant, arrivals.group, 0),
+        earnings_potential=rng.standard_normal(n).astype(np.float32),
+        asylum_artefact=arrivals.asylum,
+        latest_arrival_year=arrivals.year,
+    )
     municipality = world.assign_municipality(n, immigrant=np.ones(n, bool))
     extra = int(arrivals.asylum.sum())
     if extra:
         municipality[arrivals.asylum] = world.assign_municipality(
-            extra, immigrant=np.ones(extra, bool),
-            centrality_weights=world.params["immigration"]["asylum_artefact"]["centrality_weights"])
+            extra,
+            immigrant=np.ones(extra, bool),
+            centrality_weights=world.params["immigration"]["asylum_artefact"]["centrality_weights"],
+        )
     pop.municipality[persons] = municipality
     arrivals.municipality = municipality
     assign_reasons(world, persons, arrivals.group, arrivals.arrival_age)
     pop.immigration_reason[persons[arrivals.asylum]] = REASON["refuge"]
     pop.study_c_group[persons] = study_c_group(category, country, arrivals.arrival_age, grandparents)
-    pop.final_education[persons] = draw_final_education(world, n, arrivals.birth_year.astype(float),
-                                                        np.where(immigrant, arrivals.group, 0))
-    pop.education_unregistered[persons] = immigrant & (arrivals.arrival_age >= 10) \
+    pop.final_education[persons] = draw_final_education(
+        world, n, arrivals.birth_year.astype(float), np.where(immigrant, arrivals.group, 0)
+    )
+    pop.education_unregistered[persons] = (
+        immigrant
+        & (arrivals.arrival_age >= 10)
         & (rng.random(n) < world.params["education"]["immigrant_missing_at_arrival"])
+    )
     return persons
 
 
@@ -181,9 +220,10 @@ def _families(world: World, arrivals: Arrivals, persons: np.ndarray) -> None:
     children = persons[age < 18]
     women = persons[(arrivals.sex == 2) & (age >= 20) & (age <= 50)]
     if len(children) and len(women):
-        mother = pair_sample(rng, pop.birth_country[children].astype(np.int64), women,
-                             pop.birth_country[women].astype(np.int64))
-        found = (mother >= 0)
+        mother = pair_sample(
+            rng, pop.birth_country[children].astype(np.int64), women, pop.birth_country[women].astype(np.int64)
+        )
+        found = mother >= 0
         found[found] &= (pop.birth_year[children[found]] - pop.birth_year[mother[found]]) >= 16
         pop.mother[children[found]] = mother[found]
     family = persons[(pop.immigration_reason[persons] == REASON["family"]) & (age >= 20) & (age <= 60)]
@@ -207,13 +247,24 @@ def returns(world: World, year: int, events: EventLog) -> int:
     pop.departure_day[returning] = -1
     pop.latest_arrival_year[returning] = year
     pop.municipality[returning] = world.assign_municipality(n, immigrant=pop.category[returning] == B)
-    origin = np.where(pop.destination[returning] >= 0, pop.destination[returning],
-                      np.where(pop.birth_country[returning] != norway, pop.birth_country[returning], -1))
+    origin = np.where(
+        pop.destination[returning] >= 0,
+        pop.destination[returning],
+        np.where(pop.birth_country[returning] != norway, pop.birth_country[returning], -1),
+    )
     registration = np.minimum(arrival + rng.integers(0, LATEST_REGISTRATION_LAG_DAYS, n), day(year, 12, 31))
-    events.add(returning, IMMIGRATION, arrival, registration, origin, False, delivered_reason(world, returning),
-               pop.municipality[returning])
+    events.add(
+        returning,
+        IMMIGRATION,
+        arrival,
+        registration,
+        origin,
+        False,
+        delivered_reason(world, returning),
+        pop.municipality[returning],
+    )
     spouse = pop.spouse[returning]
-    gone = (spouse >= 0)
+    gone = spouse >= 0
     gone[gone] = pop.register_status[spouse[gone]] != RESIDENT
     pop.spouse[returning[gone]] = -1
     pop.marital_status[returning[gone & (pop.marital_status[returning] == MARRIED)]] = DIVORCED
@@ -234,14 +285,18 @@ def schedule_returns(world: World, year: int, emigrants: np.ndarray, administrat
     within5 = params["within5"]
     age = year - pop.birth_year[emigrants]
     group = pop.study_c_group[emigrants]
-    probability = np.select([group == 1, group == 2, group == 3, group == 4],
-                            [within5["G1"], within5["G2"], within5["G3"], within5["G4"]], within5["G5"])
+    probability = np.select(
+        [group == 1, group == 2, group == 3, group == 4],
+        [within5["G1"], within5["G2"], within5["G3"], within5["G4"]],
+        within5["G5"],
+    )
     probability = np.where(age < 18, within5["child"], probability)
     probability = np.where((age > 35) & (pop.category[emigrants] == B), within5["elderly"], probability)
     destination = pop.destination[emigrants]
     mother_country = pop.mother_birth_country[emigrants]
-    to_origin = (destination == pop.birth_country[emigrants]) \
-        | ((destination == mother_country) & (mother_country != world.countries.NOR))
+    to_origin = (destination == pop.birth_country[emigrants]) | (
+        (destination == mother_country) & (mother_country != world.countries.NOR)
+    )
     multiplier = params["destination_multiplier"]
     probability = probability * np.where(to_origin, multiplier["origin"], multiplier["other"])
     probability = probability * np.where(pop.final_education[emigrants] >= 6, params["high_education_multiplier"], 1.0)
@@ -250,7 +305,8 @@ def schedule_returns(world: World, year: int, emigrants: np.ndarray, administrat
     late = (~returns_within5) & (u < probability + params["late_return"])
     event_year = (pop.pending_event_day[emigrants] // 365.2425 + 1970).astype(np.int64)
     delay = 1 + world.choose(len(emigrants), np.array(params["delay_probs"]))
-    return_year = np.where(returns_within5, event_year + delay,
-                           np.where(late, event_year + rng.integers(5, 11, len(emigrants)), 0))
+    return_year = np.where(
+        returns_within5, event_year + delay, np.where(late, event_year + rng.integers(5, 11, len(emigrants)), 0)
+    )
     return_year = np.where((return_year > 0) & (return_year <= year), year + 1, return_year)
     pop.return_year[emigrants] = return_year.astype(np.int16)

@@ -3,6 +3,7 @@
 Codes shared by every mechanism live here: immigrant categories, register status, marital status,
 immigration reasons, the day-number dates and study A's age groups and duration bands.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,15 +24,16 @@ A, B, C, E, F, G = range(6)
 RESIDENT, EMIGRATED, DEAD = 1, 2, 3
 STATUS_CODES = np.array(["resident", "emigrated", "dead"], dtype=object)  # delivered for status 1, 2, 3
 
-MARITAL_CODES = np.array(["never_married", "married", "widowed", "divorced", "separated", "registered_partner"],
-                         dtype=object)
+MARITAL_CODES = np.array(
+    ["never_married", "married", "widowed", "divorced", "separated", "registered_partner"], dtype=object
+)
 NEVER_MARRIED, MARRIED, WIDOWED, DIVORCED, SEPARATED, REGISTERED_PARTNER = range(6)
 
 REASON_CODES = np.array(["work", "family", "refuge", "education", "nordic", "other"], dtype=object)
 REASON = {r: i for i, r in enumerate(REASON_CODES)}
 
 # The bands' one home is the `bands` var of dbt/dbt_project.yml (models_py/bands.py reads it).
-AGE_GROUP_EDGES = bands.lower_edges("age_group_a")   # -> groups 1..6 [A §3.2]
+AGE_GROUP_EDGES = bands.lower_edges("age_group_a")  # -> groups 1..6 [A §3.2]
 DURATION_EDGES = bands.lower_edges("botid_group_a3b")  # completed years since first immigration -> A3b [A §3.3]
 DURATION_BANDS = tuple(bands.labels("botid_group_a3b"))
 
@@ -71,7 +73,7 @@ def study_c_group(category, birth_country, arrival_age, n_foreign_grandparents) 
 # name: (dtype, default). Person numbers (mother, father, spouse) are -1 when absent; country and
 # municipality fields are indices into the classification seeds; *_day fields are day numbers.
 FIELDS = {
-    "sex": (np.int8, 1),                            # 1 man, 2 woman
+    "sex": (np.int8, 1),  # 1 man, 2 woman
     "birth_year": (np.int16, 1900),
     "birth_month": (np.int8, 1),
     "birth_country": (np.int16, 0),
@@ -80,37 +82,37 @@ FIELDS = {
     "mother_birth_country": (np.int16, -1),
     "father_birth_country": (np.int16, -1),
     "n_foreign_grandparents": (np.int8, 0),
-    "category": (np.int8, 0),                       # A..G above
+    "category": (np.int8, 0),  # A..G above
     "death_day": (np.int32, -1),
-    "register_status": (np.int8, 0),                # RESIDENT, EMIGRATED, DEAD
-    "present": (np.bool_, False),                   # physically in Norway (a resident can be away unregistered)
-    "municipality": (np.int16, 0),                  # 2013 municipality index
+    "register_status": (np.int8, 0),  # RESIDENT, EMIGRATED, DEAD
+    "present": (np.bool_, False),  # physically in Norway (a resident can be away unregistered)
+    "municipality": (np.int16, 0),  # 2013 municipality index
     "citizenship": (np.int16, 0),
     "marital_status": (np.int8, 0),
     "spouse": (np.int64, -1),
     "first_immigration_day": (np.int32, -1),
-    "arrival_age": (np.int16, -1),                  # age at first immigration
-    "immigration_reason": (np.int8, -1),            # REASON
-    "final_education": (np.int8, 4),                # NUS level the person will reach
-    "education_unregistered": (np.bool_, False),    # immigrants' education not (yet) in the register [C §2.9]
-    "earnings_potential": (np.float32, 0.0),        # latent N(0, 1) behind employment, wage, welfare, wealth
-    "country_group": (np.int8, 0),                  # study A country group 1..3 of immigrants, 0 otherwise
+    "arrival_age": (np.int16, -1),  # age at first immigration
+    "immigration_reason": (np.int8, -1),  # REASON
+    "final_education": (np.int8, 4),  # NUS level the person will reach
+    "education_unregistered": (np.bool_, False),  # immigrants' education not (yet) in the register [C §2.9]
+    "earnings_potential": (np.float32, 0.0),  # latent N(0, 1) behind employment, wage, welfare, wealth
+    "country_group": (np.int8, 0),  # study A country group 1..3 of immigrants, 0 otherwise
     "study_c_group": (np.int8, 5),
-    "exit_year": (np.int16, 0),                     # year of the registered emigration or death
-    "departure_day": (np.int32, -1),                # physical departure while still registered
-    "pending_registration_year": (np.int16, 0),     # year a reported departure gets registered; -1 unreported
+    "exit_year": (np.int16, 0),  # year of the registered emigration or death
+    "departure_day": (np.int32, -1),  # physical departure while still registered
+    "pending_registration_year": (np.int16, 0),  # year a reported departure gets registered; -1 unreported
     "pending_event_day": (np.int32, -1),
     "pending_country": (np.int16, -1),
-    "pending_administrative": (np.bool_, False),    # unreported: waits for an administrative emigration
-    "return_year": (np.int16, 0),                   # scheduled re-immigration (0 none)
+    "pending_administrative": (np.bool_, False),  # unreported: waits for an administrative emigration
+    "return_year": (np.int16, 0),  # scheduled re-immigration (0 none)
     "destination": (np.int16, -1),
     "latest_arrival_year": (np.int16, 0),
-    "employed": (np.bool_, False),                  # income-year covariates (study B, measured at t-1)
+    "employed": (np.bool_, False),  # income-year covariates (study B, measured at t-1)
     "income_percentile": (np.float32, 0.5),
     "welfare": (np.bool_, False),
     "wealth_top_quintile": (np.bool_, False),
     "self_employed": (np.bool_, False),
-    "asylum_artefact": (np.bool_, False),           # extra refugee registration of 1998-2003 [A §7]
+    "asylum_artefact": (np.bool_, False),  # extra refugee registration of 1998-2003 [A §7]
     "separation_year": (np.int16, 0),
     "emigration_count": (np.int16, 0),
     "last_emigration_year": (np.int16, 0),

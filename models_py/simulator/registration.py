@@ -7,6 +7,7 @@ hazard for EEA (non-Nordic) citizens is lower; the 2013 clean-up decides faster 
 registers half of the outstanding late reported cases [A §7]. Same-year returners emigrate and come
 back within the year [A §2.4].
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ from .world import World
 from .year import Departures
 
 YEARS_BEFORE_ADMINISTRATIVE = 731  # days since departure before an administrative decision
-UNREPORTED = -1                    # pending_registration_year of an unreported departure
+UNREPORTED = -1  # pending_registration_year of an unreported departure
 
 
 def leave(world: World, year: int, departures: Departures) -> None:
@@ -45,8 +46,9 @@ def cleanup_backlog(world: World, year: int) -> None:
     pop, params = world.pop, world.params["registration"]
     if year != params["cleanup_year"]:
         return
-    late = np.flatnonzero((pop.pending_registration_year > year) & ~pop.pending_administrative
-                          & (pop.pending_event_day < day(year)))
+    late = np.flatnonzero(
+        (pop.pending_registration_year > year) & ~pop.pending_administrative & (pop.pending_event_day < day(year))
+    )
     late = late[world.rng.random(len(late)) < params["cleanup_extra_lag_cases"]]
     pop.pending_registration_year[late] = year
 
@@ -55,12 +57,16 @@ def register_reported(world: World, year: int, events: EventLog) -> np.ndarray:
     """Reported emigrations due in `year`: registered within 45 days of a departure in the year, at
     any day of the year for earlier departures (first half in the clean-up year). Returns them."""
     pop, rng = world.pop, world.rng
-    due = np.flatnonzero((pop.pending_registration_year == year) & ~pop.pending_administrative
-                         & (pop.register_status == RESIDENT))
+    due = np.flatnonzero(
+        (pop.pending_registration_year == year) & ~pop.pending_administrative & (pop.register_status == RESIDENT)
+    )
     event_day = pop.pending_event_day[due]
     this_year = event_day >= day(year)
-    registration = np.where(this_year, np.minimum(event_day + rng.integers(0, 45, len(due)), day(year, 12, 31)),
-                            day(year) + rng.integers(0, 365, len(due)))
+    registration = np.where(
+        this_year,
+        np.minimum(event_day + rng.integers(0, 45, len(due)), day(year, 12, 31)),
+        day(year) + rng.integers(0, 365, len(due)),
+    )
     if year == world.params["registration"]["cleanup_year"]:
         registration = np.where(~this_year, day(year) + rng.integers(0, 181, len(due)), registration)
     register_emigration(world, year, events, due, event_day, registration, pop.pending_country[due], False)
@@ -69,14 +75,16 @@ def register_reported(world: World, year: int, events: EventLog) -> np.ndarray:
 
 def register_administrative(world: World, year: int, events: EventLog) -> None:
     pop, rng, params = world.pop, world.rng, world.params["registration"]
-    waiting = np.flatnonzero(pop.pending_administrative & (pop.pending_registration_year == UNREPORTED)
-                             & (pop.register_status == RESIDENT))
+    waiting = np.flatnonzero(
+        pop.pending_administrative & (pop.pending_registration_year == UNREPORTED) & (pop.register_status == RESIDENT)
+    )
     eligible = waiting[pop.departure_day[waiting] + YEARS_BEFORE_ADMINISTRATIVE <= day(year, 12, 31)]
     hazard = np.full(len(eligible), params["admin_decision_hazard"])
     if year >= params["eu_rule_year"]:
         citizenship = pop.citizenship[eligible]
-        eu_rule = (world.country_group[citizenship] == 2) \
-            | (world.countries.eea[citizenship] & ~world.country_nordic[citizenship])
+        eu_rule = (world.country_group[citizenship] == 2) | (
+            world.countries.eea[citizenship] & ~world.country_nordic[citizenship]
+        )
         hazard = np.where(eu_rule, hazard * params["eu_rule_hazard_multiplier"], hazard)
     cleanup = year == params["cleanup_year"]
     if cleanup:
@@ -90,13 +98,13 @@ def register_administrative(world: World, year: int, events: EventLog) -> None:
     register_emigration(world, year, events, decided, decision, decision, np.full(len(decided), -1, np.int16), True)
 
 
-def register_emigration(world: World, year: int, events: EventLog, persons, event_day, registration_day,
-                        country, administrative: bool) -> None:
+def register_emigration(
+    world: World, year: int, events: EventLog, persons, event_day, registration_day, country, administrative: bool
+) -> None:
     pop = world.pop
     if len(persons) == 0:
         return
-    events.add(persons, EMIGRATION, event_day, registration_day, country, administrative, -1,
-               pop.municipality[persons])
+    events.add(persons, EMIGRATION, event_day, registration_day, country, administrative, -1, pop.municipality[persons])
     pop.register_status[persons] = EMIGRATED
     pop.exit_year[persons] = year
     pop.pending_registration_year[persons] = 0
@@ -125,5 +133,13 @@ def same_year_returns(world: World, year: int, events: EventLog, registered: np.
     pop.return_year[returning] = 0
     pop.departure_day[returning] = -1
     origin = np.where(pop.destination[returning] >= 0, pop.destination[returning], -1)
-    events.add(returning, IMMIGRATION, arrival, arrival, origin, False, delivered_reason(world, returning),
-               pop.municipality[returning])
+    events.add(
+        returning,
+        IMMIGRATION,
+        arrival,
+        arrival,
+        origin,
+        False,
+        delivered_reason(world, returning),
+        pop.municipality[returning],
+    )

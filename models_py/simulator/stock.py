@@ -4,6 +4,7 @@ The initial stock is drawn in a fixed order of steps (each a function below); ev
 come after the previous step's, so the order of the calls in `build_initial_stock` is part of the
 deliveries' identity.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,19 +37,20 @@ from .world import World
 @dataclass
 class StockDraft:
     """Columns of the stock before it enters the population (index = person number)."""
+
     first_year: int
     n: int
     birth_year: np.ndarray
     sex: np.ndarray
     category: np.ndarray | None = None
-    immigrants: np.ndarray | None = None             # person numbers of category B
-    descendants: np.ndarray | None = None            # C
-    one_foreign_parent: np.ndarray | None = None     # E
+    immigrants: np.ndarray | None = None  # person numbers of category B
+    descendants: np.ndarray | None = None  # C
+    one_foreign_parent: np.ndarray | None = None  # E
     foreign_born_norwegian: np.ndarray | None = None  # F and G
     birth_month: np.ndarray | None = None
     birth_country: np.ndarray | None = None
     country_group: np.ndarray | None = None
-    immigrant_groups: np.ndarray | None = None       # country group of each immigrant
+    immigrant_groups: np.ndarray | None = None  # country group of each immigrant
     first_immigration_day: np.ndarray | None = None
     arrival_age: np.ndarray | None = None
     immigrant_arrival_age: np.ndarray | None = None
@@ -57,7 +59,7 @@ class StockDraft:
     descendant_origin: np.ndarray | None = None
     n_foreign_grandparents: np.ndarray | None = None
     citizenship: np.ndarray | None = None
-    years_here: np.ndarray | None = None             # immigrants' years since arrival on 1 Jan
+    years_here: np.ndarray | None = None  # immigrants' years since arrival on 1 Jan
 
 
 def build_initial_stock(world: World, first_year: int) -> None:
@@ -67,13 +69,25 @@ def build_initial_stock(world: World, first_year: int) -> None:
     _descendants_and_foreign_born(world, stock)
     _parents_birth_countries(world, stock)
     _grandparents_and_citizenship(world, stock)
-    world.pop.add(stock.n, sex=stock.sex, birth_year=stock.birth_year, birth_month=stock.birth_month,
-                  birth_country=stock.birth_country, mother_birth_country=stock.mother_birth_country,
-                  father_birth_country=stock.father_birth_country, n_foreign_grandparents=stock.n_foreign_grandparents,
-                  category=stock.category, register_status=RESIDENT, present=True, citizenship=stock.citizenship,
-                  first_immigration_day=stock.first_immigration_day, arrival_age=stock.arrival_age,
-                  country_group=stock.country_group, immigration_reason=np.full(stock.n, -1, dtype=np.int8),
-                  earnings_potential=world.rng.standard_normal(stock.n).astype(np.float32))
+    world.pop.add(
+        stock.n,
+        sex=stock.sex,
+        birth_year=stock.birth_year,
+        birth_month=stock.birth_month,
+        birth_country=stock.birth_country,
+        mother_birth_country=stock.mother_birth_country,
+        father_birth_country=stock.father_birth_country,
+        n_foreign_grandparents=stock.n_foreign_grandparents,
+        category=stock.category,
+        register_status=RESIDENT,
+        present=True,
+        citizenship=stock.citizenship,
+        first_immigration_day=stock.first_immigration_day,
+        arrival_age=stock.arrival_age,
+        country_group=stock.country_group,
+        immigration_reason=np.full(stock.n, -1, dtype=np.int8),
+        earnings_potential=world.rng.standard_normal(stock.n).astype(np.float32),
+    )
     _settle(world, stock)
     _couples_and_mothers(world, stock)
 
@@ -91,12 +105,21 @@ def _ages_and_sexes(world: World, first_year: int) -> StockDraft:
     male_share = float(world.params["fertility"]["male_share"])
     weights = []
     for sex in (1, 2):
-        hazard = np.exp(mortality["alpha"]) * mortality["sex_multiplier"][sex] * historical / mortality["beta"] \
+        hazard = (
+            np.exp(mortality["alpha"])
+            * mortality["sex_multiplier"][sex]
+            * historical
+            / mortality["beta"]
             * (np.exp(mortality["beta"] * ages) - 1)
+        )
         weights.append(births * (male_share if sex == 1 else 1 - male_share) * np.exp(-hazard))
     pick = world.choose(n, np.concatenate(weights))
-    return StockDraft(first_year=first_year, n=n, birth_year=cohorts[pick % len(cohorts)].astype(np.int16),
-                      sex=np.where(pick < len(cohorts), 1, 2).astype(np.int8))
+    return StockDraft(
+        first_year=first_year,
+        n=n,
+        birth_year=cohorts[pick % len(cohorts)].astype(np.int16),
+        sex=np.where(pick < len(cohorts), 1, 2).astype(np.int8),
+    )
 
 
 def _categories(world: World, stock: StockDraft) -> None:
@@ -105,8 +128,9 @@ def _categories(world: World, stock: StockDraft) -> None:
     sizes = [stochastic_round(rng, n * params[share]) for share in shares]
     stock.category = np.full(n, A, dtype=np.int8)
     order = rng.permutation(n)
-    stock.immigrants, stock.descendants, stock.one_foreign_parent, stock.foreign_born_norwegian = \
-        np.split(order[: sum(sizes)], np.cumsum(sizes[:3]))
+    stock.immigrants, stock.descendants, stock.one_foreign_parent, stock.foreign_born_norwegian = np.split(
+        order[: sum(sizes)], np.cumsum(sizes[:3])
+    )
     stock.category[stock.immigrants] = B
     stock.category[stock.foreign_born_norwegian] = np.where(rng.random(len(stock.foreign_born_norwegian)) < 0.6, F, G)
     stock.category[stock.one_foreign_parent] = E
@@ -136,8 +160,9 @@ def _immigrant_arrivals(world: World, stock: StockDraft) -> None:
     stock.immigrant_arrival_age = age
     stock.birth_year[immigrants] = (arrival_year - age).astype(np.int16)
     stock.arrival_age[immigrants] = age
-    stock.first_immigration_day[immigrants] = real_day(np.array([day(int(y)) for y in arrival_year])
-                                                       + rng.integers(0, 365, len(immigrants)))
+    stock.first_immigration_day[immigrants] = real_day(
+        np.array([day(int(y)) for y in arrival_year]) + rng.integers(0, 365, len(immigrants))
+    )
     for group in (1, 2, 3):
         members = immigrants[groups == group]
         stock.birth_country[members] = world.choose(len(members), world.country_weights(group, 1990))
@@ -147,15 +172,18 @@ def _descendants_and_foreign_born(world: World, stock: StockDraft) -> None:
     """C: Norwegian-born to two immigrant parents, young. F/G: foreign-born with Norwegian-born
     parent(s), arrived as children."""
     rng, first_year, foreign_born = world.rng, stock.first_year, stock.foreign_born_norwegian
-    stock.birth_year[stock.descendants] = (first_year - 1 - np.minimum(rng.exponential(9, len(stock.descendants)), 40)
-                                           ).astype(np.int16)
+    stock.birth_year[stock.descendants] = (
+        first_year - 1 - np.minimum(rng.exponential(9, len(stock.descendants)), 40)
+    ).astype(np.int16)
     stock.birth_country[foreign_born] = world.choose(
-        len(foreign_born), world.country_weights(1, 1990) + 0.3 * world.country_weights(3, 1990))
+        len(foreign_born), world.country_weights(1, 1990) + 0.3 * world.country_weights(3, 1990)
+    )
     arrival_age = np.clip(first_year - stock.birth_year[foreign_born] - rng.integers(0, 20, len(foreign_born)), 0, None)
     stock.arrival_age[foreign_born] = arrival_age
     stock.first_immigration_day[foreign_born] = real_day(
         np.array([day(int(y)) for y in (stock.birth_year[foreign_born] + arrival_age)])
-        + rng.integers(0, 365, len(foreign_born)))
+        + rng.integers(0, 365, len(foreign_born))
+    )
 
 
 def _parents_birth_countries(world: World, stock: StockDraft) -> None:
@@ -168,20 +196,28 @@ def _parents_birth_countries(world: World, stock: StockDraft) -> None:
     father = np.full(stock.n, norway, dtype=np.int16)
     mother[immigrants] = birth_country[immigrants]
     father[immigrants] = np.where(rng.random(len(immigrants)) < 0.9, birth_country[immigrants], -1)
-    origin = birth_country[immigrants][rng.integers(0, max(len(immigrants), 1), len(one_foreign))] \
-        if len(immigrants) else np.full(len(one_foreign), unknown_country)
+    origin = (
+        birth_country[immigrants][rng.integers(0, max(len(immigrants), 1), len(one_foreign))]
+        if len(immigrants)
+        else np.full(len(one_foreign), unknown_country)
+    )
     foreign_mother = rng.random(len(one_foreign)) < 0.5
     mother[one_foreign] = np.where(foreign_mother, origin, norway)
     father[one_foreign] = np.where(foreign_mother, norway, origin)
-    stock.descendant_origin = birth_country[immigrants][rng.integers(0, max(len(immigrants), 1), len(descendants))] \
-        if len(immigrants) else np.full(len(descendants), unknown_country)
+    stock.descendant_origin = (
+        birth_country[immigrants][rng.integers(0, max(len(immigrants), 1), len(descendants))]
+        if len(immigrants)
+        else np.full(len(descendants), unknown_country)
+    )
     mother[descendants] = stock.descendant_origin
     father[descendants] = stock.descendant_origin
     two_norwegian = stock.category[foreign_born] == G
-    mother[foreign_born] = np.where(two_norwegian | (rng.random(len(foreign_born)) < 0.5), norway,
-                                    birth_country[foreign_born])
-    father[foreign_born] = np.where(two_norwegian | (mother[foreign_born] != norway), norway,
-                                    birth_country[foreign_born])
+    mother[foreign_born] = np.where(
+        two_norwegian | (rng.random(len(foreign_born)) < 0.5), norway, birth_country[foreign_born]
+    )
+    father[foreign_born] = np.where(
+        two_norwegian | (mother[foreign_born] != norway), norway, birth_country[foreign_born]
+    )
     stock.mother_birth_country, stock.father_birth_country = mother, father
 
 
@@ -200,26 +236,31 @@ def _grandparents_and_citizenship(world: World, stock: StockDraft) -> None:
     hazard = world.params["immigration"]["naturalisation_hazard"]
     group_hazard = np.array([0.0, hazard[1], hazard[2], hazard[3]])[stock.immigrant_groups]
     naturalised = 1 - (1 - group_hazard) ** np.clip(stock.years_here - 7, 0, None)
-    stock.citizenship[immigrants] = np.where(rng.random(len(immigrants)) < naturalised, norway,
-                                             stock.birth_country[immigrants])
-    stock.citizenship[stock.descendants] = np.where(rng.random(len(stock.descendants)) < 0.5, norway,
-                                                    stock.descendant_origin)
+    stock.citizenship[immigrants] = np.where(
+        rng.random(len(immigrants)) < naturalised, norway, stock.birth_country[immigrants]
+    )
+    stock.citizenship[stock.descendants] = np.where(
+        rng.random(len(stock.descendants)) < 0.5, norway, stock.descendant_origin
+    )
 
 
 def _settle(world: World, stock: StockDraft) -> None:
     """Reasons (internal only: no events before the first year), study C groups, municipalities,
     final education and immigrants' unregistered education."""
     pop, immigrants, n = world.pop, stock.immigrants, stock.n
-    pop.mother_birth_country[immigrants] = np.where(pop.mother_birth_country[immigrants] < 0, -1,
-                                                    pop.mother_birth_country[immigrants])
+    pop.mother_birth_country[immigrants] = np.where(
+        pop.mother_birth_country[immigrants] < 0, -1, pop.mother_birth_country[immigrants]
+    )
     assign_reasons(world, immigrants, stock.immigrant_groups, stock.immigrant_arrival_age)
-    pop.study_c_group[:n] = study_c_group(stock.category, stock.birth_country, stock.arrival_age,
-                                          stock.n_foreign_grandparents)
+    pop.study_c_group[:n] = study_c_group(
+        stock.category, stock.birth_country, stock.arrival_age, stock.n_foreign_grandparents
+    )
     pop.municipality[:n] = world.assign_municipality(n, immigrant=(stock.category == B))
     group = np.where(stock.category == B, stock.country_group, 0)
     pop.final_education[:n] = draw_final_education(world, n, stock.birth_year.astype(float), group)
-    pop.education_unregistered[immigrants] = world.rng.random(len(immigrants)) \
-        < world.params["education"]["immigrant_missing_at_arrival"] * np.exp(-0.05 * stock.years_here)
+    pop.education_unregistered[immigrants] = world.rng.random(len(immigrants)) < world.params["education"][
+        "immigrant_missing_at_arrival"
+    ] * np.exp(-0.05 * stock.years_here)
 
 
 def _couples_and_mothers(world: World, stock: StockDraft) -> None:

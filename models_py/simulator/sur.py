@@ -8,6 +8,7 @@ The systems themselves (equations, coefficients, covariances, Trend base) are re
 home of the published specification, models_py/studies/a/sur_spec.yaml; params.yaml keeps only
 the simulator's own settings (clipping, initial rates, trend freeze, error draws).
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,9 @@ class SurProcess:
         self.history: dict[int, dict[str, float]] = {}  # year -> {"1K3": rate}
         init = self.p["initial_rates"]
         for lag in (1, 2):
-            y0 = None
-            self.history[-lag] = {f"{g}{s}{a}": float(init[g][a]) for g in (1, 2, 3) for s in SEXES for a in range(1, 7)}
+            self.history[-lag] = {
+                f"{g}{s}{a}": float(init[g][a]) for g in (1, 2, 3) for s in SEXES for a in range(1, 7)
+            }
         spec = load_spec()
         self.trend_base_year = spec.trend_base_year
         self.systems = []
@@ -80,8 +82,9 @@ class SurProcess:
             a_young, a_old = sysd["ages"]
             order = [f"K{a_young}", f"K{a_old}", f"M{a_young}", f"M{a_old}"]
             eqs = {k: [(float(c), _parse_expr(str(e))) for c, e in terms] for k, terms in sysd["eq"].items()}
-            self.systems.append({"id": sysd["id"], "g": int(sysd["group"]), "order": order, "eqs": eqs,
-                                 "L": chol_like, "cov": cov})
+            self.systems.append(
+                {"id": sysd["id"], "g": int(sysd["group"]), "order": order, "eqs": eqs, "L": chol_like, "cov": cov}
+            )
         self.first_year = None
 
     def _rate(self, year: int, key: str) -> float:

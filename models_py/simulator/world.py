@@ -3,6 +3,7 @@
 One `World` per simulation. The mechanisms are plain functions `step(world, year, ...)`; the only
 state they share across years is the population (person fields) and the generator.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,16 +60,22 @@ class World:
         region = {name: i for i, name in enumerate(ORIGIN_REGIONS)}
         # the SUR error draws have their own generator, so the person draws do not depend on them
         return cls(
-            params=params, scale=float(scale), seed=int(seed),
+            params=params,
+            scale=float(scale),
+            seed=int(seed),
             rng=np.random.default_rng(np.random.SeedSequence([int(seed), 20260101])),
-            countries=countries, municipalities=municipalities, muni_coder=classif.MuniCoder(municipalities),
+            countries=countries,
+            municipalities=municipalities,
+            muni_coder=classif.MuniCoder(municipalities),
             macro=macro,
             sur=SurProcess(params, macro, np.random.default_rng(np.random.SeedSequence([int(seed), 4242]))),
             pop=Population(int(params["stock"]["residents"] * float(scale) * 2.2) + 1000),
-            country_group=countries.group_a.astype(np.int8), country_nordic=countries.nordic,
+            country_group=countries.group_a.astype(np.int8),
+            country_nordic=countries.nordic,
             country_admin_risk=admin_risk,
             country_origin_region=np.array([region.get(str(x), 4) for x in countries.origin_b], dtype=np.int8),
-            muni_centrality=municipalities.centrality, muni_county=municipalities.county,
+            muni_centrality=municipalities.centrality,
+            muni_county=municipalities.county,
             muni_weight_all=municipalities.pop_share / municipalities.pop_share.sum(),
             muni_weight_immigrant=municipalities.imm_weight / municipalities.imm_weight.sum(),
         )
@@ -94,8 +101,9 @@ class World:
             weights[others] = residual * listed / (1 - residual) / len(others) if listed > 0 else 1.0
         return weights
 
-    def assign_municipality(self, n: int, immigrant: np.ndarray | None = None,
-                            centrality_weights: dict | None = None) -> np.ndarray:
+    def assign_municipality(
+        self, n: int, immigrant: np.ndarray | None = None, centrality_weights: dict | None = None
+    ) -> np.ndarray:
         """Municipalities by population share; immigrants by immigrant settlement weights (optionally
         times a weight per centrality). Draws n, then one per immigrant."""
         chosen = self.choose(n, self.muni_weight_all).astype(np.int16)

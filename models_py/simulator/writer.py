@@ -1,4 +1,5 @@
 """Deterministic Parquet + manifest writing, with the column types of the data contracts."""
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,27 @@ from models_py.delivery import sha256_file  # the checksum ingestion verifies th
 TABLE_ORDER = DELIVERED_TABLES
 
 # Arrow type of each contract physical type (data_contracts/*.odcs.yaml are the single source).
-ARROW_TYPES = {"VARCHAR": pa.string(), "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(),
-               "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "DATE": pa.date32(), "BOOLEAN": pa.bool_()}
+ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "TINYINT": pa.int8(),
+    "SMALLINT": pa.int16(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "DATE": pa.date32(),
+    "BOOLEAN": pa.bool_(),
+}
 
 
 def _schemas() -> dict[str, pa.Schema]:
     """Column order, types and nullability (required: true -> not null) of every delivered table."""
     contracts = delivered_contracts()
-    return {name: pa.schema([pa.field(c.name, ARROW_TYPES[c.physical_type], nullable=not c.required)
-                             for c in contracts[name].columns])
-            for name in TABLE_ORDER}
+    return {
+        name: pa.schema(
+            [pa.field(c.name, ARROW_TYPES[c.physical_type], nullable=not c.required) for c in contracts[name].columns]
+        )
+        for name in TABLE_ORDER
+    }
 
 
 SCHEMAS = _schemas()
@@ -42,9 +54,19 @@ def write_table(name: str, columns: dict, path: Path) -> int:
         arrays.append(values)
     table = pa.Table.from_arrays(arrays, schema=schema)
     # fixed writer options -> byte-identical files for identical content (no timestamps are written)
-    pq.write_table(table, path, compression="zstd", compression_level=3, use_dictionary=True,
-                   write_statistics=True, row_group_size=1 << 20, data_page_size=1 << 20,
-                   version="2.6", store_schema=True, use_byte_stream_split=False)
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        row_group_size=1 << 20,
+        data_page_size=1 << 20,
+        version="2.6",
+        store_schema=True,
+        use_byte_stream_split=False,
+    )
     return table.num_rows
 
 

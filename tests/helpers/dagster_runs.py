@@ -1,4 +1,5 @@
 """Running the full_rebuild job on a test environment (ephemeral Dagster instance, temporary warehouse)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,9 @@ def run_job(env, selection=None, years=None, log_messages: list | None = None):
         job = defs.resolve_job_def("full_rebuild")
         if selection is not None:
             job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
-        result = job.execute_in_process(instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]},
-                                        raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, tags={RANGE_START: years[0], RANGE_END: years[-1]}, raise_on_error=False
+        )
         if log_messages is not None:
             log_messages.extend(e.user_message for e in instance.all_logs(result.run_id) if e.user_message)
         return result

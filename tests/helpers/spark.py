@@ -5,6 +5,7 @@ method); every model's output is then compared row by row as canonical text. Spa
 deliveries as Parquet directories, one per table, exported here from the DuckDB warehouse and
 registered by the on-run-start macro register_raw_sources_on_spark (dbt/macros/engine.sql).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -31,8 +32,10 @@ def missing_requirement() -> str | None:
     """Why the Spark parity test cannot run here, or None."""
     java_home = os.environ.get("JAVA_HOME")
     if not shutil.which("java") and not (java_home and (Path(java_home) / "bin" / "java").exists()):
-        return ("Java is missing (install OpenJDK 17, e.g. apt-get install openjdk-17-jre-headless): "
-                "Spark parity not tested")
+        return (
+            "Java is missing (install OpenJDK 17, e.g. apt-get install openjdk-17-jre-headless): "
+            "Spark parity not tested"
+        )
     for module in ("pyspark", "dbt.adapters.spark"):
         try:
             __import__(module)
@@ -75,8 +78,20 @@ def run_dbt(target: str, args: list[str], target_path: Path, env: dict[str, str]
     """One dbt invocation; per-target artefacts apart (--target-path), or each switch re-parses."""
     (target_path / "run_results.json").unlink(missing_ok=True)
     full_env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false", **env)
-    cmd = [str(DBT_BIN), *args, "--target", target, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--target-path", str(target_path), "--log-path", str(log_path)]
+    cmd = [
+        str(DBT_BIN),
+        *args,
+        "--target",
+        target,
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
+    ]
     return subprocess.run(cmd, env=full_env, capture_output=True, text=True, cwd=ROOT, check=False)
 
 
@@ -99,8 +114,11 @@ def models(target_path: Path) -> list[tuple[str, str, str]]:
     manifest = json.loads((target_path / "manifest.json").read_text())
     out = []
     for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and node["config"].get("enabled", True) \
-                and node["config"].get("materialized") != "ephemeral":
+        if (
+            node["resource_type"] == "model"
+            and node["config"].get("enabled", True)
+            and node["config"].get("materialized") != "ephemeral"
+        ):
             out.append((node["name"], node["schema"], node.get("alias") or node["name"]))
     return sorted(out)
 
@@ -152,14 +170,20 @@ def spark_session(run_dir: Path):
     from pyspark.sql import SparkSession
 
     return (
-        SparkSession.builder.master("local[2]").appName("register-parity")
+        SparkSession.builder.master("local[2]")
+        .appName("register-parity")
         .config("spark.sql.warehouse.dir", f"{run_dir}/warehouse")
-        .config("spark.hadoop.javax.jdo.option.ConnectionURL",
-                f"jdbc:derby:;databaseName={run_dir}/metastore_db;create=true")
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={run_dir}/metastore_db;create=true",
+        )
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={run_dir}")
-        .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-        .enableHiveSupport().getOrCreate()
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .enableHiveSupport()
+        .getOrCreate()
     )
 
 
@@ -168,20 +192,25 @@ def spark_rows(spark, schema: str, name: str) -> tuple[list[str], Counter]:
     return [c.lower() for c in df.columns], canonical_rows(df.columns, df.collect())
 
 
-def difference(model: str, duck: tuple[list[str], Counter], spark: tuple[list[str], Counter],
-               sample: int = 5) -> str | None:
+def difference(
+    model: str, duck: tuple[list[str], Counter], spark: tuple[list[str], Counter], sample: int = 5
+) -> str | None:
     """None if both outputs hold the same rows (as multisets), else a description with a sample of
     the rows only one engine produced (`except all` both ways)."""
     (dcols, drows), (scols, srows) = duck, spark
     if sorted(dcols) != sorted(scols):
-        return (f"{model}: columns differ: only DuckDB {sorted(set(dcols) - set(scols))}, "
-                f"only Spark {sorted(set(scols) - set(dcols))}")
+        return (
+            f"{model}: columns differ: only DuckDB {sorted(set(dcols) - set(scols))}, "
+            f"only Spark {sorted(set(scols) - set(dcols))}"
+        )
     only_duck, only_spark = drows - srows, srows - drows
     if not only_duck and not only_spark:
         return None
     cols = ", ".join(sorted(dcols))
-    lines = [f"{model}: {sum(drows.values())} rows on DuckDB, {sum(srows.values())} on Spark; "
-             f"{sum(only_duck.values())} only on DuckDB, {sum(only_spark.values())} only on Spark; columns ({cols})"]
+    lines = [
+        f"{model}: {sum(drows.values())} rows on DuckDB, {sum(srows.values())} on Spark; "
+        f"{sum(only_duck.values())} only on DuckDB, {sum(only_spark.values())} only on Spark; columns ({cols})"
+    ]
     lines += [f"  duckdb only: {r}" for r in sorted(only_duck)[:sample]]
     lines += [f"  spark only:  {r}" for r in sorted(only_spark)[:sample]]
     return "\n".join(lines)

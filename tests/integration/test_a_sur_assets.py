@@ -1,4 +1,5 @@
 """Study A SUR assets on a small hand-built DuckDB warehouse: tables written, checks pass and fail."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,13 +26,36 @@ def _mart_rows(panel: pd.DataFrame, years=range(1990, 2014)) -> pd.DataFrame:
             for s in ("K", "M"):
                 for label, a in AGE_GROUPS.items():
                     pop = round(panel.at[year, f"POP_{g}{s}{a}"])
-                    rows.append({"year": year, "country_group": g, "sex": code[s], "age_group": label,
-                                 "emigrations": round(panel.at[year, f"EMI_{g}{s}{a}"] * pop),
-                                 "population_jan1": pop, "emi": panel.at[year, f"EMI_{g}{s}{a}"],
-                                 "anko": panel.at[year, f"ANKO_{g}{s}{a}"], "anme": panel.at[year, f"ANME_{g}{s}{a}"],
-                                 "beh": round(panel.at[year, f"BEH_{g}"]), "small_cell": pop < 20})
-        rows.append({"year": year, "country_group": 0, "sex": 0, "age_group": "all", "emigrations": 1,
-                     "population_jan1": 1, "emi": 1.0, "anko": 0.0, "anme": 0.0, "beh": 1, "small_cell": True})
+                    rows.append(
+                        {
+                            "year": year,
+                            "country_group": g,
+                            "sex": code[s],
+                            "age_group": label,
+                            "emigrations": round(panel.at[year, f"EMI_{g}{s}{a}"] * pop),
+                            "population_jan1": pop,
+                            "emi": panel.at[year, f"EMI_{g}{s}{a}"],
+                            "anko": panel.at[year, f"ANKO_{g}{s}{a}"],
+                            "anme": panel.at[year, f"ANME_{g}{s}{a}"],
+                            "beh": round(panel.at[year, f"BEH_{g}"]),
+                            "small_cell": pop < 20,
+                        }
+                    )
+        rows.append(
+            {
+                "year": year,
+                "country_group": 0,
+                "sex": 0,
+                "age_group": "all",
+                "emigrations": 1,
+                "population_jan1": 1,
+                "emi": 1.0,
+                "anko": 0.0,
+                "anme": 0.0,
+                "beh": 1,
+                "small_cell": True,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -66,8 +90,11 @@ def _run(path: Path):
     )
     from dagster_project.resources import Warehouse
 
-    return dg.materialize([*study_a_model_assets, *study_a_model_checks],
-                          resources={"warehouse": Warehouse(path=str(path))}, raise_on_error=False)
+    return dg.materialize(
+        [*study_a_model_assets, *study_a_model_checks],
+        resources={"warehouse": Warehouse(path=str(path))},
+        raise_on_error=False,
+    )
 
 
 def test_assets_write_tidy_tables_and_checks_pass(warehouse):
@@ -78,20 +105,35 @@ def test_assets_write_tidy_tables_and_checks_pass(warehouse):
     assert checks["a_sur_inputs_no_small_cells"]  # the hand-built cells are all large
     con = duckdb.connect(str(warehouse), read_only=True)
     coef = con.execute("select * from models.a_sur_coefficients").df()
-    assert {"system", "equation", "term", "estimate", "std_error", "t_value", "published_estimate",
-            "published_t"} <= set(coef.columns)
+    assert {
+        "system",
+        "equation",
+        "term",
+        "estimate",
+        "std_error",
+        "t_value",
+        "published_estimate",
+        "published_t",
+    } <= set(coef.columns)
     assert len(coef) == 113 and coef["estimate"].notna().all()
     # simulated with the published coefficients: most estimates within 3 standard errors of the truth
     z = ((coef["estimate"] - coef["published_estimate"]) / coef["std_error"]).abs()
     assert (z < 3).mean() > 0.85
     assert con.execute("select count(*) from models.a_sur_diagnostics").fetchone()[0] == 36
     assert con.execute("select count(*) from models.a_sur_residual_cov").fetchone()[0] == 90
-    sim = con.execute("select kind, coefficients, count(*) from models.a_sur_simulation "
-                      "group by all order by all").fetchall()
-    assert sim == [("dynamic", "estimated", 22), ("dynamic", "published", 22), ("static", "estimated", 14),
-                   ("static", "published", 14)]
-    cf = con.execute("select scenario, sum(difference) from models.a_sur_counterfactuals "
-                     "where coefficients = 'published' group by all").fetchall()
+    sim = con.execute(
+        "select kind, coefficients, count(*) from models.a_sur_simulation group by all order by all"
+    ).fetchall()
+    assert sim == [
+        ("dynamic", "estimated", 22),
+        ("dynamic", "published", 22),
+        ("static", "estimated", 14),
+        ("static", "published", 14),
+    ]
+    cf = con.execute(
+        "select scenario, sum(difference) from models.a_sur_counterfactuals "
+        "where coefficients = 'published' group by all"
+    ).fetchall()
     assert dict(cf)["income"] < 0 and dict(cf)["led1"] < 0
     assert con.execute("select count(*) from models.a_table_4_12").fetchone()[0] == 36
     con.close()
@@ -121,14 +163,21 @@ def test_short_register_window_skips_the_models_without_failing_the_run(tmp_path
     path = _build(tmp_path / "short.duckdb", years=range(1996, 2005))
     result = _run(path)
     assert result.success
-    materialized = {ev.asset_key.to_user_string(): ev.materialization.metadata
-                    for ev in result.get_asset_materialization_events()}
-    assert {"a_table_4_12", "a_sur_inputs", "a_sur_fit", "a_sur_simulation", "a_sur_counterfactuals"} <= set(materialized)
+    materialized = {
+        ev.asset_key.to_user_string(): ev.materialization.metadata for ev in result.get_asset_materialization_events()
+    }
+    assert {"a_table_4_12", "a_sur_inputs", "a_sur_fit", "a_sur_simulation", "a_sur_counterfactuals"} <= set(
+        materialized
+    )
     assert materialized["a_sur_fit"]["systems_fitted"].value == 0
     assert all(e.passed for e in result.get_asset_check_evaluations() if e.check_name.startswith("a_sur_fit"))
     con = duckdb.connect(str(path), read_only=True)
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables "
-                                        "where table_schema = 'models'").fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'models'"
+        ).fetchall()
+    }
     con.close()
     assert "a_sur_coefficients" not in tables
 
@@ -136,8 +185,10 @@ def test_short_register_window_skips_the_models_without_failing_the_run(tmp_path
 def test_a_system_with_an_empty_cell_is_skipped_the_others_fitted(tmp_path, dbt_manifest):
     """At small simulated scales a cell can be empty in early years (e.g. group 2 girls 0-6): that
     system is not estimable, the other eight are fitted and checked, the simulations are skipped."""
-    path = _build(tmp_path / "gap.duckdb", drop=lambda r: (r.country_group == 2) & (r.sex == 2)
-                  & (r.age_group == "0-6") & r.year.between(1993, 1995))
+    path = _build(
+        tmp_path / "gap.duckdb",
+        drop=lambda r: (r.country_group == 2) & (r.sex == 2) & (r.age_group == "0-6") & r.year.between(1993, 1995),
+    )
     result = _run(path)
     assert result.success
     done = {ev.asset_key.to_user_string() for ev in result.get_asset_materialization_events()}
@@ -147,8 +198,9 @@ def test_a_system_with_an_empty_cell_is_skipped_the_others_fitted(tmp_path, dbt_
     con = duckdb.connect(str(path), read_only=True)
     fitted = [r[0] for r in con.execute("select system from models.a_sur_systems order by 1").fetchall()]
     verdicts = dict(con.execute("select output_table, status from models.model_gate").fetchall())
-    simulated = con.execute("select count(*) from information_schema.tables where table_name = 'a_sur_simulation'"
-                            ).fetchall()[0][0]
+    simulated = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'a_sur_simulation'"
+    ).fetchall()[0][0]
     con.close()
     assert fitted == [1, 2, 3, 4, 5, 6, 7, 9]
     assert simulated == 0  # the simulations need all nine systems

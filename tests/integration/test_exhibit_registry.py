@@ -1,5 +1,6 @@
 """Every registry entry names relations and columns that exist in a built warehouse, and every registered
 exhibit is published with its files."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,12 @@ def test_every_entry_names_existing_relations_and_columns(published_pipeline):
 def test_every_registered_exhibit_is_published_with_its_files(published_pipeline, published_report):
     env, _ = published_pipeline
     con = duckdb.connect(str(env.warehouse), read_only=True)
-    withheld = {i for (i,) in con.execute(
-        "select exhibit_id from exhibits_published.gate_record where status = 'withheld'").fetchall()}
+    withheld = {
+        i
+        for (i,) in con.execute(
+            "select exhibit_id from exhibits_published.gate_record where status = 'withheld'"
+        ).fetchall()
+    }
     con.close()
     manifest = json.loads((published_report / "manifest.json").read_text())["files"]
     by_exhibit: dict[str, set[str]] = {}

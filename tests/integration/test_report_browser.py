@@ -3,6 +3,7 @@
 Every page of a full run's report is loaded; every link, figure and download must resolve, no page may log a
 console error, and the exhibit count on the contents page must equal the registry's.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,16 +18,27 @@ from models_py.exhibits.registry import load_registry
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 # Flags that work without a network or a display (stack_notes §5).
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,2000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,2000",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not (CHROMIUM and DRIVER):
-        pytest.skip("chromium and chromedriver are not installed (make test installs them: Debian packages "
-                    "chromium, chromium-driver)")
+        pytest.skip(
+            "chromium and chromedriver are not installed (make test installs them: Debian packages "
+            "chromium, chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -58,8 +70,15 @@ def _local_targets(driver, page_url: str) -> list[str]:
 def test_every_page_link_and_figure_resolves_without_console_errors(published_report, browser):
     root = published_report.resolve()
     pages = sorted(root.glob("*.html"))
-    assert {p.name for p in pages} >= {"index.html", "study_a.html", "study_b.html", "study_c.html", "quality.html",
-                                       "scorecard.html", "disclosure.html"}
+    assert {p.name for p in pages} >= {
+        "index.html",
+        "study_a.html",
+        "study_b.html",
+        "study_c.html",
+        "quality.html",
+        "scorecard.html",
+        "disclosure.html",
+    }
     broken, errors = [], []
     for page in pages:
         url = page.as_uri()
@@ -71,7 +90,8 @@ def test_every_page_link_and_figure_resolves_without_console_errors(published_re
                 broken.append(f"{page.name} -> {path.relative_to(root) if root in path.parents else path}")
         # every figure was decoded by the browser (a broken image has naturalWidth 0)
         bad_images = browser.execute_script(
-            "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+            "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+        )
         broken.extend(f"{page.name} -> image {src}" for src in bad_images)
         errors.extend(f"{page.name}: {e['message']}" for e in browser.get_log("browser") if e["level"] == "SEVERE")
     assert broken == []

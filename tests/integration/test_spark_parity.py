@@ -12,6 +12,7 @@ engine fails too, with dbt's error. Nothing is skipped except the whole module w
 Run it with `make test-spark` (or `pytest -m spark`). Set REGISTER_SPARK_PARITY_DIR to keep the
 run folder (landing, warehouses, dbt logs) for inspection.
 """
+
 from __future__ import annotations
 
 import os
@@ -81,8 +82,14 @@ def parity(tmp_path_factory):
         timings[f"dbt {engine}"] = time.perf_counter() - t0
         # CPU time tells a loaded CI machine from a slow build (the JVM counts once it is reaped)
         timings[f"dbt {engine} cpu"] = _children_cpu() - c0
-    return {"root": root, "warehouse": warehouse, "run_dir": run_dir, "raw_rows": raw_rows, "timings": timings,
-            "problems": problems}
+    return {
+        "root": root,
+        "warehouse": warehouse,
+        "run_dir": run_dir,
+        "raw_rows": raw_rows,
+        "timings": timings,
+        "problems": problems,
+    }
 
 
 def test_simulation_is_a_few_thousand_persons_over_every_year(parity):
@@ -91,7 +98,8 @@ def test_simulation_is_a_few_thousand_persons_over_every_year(parity):
     con = duckdb.connect(str(parity["warehouse"]), read_only=True)
     try:
         persons, years = con.execute(
-            "select count(distinct person_id), count(distinct register_year) from raw.persons").fetchall()[0]
+            "select count(distinct person_id), count(distinct register_year) from raw.persons"
+        ).fetchall()[0]
     finally:
         con.close()
     assert 1000 <= persons <= 20000 and years == LAST - FIRST + 1, (persons, years)
@@ -127,8 +135,9 @@ def test_every_model_has_the_same_rows_on_both_engines(parity):
             try:
                 s = sp.spark_rows(spark, schema, relation)
             except Exception as exc:  # AnalysisException: the model was not built on Spark
-                failures.append(f"{name}: not readable on Spark (see the Spark build's errors): "
-                                f"{' '.join(str(exc).split())[:300]}")
+                failures.append(
+                    f"{name}: not readable on Spark (see the Spark build's errors): {' '.join(str(exc).split())[:300]}"
+                )
                 continue
             compared += 1
             rows += sum(d[1].values())
@@ -139,7 +148,8 @@ def test_every_model_has_the_same_rows_on_both_engines(parity):
         con.close()
         spark.stop()
     timings = dict(parity["timings"], compare=time.perf_counter() - t0)
-    print(f"\nspark parity: {compared} of {len(models)} models compared, {rows} rows (DuckDB side); "
-          f"raw rows {sum(parity['raw_rows'].values())}; "
-          + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+    print(
+        f"\nspark parity: {compared} of {len(models)} models compared, {rows} rows (DuckDB side); "
+        f"raw rows {sum(parity['raw_rows'].values())}; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+    )
     assert not failures, f"{len(failures)} of {len(models)} models differ or are missing:\n" + "\n".join(failures)

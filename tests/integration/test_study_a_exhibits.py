@@ -6,6 +6,7 @@ The session's tiny deliveries cover 1996-2004, so the study's windows are moved 
 (dbt vars), which is also how an operator would change them. The hand-made back-dating cases are dbt unit tests
 (dbt/models/marts/study_a/_unit_tests_study_a.yml); they run inside the build here and must pass.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,16 +28,30 @@ ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
 SEEDS = DBT_DIR / "seeds"
 TABLES = ["persons", "population_status", "migration_events", "education", "income"]
-FIRST, LAST = 1996, 2004                       # conftest.TINY
+FIRST, LAST = 1996, 2004  # conftest.TINY
 PERIODS = [[1997, 2000], [2001, 2004]]
-VARS = {"study_a_first_year": FIRST, "study_a_last_year": LAST, "study_a_micro_first_year": 1997,
-        "study_a_county_periods": PERIODS, "study_a_centrality_reference_year": LAST,
-        "study_a_pooled_years": [2000, LAST]}
-SELECT = ["+path:models/marts/study_a", "+rate_a_flows", "+rate_a_micro", "+rate_a_macro", "+rate_a_county_period",
-          "+count_a_emigrants_pooled", "+share_a_administrative"]
-UNIT_TESTS = {"backdating_moves_year_age_and_duration_of_residence",
-              "backdating_removes_the_stocks_between_the_move_and_the_registration",
-              "the_stock_flags_the_person_years_backdating_removes"}
+VARS = {
+    "study_a_first_year": FIRST,
+    "study_a_last_year": LAST,
+    "study_a_micro_first_year": 1997,
+    "study_a_county_periods": PERIODS,
+    "study_a_centrality_reference_year": LAST,
+    "study_a_pooled_years": [2000, LAST],
+}
+SELECT = [
+    "+path:models/marts/study_a",
+    "+rate_a_flows",
+    "+rate_a_micro",
+    "+rate_a_macro",
+    "+rate_a_county_period",
+    "+count_a_emigrants_pooled",
+    "+share_a_administrative",
+]
+UNIT_TESTS = {
+    "backdating_moves_year_age_and_duration_of_residence",
+    "backdating_removes_the_stocks_between_the_move_and_the_registration",
+    "the_stock_flags_the_person_years_backdating_removes",
+}
 # Rate exhibits that do not follow the dating setting by design: they show every dating side by side, or do not
 # depend on emigrations' dating (shares of residents; administrative share by registered year).
 DATING_FREE = {"a_fig_admin_dating", "a_fig_admin_dating_botid", "a_tab_5_1", "a_fig_admin_share"}
@@ -45,8 +60,18 @@ DATING_FREE = {"a_fig_admin_dating", "a_fig_admin_dating_botid", "a_tab_5_1", "a
 def _dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     dbt = Path(sys.executable).parent / "dbt"
-    cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--target-path", str(warehouse.parent / "dbt_target"), "--log-path", str(warehouse.parent / "dbt_logs")]
+    cmd = [
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(warehouse.parent / "dbt_target"),
+        "--log-path",
+        str(warehouse.parent / "dbt_logs"),
+    ]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
     assert res.returncode == 0, f"dbt {' '.join(args)} failed:\n{res.stdout[-8000:]}\n{res.stderr[-2000:]}"
     return res
@@ -61,12 +86,15 @@ def _load_landing(landing: Path, con) -> None:
     con.register("vintages", pd.DataFrame({"ry": years, "vintage": [pd.Timestamp(mans[y]["vintage"]) for y in years]}))
     for t in TABLES:
         files = [str(landing / str(y) / mans[y]["tables"][t]["file"]) for y in years]
-        con.execute(f"""
+        con.execute(
+            f"""
             create or replace table raw.{t} as
             select d.* exclude (filename), cast(v.ry as smallint) as register_year, cast(v.vintage as date) as vintage
             from read_parquet(?, filename = true) as d
             join vintages as v on v.ry = cast(regexp_extract(d.filename, '([0-9]{{4}})[/\\\\][^/\\\\]+$', 1) as integer)
-        """, [files])
+        """,
+            [files],
+        )
         delivered = sum(m["tables"][t]["rows"] for m in mans.values())
         assert con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] == delivered
     con.unregister("vintages")
@@ -86,8 +114,14 @@ def built(tmp_path_factory, tiny_landing):
     wh_b = d / "backdated" / "warehouse.duckdb"
     wh_b.parent.mkdir()
     shutil.copy(wh, wh_b)
-    _dbt(wh_b, "run", "--select", "a_variants+", "--vars",
-         json.dumps({**VARS, "study_a_admin_emigration_dating": "backdated"}))
+    _dbt(
+        wh_b,
+        "run",
+        "--select",
+        "a_variants+",
+        "--vars",
+        json.dumps({**VARS, "study_a_admin_emigration_dating": "backdated"}),
+    )
     return wh, wh_b, results, res
 
 
@@ -141,6 +175,7 @@ def _to_2013(codes: pd.Series) -> pd.Series:
             if code is None:
                 return None
         return None
+
     return codes.map(lambda c: one(c) if isinstance(c, str) and c.strip() else None)
 
 
@@ -163,9 +198,13 @@ def test_registry_entries_resolve_and_cover_the_catalogue(built):
     relation_columns = cols.groupby("table_name")["column_name"].apply(set).to_dict()
     exhibits = _exhibits()
     assert registry.problems(list(exhibits.values()), relation_columns) == []
-    expected = ({f"a_fig_3_{i}" for i in range(1, 19)} | {"a_tab_4_1", "a_fig_4_2", "a_tab_5_1"}
-                | {f"a_fig_5_{i}" for i in range(1, 48)} | {"a_tab_a1", "a_tab_a2", "a_tab_a3", "a_tab_d"}
-                | {"a_fig_admin_dating", "a_fig_multi_migrants", "a_fig_admin_share", "a_tab_registration_lag"})
+    expected = (
+        {f"a_fig_3_{i}" for i in range(1, 19)}
+        | {"a_tab_4_1", "a_fig_4_2", "a_tab_5_1"}
+        | {f"a_fig_5_{i}" for i in range(1, 48)}
+        | {"a_tab_a1", "a_tab_a2", "a_tab_a3", "a_tab_d"}
+        | {"a_fig_admin_dating", "a_fig_multi_migrants", "a_fig_admin_share", "a_tab_registration_lag"}
+    )
     assert expected <= set(exhibits)
     labels = registry.load_labels()
     for e in exhibits.values():
@@ -257,6 +296,7 @@ def test_fig_5_47_county_rates_recomputed_from_raw(built):
     def by_county(df):
         both = pd.concat([df, df.assign(county="00")])
         return both.groupby(["period", "county"]).size().rename_axis(["period", "county_code"])
+
     exp = pd.DataFrame({"population_jan1_sum": by_county(st)})
     exp["emigrations"] = by_county(out).reindex(exp.index, fill_value=0)
 
@@ -287,8 +327,11 @@ def test_registration_lag_triangle_recomputed_from_raw(built):
     assert not got.loc[~edge, "still_growing"].any()
     if int(out["lag"].max()) > 0:
         assert got.loc[edge & (got["event_year"] == LAST), "still_growing"].all()
-    total = _q(wh, "select event_year, emigrations_registered from marts.a_registration_lag "
-                   "where country_group = 0 and lag = 'all'").set_index("event_year")["emigrations_registered"]
+    total = _q(
+        wh,
+        "select event_year, emigrations_registered from marts.a_registration_lag "
+        "where country_group = 0 and lag = 'all'",
+    ).set_index("event_year")["emigrations_registered"]
     assert total.to_dict() == out.groupby("event_year").size().reindex(total.index, fill_value=0).to_dict()
 
 
@@ -298,28 +341,36 @@ def test_variants_come_from_one_build(built):
     lists."""
     wh, _, _, _ = built
     variants = _q(wh, "select distinct variant from marts.rate_a_micro_variants")["variant"]
-    assert set(variants) == {f"{d}/{m}" for d in ("registered", "backdated", "excluded")
-                             for m in ("included", "excluded")}
-    moved = _q(wh, """
+    assert set(variants) == {
+        f"{d}/{m}" for d in ("registered", "backdated", "excluded") for m in ("included", "excluded")
+    }
+    moved = _q(
+        wh,
+        """
         select b.shift_years, r.year - b.year as dy, r.age_a - b.age_a as dage, r.botid_a - b.botid_a as dbotid,
                r.botid_a as botid_r
         from marts.fct_emigration_a_dated as r
         join marts.fct_emigration_a_dated as b on b.event_id = r.event_id and b.dating = 'backdated'
-        where r.dating = 'registered' and b.shift_years > 0""")
+        where r.dating = 'registered' and b.shift_years > 0""",
+    )
     assert len(moved) > 0, "the simulated deliveries hold no back-datable administrative emigration"
     assert (moved["dy"] == moved["shift_years"]).all() and (moved["dage"] == moved["shift_years"]).all()
     known = moved.dropna(subset=["botid_r"])
     assert ((known["dbotid"] == known["shift_years"]) | (known["botid_r"] < known["shift_years"])).all()
-    stock = _q(wh, """
+    stock = _q(
+        wh,
+        """
         select v.year, sum(case when v.dating = 'registered' then v.population_jan1 else 0 end)
                      - sum(case when v.dating = 'backdated' then v.population_jan1 else 0 end) as removed
         from marts.rate_a_flows_variants as v
-        where v.population = 'all' and v.multi_migrants = 'included' group by v.year""").set_index("year")["removed"]
+        where v.population = 'all' and v.multi_migrants = 'included' group by v.year""",
+    ).set_index("year")["removed"]
     absent = _q(wh, "select year, count(*) as n from marts.a_backdated_absence group by year").set_index("year")["n"]
     assert stock.sum() > 0
     assert stock.to_dict() == absent.reindex(stock.index, fill_value=0).to_dict()
-    excluded = _q(wh, "select count(*) as n from marts.fct_emigration_a_dated "
-                      "where dating = 'excluded' and is_administrative")
+    excluded = _q(
+        wh, "select count(*) as n from marts.fct_emigration_a_dated where dating = 'excluded' and is_administrative"
+    )
     assert excluded["n"].iloc[0] == 0
 
 
@@ -341,14 +392,19 @@ def test_dating_setting_reaches_every_rate_exhibit(built):
         for wh, dating in ((wh_r, "registered"), (wh_b, "backdated")):
             seen = set(_extract(wh, probe)["dating"])
             assert seen == {dating}, f"{e.id} shows {seen} under dating={dating}"
-    pairs = {"rate_a_micro": ("rate_a_micro_variants", "breakdown, level1, level2, year"),
-             "rate_a_flows": ("rate_a_flows_variants", "population, year"),
-             "rate_a_macro": ("rate_a_macro_variants", "country_group, sex, age_group, year"),
-             "rate_a_county_period": ("rate_a_county_period_variants", "breakdown, level1, period, county_code")}
+    pairs = {
+        "rate_a_micro": ("rate_a_micro_variants", "breakdown, level1, level2, year"),
+        "rate_a_flows": ("rate_a_flows_variants", "population, year"),
+        "rate_a_macro": ("rate_a_macro_variants", "country_group, sex, age_group, year"),
+        "rate_a_county_period": ("rate_a_county_period_variants", "breakdown, level1, period, county_code"),
+    }
     for plain, (variants, key) in pairs.items():
         b = _q(wh_b, f"select {key}, emigrations, rate_per_100 from marts.{plain} order by {key}")
-        r = _q(wh_r, f"select {key}, emigrations, rate_per_100 from marts.{variants} "
-                     f"where dating = 'backdated' and selected_multi_migrants order by {key}")
+        r = _q(
+            wh_r,
+            f"select {key}, emigrations, rate_per_100 from marts.{variants} "
+            f"where dating = 'backdated' and selected_multi_migrants order by {key}",
+        )
         pd.testing.assert_frame_equal(b, r, check_dtype=False)
     before = _q(wh_r, "select year, rate_per_100 from marts.rate_a_flows where population = 'immigrants' order by year")
     after = _q(wh_b, "select year, rate_per_100 from marts.rate_a_flows where population = 'immigrants' order by year")

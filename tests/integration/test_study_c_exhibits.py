@@ -6,6 +6,7 @@ The register is the session's tiny simulation (tests/conftest.py TINY) run to 20
 return window has cohorts with a delivered 1 January t+5, one (2008) whose horizon is the last delivery's
 31 December, and later ones that stay censored. Ingestion is the production contract gate (models_py.ingest).
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,15 @@ C_FIRST, C_LAST, MIN_AGE, MAX_AGE, CHILD_MAX, H, RETURN_LAST = 2000, 2023, 18, 3
 def _vars() -> dict:
     """The study C settings the pandas recomputation must agree with (read, not repeated)."""
     v = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
-    assert (v["study_c_first_year"], v["study_c_last_year"], v["study_c_min_age"], v["study_c_max_age"],
-            v["study_c_child_immigration_max_age"], v["study_c_return_horizon_years"],
-            v["study_c_return_last_emigration_year"]) == (C_FIRST, C_LAST, MIN_AGE, MAX_AGE, CHILD_MAX, H, RETURN_LAST)
+    assert (
+        v["study_c_first_year"],
+        v["study_c_last_year"],
+        v["study_c_min_age"],
+        v["study_c_max_age"],
+        v["study_c_child_immigration_max_age"],
+        v["study_c_return_horizon_years"],
+        v["study_c_return_last_emigration_year"],
+    ) == (C_FIRST, C_LAST, MIN_AGE, MAX_AGE, CHILD_MAX, H, RETURN_LAST)
     assert v["study_c_unknown_parent_rule"] == "immigrant_category" and v["study_c_return_horizon_rule"] == "jan1"
     assert v["study_c_deaths_count_as_returned"] is True
     return v
@@ -41,8 +48,18 @@ def _vars() -> dict:
 def _dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).parent / "dbt"
     env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--target-path", str(warehouse.parent / "dbt_target"), "--log-path", str(warehouse.parent / "dbt_logs")]
+    cmd = [
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(warehouse.parent / "dbt_target"),
+        "--log-path",
+        str(warehouse.parent / "dbt_logs"),
+    ]
     return subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, cwd=ROOT)
 
 
@@ -103,7 +120,12 @@ def _groups(persons: pd.DataFrame, status: pd.DataFrame, events: pd.DataFrame) -
     """Study C groups (§2.5) with the rules of issue 10: G4 needs age >= 10 at the first immigration, an age below
     0 is 0, an unknown age is GX; an unknown parent of a Norway-born person follows the delivered category."""
     p = persons
-    bc, mbc, fbc, cat = p["birth_country"], p["mother_birth_country"], p["father_birth_country"], p["immigrant_category"]
+    bc, mbc, fbc, cat = (
+        p["birth_country"],
+        p["mother_birth_country"],
+        p["father_birth_country"],
+        p["immigrant_category"],
+    )
     nor = bc == "NOR"
     fb = bc.notna() & ~nor
 
@@ -171,23 +193,44 @@ def test_figure_3_recomputed_in_pandas(built):
     for g in ["G1", "G2", "G3", "G4", "G5", "GX", "G1+G2", "all"]:
         members = {"all": None, "G1+G2": {"G1", "G2"}}.get(g, {g})
         sel = (lambda s: s) if members is None else (lambda s, m=members: s[s["person_id"].map(grp).isin(m)])
-        e, j, d31 = (sel(ev).groupby("event_year").size(), sel(insample).groupby("register_year").size(),
-                     sel(dec).groupby("year").size())
+        e, j, d31 = (
+            sel(ev).groupby("event_year").size(),
+            sel(insample).groupby("register_year").size(),
+            sel(dec).groupby("year").size(),
+        )
         for y in j.index:
             dd = d31.get(y, 0) if y < last else np.nan
-            rows.append({"population_group": g, "year": y, "emigrations": e.get(y, 0), "population_jan1": j[y],
-                         "population_dec31": dd, "rate_per_100": 100 * e.get(y, 0) / ((j[y] + dd) / 2)})
+            rows.append(
+                {
+                    "population_group": g,
+                    "year": y,
+                    "emigrations": e.get(y, 0),
+                    "population_jan1": j[y],
+                    "population_dec31": dd,
+                    "rate_per_100": 100 * e.get(y, 0) / ((j[y] + dd) / 2),
+                }
+            )
     exp = pd.DataFrame(rows).set_index(["population_group", "year"]).sort_index()
-    got = _q(wh, "select population_group, year, emigrations, population_jan1, population_dec31, rate_per_100 "
-                 "from marts.rate_c_group_year").set_index(["population_group", "year"]).sort_index()
+    got = (
+        _q(
+            wh,
+            "select population_group, year, emigrations, population_jan1, population_dec31, rate_per_100 "
+            "from marts.rate_c_group_year",
+        )
+        .set_index(["population_group", "year"])
+        .sort_index()
+    )
     assert set(got.index) == set(exp.index)
     got = got.reindex(exp.index)
     assert exp["emigrations"].sum() > 50 and exp.loc["G4", "emigrations"].sum() > 0
     for c in ["emigrations", "population_jan1"]:
         np.testing.assert_array_equal(got[c].to_numpy(dtype=float), exp[c].to_numpy(dtype=float), err_msg=c)
-    np.testing.assert_allclose(got["population_dec31"].to_numpy(dtype=float), exp["population_dec31"].to_numpy(dtype=float))
-    np.testing.assert_allclose(got["rate_per_100"].to_numpy(dtype=float), exp["rate_per_100"].to_numpy(dtype=float),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        got["population_dec31"].to_numpy(dtype=float), exp["population_dec31"].to_numpy(dtype=float)
+    )
+    np.testing.assert_allclose(
+        got["rate_per_100"].to_numpy(dtype=float), exp["rate_per_100"].to_numpy(dtype=float), rtol=1e-12
+    )
 
 
 def _status_at_horizon(ev: pd.DataFrame, persons, status, events, last: int) -> pd.Series:
@@ -232,8 +275,11 @@ def test_figure_6_recomputed_in_pandas(built):
     ev["status"] = ev["event_id"].map(_status_at_horizon(ev, persons, status, events, last))
     ev["group"] = ev["person_id"].map(grp)
     assert (ev["event_year"] + H == last + 1).any(), "the test needs a cohort whose horizon is the last 31 December"
-    got = _q(wh, "select population_group, emigrations, returned, censored, dead_at_horizon from marts.return_c_shares "
-                 "where exhibit = 'c_fig_6' and panel = 'L' and horizon_rule = 'jan1'").set_index("population_group")
+    got = _q(
+        wh,
+        "select population_group, emigrations, returned, censored, dead_at_horizon from marts.return_c_shares "
+        "where exhibit = 'c_fig_6' and panel = 'L' and horizon_rule = 'jan1'",
+    ).set_index("population_group")
     for g in ["G1", "G2", "G3", "G4", "G5", "GX", "G1+G2", "all"]:
         members = {"all": None, "G1+G2": {"G1", "G2"}}.get(g, {g})
         sel = ev if members is None else ev[ev["group"].isin(members)]
@@ -241,13 +287,20 @@ def test_figure_6_recomputed_in_pandas(built):
             assert g not in got.index
             continue
         known = sel["status"].notna()
-        exp = (int(known.sum()), int(sel["status"].isin(["resident", "dead"]).sum()), int((~known).sum()),
-               int((sel["status"] == "dead").sum()))
+        exp = (
+            int(known.sum()),
+            int(sel["status"].isin(["resident", "dead"]).sum()),
+            int((~known).sum()),
+            int((sel["status"] == "dead").sum()),
+        )
         assert tuple(int(x) for x in got.loc[g, ["emigrations", "returned", "censored", "dead_at_horizon"]]) == exp, g
     assert got.loc["all", "emigrations"] > 20 and 0 < got.loc["all", "returned"] < got.loc["all", "emigrations"]
     # the right panel holds the known destinations only: origin + other = known-status emigrations minus unknown
-    right = _q(wh, "select population_group, sum(emigrations) as n from marts.return_c_shares where exhibit = 'c_fig_6' "
-                   "and panel = 'R' and horizon_rule = 'jan1' group by 1").set_index("population_group")["n"]
+    right = _q(
+        wh,
+        "select population_group, sum(emigrations) as n from marts.return_c_shares where exhibit = 'c_fig_6' "
+        "and panel = 'R' and horizon_rule = 'jan1' group by 1",
+    ).set_index("population_group")["n"]
     unknown_dest = ev["country"].isna() | (ev["country"] == "XXX")
     exp_right = int((ev["status"].notna() & ~unknown_dest).sum())
     assert int(right["all"]) == exp_right
@@ -259,17 +312,23 @@ def test_horizon_rules_side_by_side(built):
     status agrees with the delivered snapshot where both exist."""
     wh, res = built
     assert res.returncode == 0
-    ev = _q(wh, "select year, status_jan1, status_exact, status_jan1_from_events from intermediate.int_study_c_events "
-                "where population_group = 'all' and in_return_window")
+    ev = _q(
+        wh,
+        "select year, status_jan1, status_exact, status_jan1_from_events from intermediate.int_study_c_events "
+        "where population_group = 'all' and in_return_window",
+    )
     edge = ev[ev["year"] + H == LAST + 1]
     assert len(edge) > 0 and edge["status_jan1"].notna().all()
     assert ev.loc[ev["year"] + H > LAST + 1, "status_jan1"].isna().all()
     snap = ev[ev["year"] + H <= LAST]
     assert len(snap) > 20
     assert (snap["status_jan1"] == snap["status_jan1_from_events"]).mean() >= 0.9
-    rules = _q(wh, "select horizon_rule, bool_and(is_primary_horizon) as primary_rule, sum(censored) as censored "
-                   "from marts.return_c_shares where exhibit = 'c_fig_6' and panel = 'L' and population_group = 'all' "
-                   "group by 1").set_index("horizon_rule")
+    rules = _q(
+        wh,
+        "select horizon_rule, bool_and(is_primary_horizon) as primary_rule, sum(censored) as censored "
+        "from marts.return_c_shares where exhibit = 'c_fig_6' and panel = 'L' and population_group = 'all' "
+        "group by 1",
+    ).set_index("horizon_rule")
     assert bool(rules.loc["jan1", "primary_rule"]) and not bool(rules.loc["exact", "primary_rule"])
     assert rules.loc["exact", "censored"] > rules.loc["jan1", "censored"]
 
@@ -289,7 +348,10 @@ def test_table_a1_totals_and_reconciliation(built):
     rec = _q(wh, "select n_id, pipeline_n from marts.c_tab_reconciliation").set_index("n_id")["pipeline_n"]
     assert rec["emigrations_g1_g5"] == a1.loc["G1-G5", "emigrations"]
     assert rec["person_years_g1_g5"] == a1.loc["G1-G5", "person_years"]
-    assert rec["emigrations_return_window"] >= rec["emigrations_return_window_origin"] + rec["emigrations_return_window_other"]
+    assert (
+        rec["emigrations_return_window"]
+        >= rec["emigrations_return_window_origin"] + rec["emigrations_return_window_other"]
+    )
     diag = _q(wh, "select * from marts.c_group_diagnostics")
     assert diag.loc[diag["diagnostic"] == "parent_rule", "persons"].sum() == a1.loc["all", "persons"]
     # the persons with an unknown father (fixture) are G1 under the delivered category, G3 under the other rule
@@ -299,10 +361,15 @@ def test_table_a1_totals_and_reconciliation(built):
     gx = diag[diag["diagnostic"] == "age_unknown"]
     assert int(gx["persons"].sum()) == (int(a1.loc["GX", "persons"]) if "GX" in a1.index else 0)
     miss = _q(wh, "select * from marts.c_missing_education").set_index("population_group")
-    py_missing = _q(wh, "select population_group, sum(case when nus_level is null then 1 else 0 end) as n from "
-                        "(select p.*, f.nus_level from intermediate.int_study_c_person_years p join marts.fct_person_year f "
-                        "using (person_id, year)) group by 1").set_index("population_group")["n"]
-    assert miss["person_years_educ_missing"].sort_index().tolist() == py_missing.reindex(miss.index).sort_index().tolist()
+    py_missing = _q(
+        wh,
+        "select population_group, sum(case when nus_level is null then 1 else 0 end) as n from "
+        "(select p.*, f.nus_level from intermediate.int_study_c_person_years p join marts.fct_person_year f "
+        "using (person_id, year)) group by 1",
+    ).set_index("population_group")["n"]
+    assert (
+        miss["person_years_educ_missing"].sort_index().tolist() == py_missing.reindex(miss.index).sort_index().tolist()
+    )
     assert miss.loc["all", "person_years_educ_missing"] > 0
 
 
@@ -323,13 +390,33 @@ def test_registry_entries_resolve_and_extract(built):
     ids = {e.id for e in exhibits}
     spec_exhibits = {"c_tab_a1"} | {f"c_fig_{i}" for i in range(1, 19)}
     assert spec_exhibits <= ids, sorted(spec_exhibits - ids)
-    assert {"c_tab_reconciliation", "c_tab_unknown_destination", "c_tab_missing_education",
-            "c_tab_denominators", "c_tab_parent_rule", "c_tab_return_horizon"} <= ids
+    assert {
+        "c_tab_reconciliation",
+        "c_tab_unknown_destination",
+        "c_tab_missing_education",
+        "c_tab_denominators",
+        "c_tab_parent_rule",
+        "c_tab_return_horizon",
+    } <= ids
     assert registry.problems(exhibits, _relation_columns(wh)) == []
     for e in exhibits:
         counted = set((e.disclosure or {}).get("counts", {}))
-        numeric = [c for c in e.columns if c in {"emigrations", "persons", "person_years", "returned", "population_jan1",
-                                                 "pipeline_n", "emigrants", "censored", "cell_emigrations"}]
+        numeric = [
+            c
+            for c in e.columns
+            if c
+            in {
+                "emigrations",
+                "persons",
+                "person_years",
+                "returned",
+                "population_jan1",
+                "pipeline_n",
+                "emigrants",
+                "censored",
+                "cell_emigrations",
+            }
+        ]
         assert set(numeric) <= counted, (e.id, set(numeric) - counted)
     con = duckdb.connect(str(wh), read_only=True)
     try:
@@ -382,7 +469,7 @@ def test_published_claims_name_registered_columns():
                 assert m["column"] in e.columns, (claim["id"], m)
                 assert set(m.get("where", {})) <= set(e.columns), (claim["id"], m)
                 for key, value in (m.get("where") or {}).items():
-                    if key in e.where:   # a claim may not ask for rows the exhibit filters out
+                    if key in e.where:  # a claim may not ask for rows the exhibit filters out
                         allowed = {str(v) for v in (e.where[key] if isinstance(e.where[key], list) else [e.where[key]])}
                         asked = {str(v) for v in (value if isinstance(value, list) else [value])}
                         assert asked <= allowed, (claim["id"], key)

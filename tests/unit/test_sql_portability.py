@@ -10,6 +10,7 @@ literals are masked first (length-preserving, so line numbers stay right); then 
   and a trailing comma after the last CTE or before FROM (DuckDB accepts both, Spark neither);
   rule 5: an ORDER BY item (windows too) without `nulls first|last`.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,8 @@ def mask(sql: str) -> str:
     sql = re.sub(r"\{\{.*?\}\}", lambda m: _blank(m, JINJA_TYPE), sql, flags=re.S)
     sql = re.sub(r"--[^\n]*", _blank, sql)
     sql = re.sub(r"/\*.*?\*/", _blank, sql, flags=re.S)
-    sql = re.sub(r"'(?:[^'\n]|'')*'", _blank, sql)
+    # a literal stays a value (a placeholder letter), so "select year, 'all' from" is no trailing comma
+    sql = re.sub(r"'(?:[^'\n]|'')*'", lambda m: _blank(m, "s"), sql)
     return sql
 
 
@@ -97,15 +99,19 @@ def _split_top(text: str) -> list[str]:
 def cast_offences(m: str) -> list[tuple[int, str]]:
     out = []
     for c in re.finditer(r"(?<![\w.])cast\s*\(", m, flags=re.I):
-        body = m[c.end():_close(m, c.end())]
+        body = m[c.end() : _close(m, c.end())]
         parts = re.split(r"\bas\b", body, flags=re.I)
         type_text = parts[-1].strip().lower() if len(parts) > 1 else ""
         if type_text.startswith(JINJA_TYPE):
             continue
         base = re.sub(r"\s+", " ", type_text)
         if base not in ALLOWED_CAST_TYPES:
-            out.append((c.start(), f"cast to `{base or '?'}` "
-                        "(rule 2: dbt.type_*() or bigint/int/double/date/boolean/timestamp)"))
+            out.append(
+                (
+                    c.start(),
+                    f"cast to `{base or '?'}` (rule 2: dbt.type_*() or bigint/int/double/date/boolean/timestamp)",
+                )
+            )
     return out
 
 
@@ -115,7 +121,7 @@ def order_by_offences(m: str) -> list[tuple[int, str]]:
     for o in re.finditer(r"\border\s+by\b", m, flags=re.I):
         end = _close(m, o.end())
         s = stop.search(m, o.end(), end)
-        clause = m[o.end():s.start() if s else end]
+        clause = m[o.end() : s.start() if s else end]
         for item in _split_top(clause):
             if item.strip() and not re.search(r"\bnulls\s+(first|last)\b", item, flags=re.I):
                 shown = " ".join(item.split())[:60]
@@ -126,8 +132,9 @@ def order_by_offences(m: str) -> list[tuple[int, str]]:
 def offences(sql: str) -> list[tuple[int, str]]:
     """(line, description) of every banned construct in one file's text."""
     m = mask(sql)
-    found = [(pos, what) for pattern, what in BANNED for pos in
-             (x.start() for x in re.finditer(pattern, m, flags=re.I))]
+    found = [
+        (pos, what) for pattern, what in BANNED for pos in (x.start() for x in re.finditer(pattern, m, flags=re.I))
+    ]
     found += cast_offences(m) + order_by_offences(m)
     return sorted({(_line(m, pos), what) for pos, what in found})
 
@@ -143,31 +150,47 @@ def lint_files() -> dict[str, list[tuple[int, str]]]:
 
 
 # ---- the lint itself is tested on known text first, so that a clean tree is not a silent lint ----
-@pytest.mark.parametrize("sql", [
-    "select x::int from t", "select * exclude (a) from t", "select a // 2 from t",
-    "select * from t qualify row_number() over (order by a nulls last) = 1",
-    "select unnest(xs) from t", "select * from generate_series(1, 3)", "select [1, 2] as xs",
-    "select strftime(d, '%Y') from t", "select arg_max(a, b) from t", "select string_agg(a, ',') from t",
-    "select concat(a, b) from t", "select * from a union by name select * from b",
-    "with a as (select 1 as x),\nselect x from a", "select a, b,\nfrom t",
-    "select cast(a as varchar) from t", "select cast(a as integer) from t", "select cast(a as text) from t",
-    "select row_number() over (partition by a order by b) from t",
-    "select a from t order by a nulls last, b desc",
-    "select min(a) over (order by b desc rows between unbounded preceding and current row) from t",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select x::int from t",
+        "select * exclude (a) from t",
+        "select a // 2 from t",
+        "select * from t qualify row_number() over (order by a nulls last) = 1",
+        "select unnest(xs) from t",
+        "select * from generate_series(1, 3)",
+        "select [1, 2] as xs",
+        "select strftime(d, '%Y') from t",
+        "select arg_max(a, b) from t",
+        "select string_agg(a, ',') from t",
+        "select concat(a, b) from t",
+        "select * from a union by name select * from b",
+        "with a as (select 1 as x),\nselect x from a",
+        "select a, b,\nfrom t",
+        "select cast(a as varchar) from t",
+        "select cast(a as integer) from t",
+        "select cast(a as text) from t",
+        "select row_number() over (partition by a order by b) from t",
+        "select a from t order by a nulls last, b desc",
+        "select min(a) over (order by b desc rows between unbounded preceding and current row) from t",
+    ],
+)
 def test_lint_flags_banned_constructs(sql):
     assert offences(sql), sql
 
 
-@pytest.mark.parametrize("sql", [
-    "select cast(a as {{ dbt.type_string() }}), cast(b as double), cast(c as bigint) from t",
-    "select a || b, floor(a / nullif(b, 0)) from t -- a // comment: a::int",
-    "select '[x]::y // z' as s, {{ dbt.concat(['a', 'b']) }} from t",
-    "select row_number() over (partition by a order by b asc nulls last, c desc nulls first) from t",
-    "select try_cast(a as {{ type }}) from t {# a cast(x as varchar) in a comment #}",
-    "select sum(a) over (order by b nulls last rows between unbounded preceding and current row) from t",
-    "select a from t order by a nulls first, cast(b as int) desc nulls last",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select cast(a as {{ dbt.type_string() }}), cast(b as double), cast(c as bigint) from t",
+        "select a || b, floor(a / nullif(b, 0)) from t -- a // comment: a::int",
+        "select '[x]::y // z' as s, {{ dbt.concat(['a', 'b']) }} from t",
+        "select row_number() over (partition by a order by b asc nulls last, c desc nulls first) from t",
+        "select try_cast(a as {{ type }}) from t {# a cast(x as varchar) in a comment #}",
+        "select sum(a) over (order by b nulls last rows between unbounded preceding and current row) from t",
+        "select a from t order by a nulls first, cast(b as int) desc nulls last",
+    ],
+)
 def test_lint_accepts_portable_sql(sql):
     assert offences(sql) == [], sql
 

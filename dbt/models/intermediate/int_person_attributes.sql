@@ -74,7 +74,8 @@ base as (
             {%- endif %}
             else false end as boolean) as father_foreign_born_{{ rule }},
         {%- endfor %}
-        imm.first_immigration_date, imm.first_immigration_year, imm.first_immigration_month,
+        -- first_immigration_date comes with p.* (the delivered date); a second column of that name is ambiguous on Spark
+        imm.first_immigration_year, imm.first_immigration_month,
         imm.first_immigration_reason, imm.first_immigration_country, imm.n_immigrations,
         imm.age_at_first_immigration,
         coalesce(ir.n_immigrations, 0) as n_immigrations_delivered,
@@ -185,7 +186,7 @@ select
          and (g.first_immigration_reason in ({% for r in var('study_b_immigration_reasons') %}'{{ r }}'{% if not loop.last %}, {% endif %}{% endfor %})
               {% if var('study_b_include_nordic_citizens') %}
               or g.first_immigration_reason = 'nordic'
-              or coalesce(cn.is_nordic, false)
+              or coalesce(cn.is_nordic and cn.country_code <> 'NOR', false)  -- Norway is no Nordic origin
               {% endif %})
          and g.age_at_first_immigration >= {{ var('study_b_adult_arrival_age') }}
          as boolean)                                              as in_study_b_population,

@@ -5,6 +5,7 @@ Panel columns (one row per year, consecutive years): EMI_gSa, ANKO_gSa, ANME_gSa
 stock) for group g, sex S (K women, M men), age group a (Table A2); BEH_g; LEDNOR, LED1, LED2,
 RELINNT1-3 (levels, as delivered in the macro seed). EMI is a fraction (A §3.1).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,12 +30,18 @@ def build_panel(rates: pd.DataFrame, macro: pd.DataFrame) -> pd.DataFrame:
     missing = need - set(rates.columns)
     if missing:
         raise ValueError(f"rate series lack columns {sorted(missing)}")
-    r = rates[rates["country_group"].isin([1, 2, 3]) & rates["sex"].isin(list(SEX_CODES))
-              & rates["age_group"].isin(list(AGE_GROUPS))].copy()
+    r = rates[
+        rates["country_group"].isin([1, 2, 3])
+        & rates["sex"].isin(list(SEX_CODES))
+        & rates["age_group"].isin(list(AGE_GROUPS))
+    ].copy()
     if r.duplicated(["year", "country_group", "sex", "age_group"]).any():
         raise ValueError("rate series have more than one row for a year x group x sex x age cell")
-    r["cell"] = (r["country_group"].astype(int).astype(str) + r["sex"].map(SEX_CODES)
-                 + r["age_group"].map(AGE_GROUPS).astype(str))
+    r["cell"] = (
+        r["country_group"].astype(int).astype(str)
+        + r["sex"].map(SEX_CODES)
+        + r["age_group"].map(AGE_GROUPS).astype(str)
+    )
     m = macro.rename(columns=str.upper).rename(columns={"YEAR": "year"})
     years = sorted(set(r["year"].astype(int)) | set(m["year"].astype(int)))
     index = pd.RangeIndex(min(years), max(years) + 1, name="year")
@@ -111,8 +118,9 @@ def system_frames(system: System, design: pd.DataFrame) -> dict[str, tuple[pd.Se
     lo, hi = system.sample
     years = pd.RangeIndex(lo, hi + 1, name="year")
     if lo < design.index.min() or hi > design.index.max():
-        raise ValueError(f"system {system.id}: sample {lo}-{hi} outside the input years "
-                         f"{design.index.min()}-{design.index.max()}")
+        raise ValueError(
+            f"system {system.id}: sample {lo}-{hi} outside the input years {design.index.min()}-{design.index.max()}"
+        )
     out = {}
     for key, eq in system.equations.items():
         y = design.loc[years, design_key(system.group, f"EMI_{key}")].rename(f"EMI_{key}")
@@ -120,8 +128,10 @@ def system_frames(system: System, design: pd.DataFrame) -> dict[str, tuple[pd.Se
         for name, v in [(f"EMI_{key}", y)] + [(f"{t.expr} ({t.param})", X[t.param]) for t in eq.terms]:
             bad = v.index[~np.isfinite(v.to_numpy(dtype=float))]
             if len(bad):
-                raise ValueError(f"system {system.id}, equation {eq.number}: {name} is missing or not finite "
-                                 f"in {list(map(int, bad))}")
+                raise ValueError(
+                    f"system {system.id}, equation {eq.number}: {name} is missing or not finite "
+                    f"in {list(map(int, bad))}"
+                )
         if np.ptp(y.to_numpy(dtype=float)) == 0:
             # e.g. a small simulated cell with no emigration in any year: nothing to model, singular Sigma
             raise ValueError(f"system {system.id}, equation {eq.number}: EMI_{key} is constant in {lo}-{hi}")

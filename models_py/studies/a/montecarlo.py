@@ -2,6 +2,7 @@
 covariances, the real macro series, and a fixed exogenous composition (ANKO/ANME shares, BEH, POP);
 each replication draws the 36 rate series as a dynamic path with errors and refits the nine systems.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,11 @@ def dgp_panel(macro: pd.DataFrame, seed: int = 20150517, last_year: int = 2013) 
     years = pd.RangeIndex(int(m.index.min()), last_year + 1, name="year")
     t = (years - 1990).to_numpy(dtype=float)
     cols: dict[str, np.ndarray] = {}
-    beh = {1: 60e3 * np.exp(0.03 * t), 2: 8e3 * np.exp(0.05 * t + 1.6 / (1 + np.exp(-(t - 15)))),
-           3: 90e3 * np.exp(0.045 * t)}
+    beh = {
+        1: 60e3 * np.exp(0.03 * t),
+        2: 8e3 * np.exp(0.05 * t + 1.6 / (1 + np.exp(-(t - 15)))),
+        3: 90e3 * np.exp(0.045 * t),
+    }
     # year-to-year noise keeps ln BEH from being an exact linear function of Trend (collinear)
     beh = {g: v * np.exp(rng.normal(0, 0.04, len(t))) for g, v in beh.items()}
     for g, s, a in cell_columns():
@@ -68,17 +72,44 @@ def coverage(spec: Spec, panel: pd.DataFrame, reps: int, seed: int) -> pd.DataFr
                 continue
             c = fit.coefficients
             true = c["term"].map(s.true_coefficients())
-            rows.append(pd.DataFrame({"system": s.id, "term": c["term"], "error": c["estimate"] - true,
-                                      "std_error": c["std_error"],
-                                      "covered": (c["ci_low"] <= true) & (true <= c["ci_high"])}))
-    draws = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["system", "term", "error", "std_error", "covered"])
-    out = pd.DataFrame([{"system": k, "replications": reps,
-                         "intervals": int((draws["system"] == k).sum()),
-                         "coverage": float(draws.loc[draws["system"] == k, "covered"].mean())
-                         if (draws["system"] == k).any() else float("nan"),
-                         "unconverged": unconverged[k]} for k in sorted(unconverged)])
-    out.attrs["by_parameter"] = draws.groupby(["system", "term"], sort=False).agg(
-        coverage=("covered", "mean"), mean_error=("error", "mean"), sd_error=("error", "std"),
-        mean_std_error=("std_error", "mean")).reset_index()
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "system": s.id,
+                        "term": c["term"],
+                        "error": c["estimate"] - true,
+                        "std_error": c["std_error"],
+                        "covered": (c["ci_low"] <= true) & (true <= c["ci_high"]),
+                    }
+                )
+            )
+    draws = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["system", "term", "error", "std_error", "covered"])
+    )
+    out = pd.DataFrame(
+        [
+            {
+                "system": k,
+                "replications": reps,
+                "intervals": int((draws["system"] == k).sum()),
+                "coverage": float(draws.loc[draws["system"] == k, "covered"].mean())
+                if (draws["system"] == k).any()
+                else float("nan"),
+                "unconverged": unconverged[k],
+            }
+            for k in sorted(unconverged)
+        ]
+    )
+    out.attrs["by_parameter"] = (
+        draws.groupby(["system", "term"], sort=False)
+        .agg(
+            coverage=("covered", "mean"),
+            mean_error=("error", "mean"),
+            sd_error=("error", "std"),
+            mean_std_error=("std_error", "mean"),
+        )
+        .reset_index()
+    )
     return out

@@ -5,6 +5,7 @@ Coefficients are given per system as {param: value} (estimated or published). A 
 the spec's order, adults (3,4) first, then (5,6), then children (1,2), who use the adults' current
 rates; in a dynamic path every lagged or current EMI regressor takes the simulated value.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,12 +45,19 @@ class PanelArrays:
 
 def predict(system: System, coefs: dict[str, float], arrays: PanelArrays, year: int) -> np.ndarray:
     """The four equations' systematic parts in the spec's equation order."""
-    return np.array([sum(coefs[t.param] * arrays.term(t, system.group, year) for t in eq.terms)
-                     for eq in system.equations.values()])
+    return np.array(
+        [sum(coefs[t.param] * arrays.term(t, system.group, year) for t in eq.terms) for eq in system.equations.values()]
+    )
 
 
-def solve_path(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd.DataFrame, years: range,
-               rng: np.random.Generator | None = None, from_sample: bool = False) -> PanelArrays:
+def solve_path(
+    spec: Spec,
+    coefs: dict[int, dict[str, float]],
+    panel: pd.DataFrame,
+    years: range,
+    rng: np.random.Generator | None = None,
+    from_sample: bool = False,
+) -> PanelArrays:
     """A dynamic path: each year's 36 rates from the equations with simulated lags; errors drawn from
     the Appendix C covariance when `rng` is given (else zero). With from_sample, a system starts at
     its own sample's first year (earlier years keep the panel's values)."""
@@ -92,9 +100,16 @@ def static_simulation(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd.
             for key, v in zip(s.order, predict(s, coefs[s.id], actual, year)):
                 predicted.cols[f"EMI_{s.group}{key}"][year - predicted.year0] = v
     sim, act = _totals(predicted, range(lo, hi + 1)), _totals(actual, range(lo, hi + 1))
-    return pd.DataFrame({"kind": "static", "year": sim["year"], "simulated_rate_pct": sim["rate_pct"],
-                         "actual_rate_pct": act["rate_pct"], "simulated_emigrations": sim["emigrations"],
-                         "actual_emigrations": act["emigrations"]})
+    return pd.DataFrame(
+        {
+            "kind": "static",
+            "year": sim["year"],
+            "simulated_rate_pct": sim["rate_pct"],
+            "actual_rate_pct": act["rate_pct"],
+            "simulated_emigrations": sim["emigrations"],
+            "actual_emigrations": act["emigrations"],
+        }
+    )
 
 
 def dynamic_simulation(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd.DataFrame) -> pd.DataFrame:
@@ -103,9 +118,16 @@ def dynamic_simulation(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd
     path = solve_path(spec, coefs, panel, range(lo, hi + 1))
     sim = _totals(path, range(lo, hi + 1))
     act = _totals(PanelArrays(panel, spec.trend_base_year), range(lo, hi + 1))
-    return pd.DataFrame({"kind": "dynamic", "year": sim["year"], "simulated_rate_pct": sim["rate_pct"],
-                         "actual_rate_pct": act["rate_pct"], "simulated_emigrations": sim["emigrations"],
-                         "actual_emigrations": act["emigrations"]})
+    return pd.DataFrame(
+        {
+            "kind": "dynamic",
+            "year": sim["year"],
+            "simulated_rate_pct": sim["rate_pct"],
+            "actual_rate_pct": act["rate_pct"],
+            "simulated_emigrations": sim["emigrations"],
+            "actual_emigrations": act["emigrations"],
+        }
+    )
 
 
 def counterfactuals(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd.DataFrame) -> pd.DataFrame:
@@ -122,9 +144,16 @@ def counterfactuals(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd.Da
         alt = _totals(solve_path(spec, coefs, shocked, years), years).set_index("year")["emigrations"]
         published = dict(zip(pub["years"], pub.get(name, [None] * len(pub["years"]))))
         for year in range(start, hi + 1):
-            rows.append({"scenario": name, "year": year, "reference_emigrations": float(ref[year]),
-                         "counterfactual_emigrations": float(alt[year]), "difference": float(alt[year] - ref[year]),
-                         "published_difference": published.get(year)})
+            rows.append(
+                {
+                    "scenario": name,
+                    "year": year,
+                    "reference_emigrations": float(ref[year]),
+                    "counterfactual_emigrations": float(alt[year]),
+                    "difference": float(alt[year] - ref[year]),
+                    "published_difference": published.get(year),
+                }
+            )
     out = pd.DataFrame(rows)
     out["published_difference"] = out["published_difference"].astype(float)
     return out

@@ -3,6 +3,7 @@
 The file is the one home of the nine systems; everything else (estimator, simulations, Table 4.12,
 the register simulator) works from the validated `Spec` returned by `load_spec`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -117,9 +118,15 @@ class System:
     def cov_lower_signed(self) -> list[list[float]]:
         """Appendix C's lower triangle (unscaled) with the rule for off-diagonals of unknown sign."""
         known = None if self.known_positive == "all" else {frozenset(p) for p in self.known_positive}
-        return [[self.unknown_sign_value if (i != j and known is not None
-                                              and frozenset((self.order[i], self.order[j])) not in known)
-                 else float(v) for j, v in enumerate(row)] for i, row in enumerate(self.cov_lower)]
+        return [
+            [
+                self.unknown_sign_value
+                if (i != j and known is not None and frozenset((self.order[i], self.order[j])) not in known)
+                else float(v)
+                for j, v in enumerate(row)
+            ]
+            for i, row in enumerate(self.cov_lower)
+        ]
 
     def covariance(self) -> np.ndarray:
         """Appendix C as a 4x4 matrix (scaled), with the unknown-sign rule applied."""
@@ -209,10 +216,16 @@ def _build_system(d: dict, unknown_sign_value: float) -> System:
         params[str(name)] = Param(str(name), float(v[0]), float(v[1]), [str(x) for x in v[2]])
     kp = d["cov"].get("known_positive")
     return System(
-        id=int(sid), group=int(d["group"]), ages=tuple(int(a) for a in d["ages"]), table=str(d["table"]),
-        sample=tuple(int(y) for y in d["sample"]), equations=equations, params=params,
+        id=int(sid),
+        group=int(d["group"]),
+        ages=tuple(int(a) for a in d["ages"]),
+        table=str(d["table"]),
+        sample=tuple(int(y) for y in d["sample"]),
+        equations=equations,
+        params=params,
         b1={str(k): tuple(float(x) for x in v) for k, v in d["b1"].items()},
-        cov_scale=float(d["cov"]["scale"]), cov_lower=[[float(x) for x in row] for row in d["cov"]["lower"]],
+        cov_scale=float(d["cov"]["scale"]),
+        cov_lower=[[float(x) for x in row] for row in d["cov"]["lower"]],
         known_positive=kp if kp == "all" else [tuple(str(x) for x in pair) for pair in kp],
         unknown_sign_value=unknown_sign_value,
     )
@@ -266,11 +279,13 @@ def validate(spec: Spec) -> None:
                         raise SpecError(f"{where}, equation {eq.number}: {t.expr} is not of group {s.group}")
                     if a.kind == "EMI" and a.lag == 0:
                         if a.cell in s.equations:
-                            raise SpecError(f"{where}, equation {eq.number}: {t.expr} is a current dependent "
-                                            "of its own system")
+                            raise SpecError(
+                                f"{where}, equation {eq.number}: {t.expr} is a current dependent of its own system"
+                            )
                         if (s.group, a.cell) not in adult_cells:
-                            raise SpecError(f"{where}, equation {eq.number}: current {t.expr} must be an adult "
-                                            "rate solved earlier")
+                            raise SpecError(
+                                f"{where}, equation {eq.number}: current {t.expr} must be an adult rate solved earlier"
+                            )
                     if a.kind in ("ANKO", "ANME") and a.cell != key:
                         raise SpecError(f"{where}, equation {eq.number}: {t.expr} is not the equation's own cell")
         missing = set(used) - set(s.params)
@@ -318,9 +333,13 @@ def build_spec(raw: dict, variant: str | None = None) -> Spec:
         _apply_variant(raw, variant)
         unknown = float(raw["unknown_sign_covariance"])
         spec = Spec(
-            version=int(raw["version"]), trend_base_year=int(raw["trend_base_year"]),
-            systems=[_build_system(d, unknown) for d in raw["systems"]], variant=variant,
-            variants=raw["variants"], simulation=raw["simulation"], estimation=raw.get("estimation", {}),
+            version=int(raw["version"]),
+            trend_base_year=int(raw["trend_base_year"]),
+            systems=[_build_system(d, unknown) for d in raw["systems"]],
+            variant=variant,
+            variants=raw["variants"],
+            simulation=raw["simulation"],
+            estimation=raw.get("estimation", {}),
         )
     except (KeyError, TypeError, IndexError) as exc:
         raise SpecError(f"sur_spec.yaml is malformed: {type(exc).__name__}: {exc}") from exc
@@ -341,9 +360,15 @@ def simulator_systems(spec: Spec) -> list[dict]:
     """
     out = []
     for s in spec.systems:
-        out.append({
-            "id": s.id, "group": s.group, "ages": list(s.ages), "table": s.table, "cov_scale": s.cov_scale,
-            "cov": s.cov_lower_signed(),
-            "eq": {k: [[s.params[t.param].estimate, t.expr] for t in eq.terms] for k, eq in s.equations.items()},
-        })
+        out.append(
+            {
+                "id": s.id,
+                "group": s.group,
+                "ages": list(s.ages),
+                "table": s.table,
+                "cov_scale": s.cov_scale,
+                "cov": s.cov_lower_signed(),
+                "eq": {k: [[s.params[t.param].estimate, t.expr] for t in eq.terms] for k, eq in s.equations.items()},
+            }
+        )
     return out

@@ -5,6 +5,7 @@ several equations becomes equality constraints r beta = 0 (add_constraints). Out
 frames: coefficients beside the published ones, per-equation diagnostics beside Table B1, the
 residual covariance beside Appendix C, and a one-row summary per system (iterations, tolerance).
 """
+
 from __future__ import annotations
 
 import time
@@ -63,8 +64,14 @@ def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> System
     if r is not None:
         model.add_constraints(r)
     iter_limit, tol = int(estimation["iter_limit"]), float(estimation["tol"])
-    res = model.fit(method="gls", iterate=True, iter_limit=iter_limit, tol=tol,
-                    cov_type=str(estimation["cov_type"]), debiased=bool(estimation["debiased"]))
+    res = model.fit(
+        method="gls",
+        iterate=True,
+        iter_limit=iter_limit,
+        tol=tol,
+        cov_type=str(estimation["cov_type"]),
+        debiased=bool(estimation["debiased"]),
+    )
     seconds = time.perf_counter() - started
     beta, se = res.params, res.std_errors
     violation = 0.0
@@ -80,13 +87,22 @@ def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> System
     for p, eqs in where.items():
         pub = system.params[p]
         term = next(t for t in system.equations[eqs[0]].terms if t.param == p)
-        coef_rows.append({
-            "system": system.id, "table": system.table, "term": p, "variable": term.expr,
-            "equation": ", ".join(system.equations[e].number for e in eqs), "shared": len(eqs) > 1,
-            "estimate": est[p], "std_error": ses[p], "t_value": est[p] / ses[p],
-            "residual_df": interval_df(system, p, T),
-            "published_estimate": pub.estimate, "published_t": pub.t,
-        })
+        coef_rows.append(
+            {
+                "system": system.id,
+                "table": system.table,
+                "term": p,
+                "variable": term.expr,
+                "equation": ", ".join(system.equations[e].number for e in eqs),
+                "shared": len(eqs) > 1,
+                "estimate": est[p],
+                "std_error": ses[p],
+                "t_value": est[p] / ses[p],
+                "residual_df": interval_df(system, p, T),
+                "published_estimate": pub.estimate,
+                "published_t": pub.t,
+            }
+        )
     coefficients = pd.DataFrame(coef_rows)
     q = stats.t.ppf(0.5 + level / 2, coefficients["residual_df"])
     coefficients["ci_low"] = coefficients["estimate"] - q * coefficients["std_error"]
@@ -96,34 +112,60 @@ def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> System
         e = res.resids[key].to_numpy()
         yy = y.to_numpy()
         pub = system.b1[key]
-        diag_rows.append({
-            "system": system.id, "equation": system.equations[key].number, "cell": key, "n_obs": T,
-            "n_regressors": X.shape[1], "residual_df": T - X.shape[1],
-            "r2": 1.0 - float(e @ e) / float(((yy - yy.mean()) ** 2).sum()),
-            # Koenker's studentised Breusch-Pagan LM: e^2 on the equation's regressors, n R^2 ~ chi2
-            "lm_p": float(het_breuschpagan(e, X.to_numpy(), robust=True)[1]),
-            "dw": float(durbin_watson(e)),
-            "published_r2": pub[0], "published_lm_p": pub[1], "published_dw": pub[2],
-        })
+        diag_rows.append(
+            {
+                "system": system.id,
+                "equation": system.equations[key].number,
+                "cell": key,
+                "n_obs": T,
+                "n_regressors": X.shape[1],
+                "residual_df": T - X.shape[1],
+                "r2": 1.0 - float(e @ e) / float(((yy - yy.mean()) ** 2).sum()),
+                # Koenker's studentised Breusch-Pagan LM: e^2 on the equation's regressors, n R^2 ~ chi2
+                "lm_p": float(het_breuschpagan(e, X.to_numpy(), robust=True)[1]),
+                "dw": float(durbin_watson(e)),
+                "published_r2": pub[0],
+                "published_lm_p": pub[1],
+                "published_dw": pub[2],
+            }
+        )
     E = res.resids[system.order].to_numpy()
     cov = E.T @ E / T  # ML residual covariance at the converged estimates
     pub_cov = system.covariance()
-    cov_rows = [{"system": system.id, "row": system.order[i], "col": system.order[j],
-                 "covariance": float(cov[i, j]),
-                 "published_magnitude": float(system.cov_lower[i][j]) * system.cov_scale,
-                 "published_used": float(pub_cov[i, j]), "scale": system.cov_scale}
-                for i in range(4) for j in range(i + 1)]
+    cov_rows = [
+        {
+            "system": system.id,
+            "row": system.order[i],
+            "col": system.order[j],
+            "covariance": float(cov[i, j]),
+            "published_magnitude": float(system.cov_lower[i][j]) * system.cov_scale,
+            "published_used": float(pub_cov[i, j]),
+            "scale": system.cov_scale,
+        }
+        for i in range(4)
+        for j in range(i + 1)
+    ]
     summary = {
-        "system": system.id, "table": system.table, "country_group": system.group,
-        "ages": f"{system.ages[0]},{system.ages[1]}", "sample_start": system.sample[0], "sample_end": system.sample[1],
-        "n_obs": T, "n_params": len(est), "n_restrictions": 0 if r is None else len(r),
-        "iterations": int(res.iterations), "iter_limit": iter_limit, "tol": tol,
+        "system": system.id,
+        "table": system.table,
+        "country_group": system.group,
+        "ages": f"{system.ages[0]},{system.ages[1]}",
+        "sample_start": system.sample[0],
+        "sample_end": system.sample[1],
+        "n_obs": T,
+        "n_params": len(est),
+        "n_restrictions": 0 if r is None else len(r),
+        "iterations": int(res.iterations),
+        "iter_limit": iter_limit,
+        "tol": tol,
         "converged": bool(res.iterations < iter_limit and np.all(np.isfinite(beta)) and np.all(np.isfinite(se))),
-        "max_restriction_violation": violation, "min_residual_df": min(d["residual_df"] for d in diag_rows),
+        "max_restriction_violation": violation,
+        "min_residual_df": min(d["residual_df"] for d in diag_rows),
         "fit_seconds": seconds,
     }
-    return SystemFit(system, est, ses, coefficients, pd.DataFrame(diag_rows), pd.DataFrame(cov_rows),
-                     summary, res.resids)
+    return SystemFit(
+        system, est, ses, coefficients, pd.DataFrame(diag_rows), pd.DataFrame(cov_rows), summary, res.resids
+    )
 
 
 def fit_all(spec: Spec, design: pd.DataFrame, skip: set[int] | frozenset = frozenset()) -> dict[int, SystemFit]:

@@ -1,12 +1,23 @@
 """Table 4.12 (where each regressor enters) generated from the specification, never typed."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 from .spec import MACRO_SERIES, Spec
 
-COLUMNS = ["rel_income", "lednor", "own_unemployment", "other_unemployment", "short", "medium",
-           "network", "lagged_dependent", "other_rates", "trend"]
+COLUMNS = [
+    "rel_income",
+    "lednor",
+    "own_unemployment",
+    "other_unemployment",
+    "short",
+    "medium",
+    "network",
+    "lagged_dependent",
+    "other_rates",
+    "trend",
+]
 AGE_LABELS = {1: "0-6", 2: "7-17", 3: "18-34", 4: "35-62", 5: "63-70", 6: "71+"}
 
 
@@ -26,8 +37,13 @@ def table_4_12(spec: Spec) -> pd.DataFrame:
                     if a.kind == "lnRELINNT":
                         col = "rel_income"
                     elif a.kind == "LED":
-                        col = ("lednor" if a.series == "LEDNOR" else
-                               "own_unemployment" if a.series == f"LED{s.group}" else "other_unemployment")
+                        col = (
+                            "lednor"
+                            if a.series == "LEDNOR"
+                            else "own_unemployment"
+                            if a.series == f"LED{s.group}"
+                            else "other_unemployment"
+                        )
                     elif a.kind in ("ANKO", "ANME"):
                         col = "short" if a.kind == "ANKO" else "medium"
                     elif a.kind == "lnBEH":
@@ -48,8 +64,13 @@ def table_4_12(spec: Spec) -> pd.DataFrame:
                         mark = f"{mark} ({a.series})"
                     if mark not in cells[col]:
                         cells[col].append(mark)
-            row = {"country_group": s.group, "sex": eq.sex, "age_group": AGE_LABELS[eq.age],
-                   "equation": eq.number, "table": s.table}
+            row = {
+                "country_group": s.group,
+                "sex": eq.sex,
+                "age_group": AGE_LABELS[eq.age],
+                "equation": eq.number,
+                "table": s.table,
+            }
             for c in COLUMNS:
                 row[c] = ", ".join(cells[c])
             if f"LED{s.group}" not in MACRO_SERIES and not row["own_unemployment"]:

@@ -1,5 +1,6 @@
 """The registry's own rules, on hand-made entries (the real files are checked against a built warehouse in
 tests/integration/test_exhibit_registry.py)."""
+
 from __future__ import annotations
 
 import duckdb
@@ -24,26 +25,37 @@ def test_ids_follow_the_rule():
 def test_problems_name_missing_relations_columns_and_labels():
     columns = {"rate_c": {"year", "sex", "n"}}
     assert problems([_exhibit()], columns) == []
-    found = problems([
-        _exhibit(id="x_fig_1"),
-        _exhibit(id="c_fig_2", source="nope"),
-        _exhibit(id="c_fig_3", columns=["year", "missing"]),
-        _exhibit(id="c_fig_4", labels={"sex": "no_such_map"}),
-        _exhibit(id="c_fig_6", figure={"kind": "pie", "x": "year", "y": "n"}),
-        _exhibit(id="c_fig_7", disclosure={"counts": {"persons": "m"}}),
-        _exhibit(id="a_fig_8"),
-    ], columns)
+    found = problems(
+        [
+            _exhibit(id="x_fig_1"),
+            _exhibit(id="c_fig_2", source="nope"),
+            _exhibit(id="c_fig_3", columns=["year", "missing"]),
+            _exhibit(id="c_fig_4", labels={"sex": "no_such_map"}),
+            _exhibit(id="c_fig_6", figure={"kind": "pie", "x": "year", "y": "n"}),
+            _exhibit(id="c_fig_7", disclosure={"counts": {"persons": "m"}}),
+            _exhibit(id="a_fig_8"),
+        ],
+        columns,
+    )
     text = "\n".join(found)
-    for expected in ("x_fig_1: id does not follow", "c_fig_2: source 'nope' does not exist",
-                     "c_fig_3: column 'missing'", "label map 'no_such_map'", "c_fig_6: figure kind 'pie'",
-                     "c_fig_7: column 'persons' is not in rate_c", "a_fig_8: id's study letter"):
+    for expected in (
+        "x_fig_1: id does not follow",
+        "c_fig_2: source 'nope' does not exist",
+        "c_fig_3: column 'missing'",
+        "label map 'no_such_map'",
+        "c_fig_6: figure kind 'pie'",
+        "c_fig_7: column 'persons' is not in rate_c",
+        "a_fig_8: id's study letter",
+    ):
         assert expected in text, expected
 
 
 def test_extract_binds_filters_and_refuses_non_identifiers():
     con = duckdb.connect()
-    con.execute("create schema models; create table models.t as select * from (values (2000, 'G1', 5), "
-                "(2001, 'G2', 7), (2002, 'x''); drop table models.t; --', 9)) v(year, grp, n)")
+    con.execute(
+        "create schema models; create table models.t as select * from (values (2000, 'G1', 5), "
+        "(2001, 'G2', 7), (2002, 'x''); drop table models.t; --', 9)) v(year, grp, n)"
+    )
     hostile = "x'); drop table models.t; --"
     e = _exhibit(source="models.t", columns=["year", "grp", "n"], where={"grp": ["G2", hostile]}, order_by=["year"])
     df = extract(con, e, relation_of=lambda name: name)

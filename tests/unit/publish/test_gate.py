@@ -1,4 +1,5 @@
 """The gate over the registry: no exhibit bypasses it by omission; model outputs need their model's verdict."""
+
 from __future__ import annotations
 
 import duckdb
@@ -11,8 +12,14 @@ from models_py.publish.gate import model_records, protect_exhibits, record_model
 
 
 def _table_exhibit(**kw) -> Exhibit:
-    base = dict(id="c_tab_x", study="c", title="t", source="m", columns=["year", "persons"],
-                disclosure={"family": "f", "dimensions": ["year"], "counts": {"persons": "persons"}})
+    base = dict(
+        id="c_tab_x",
+        study="c",
+        title="t",
+        source="m",
+        columns=["year", "persons"],
+        disclosure={"family": "f", "dimensions": ["year"], "counts": {"persons": "persons"}},
+    )
     return Exhibit(**{**base, **kw})
 
 
@@ -36,18 +43,36 @@ def test_an_exhibit_without_a_declaration_is_not_published():
 def test_model_outputs_need_a_passing_verdict_covering_their_columns():
     con = duckdb.connect()
     coefficients = pd.DataFrame({"term": ["a", "b"], "coef": [0.1, 0.2], "std_err": [0.01, 0.02]})
-    e = Exhibit(id="b_tab_rrr", study="b", title="t", source="models.b_rrr", columns=["term", "coef", "std_err"],
-                disclosure={"model": "person"})
+    e = Exhibit(
+        id="b_tab_rrr",
+        study="b",
+        title="t",
+        source="models.b_rrr",
+        columns=["term", "coef", "std_err"],
+        disclosure={"model": "person"},
+    )
     assert protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts={}).published == {}
 
-    good = dc.check_model("b_rrr", "person", fields=["term", "coef", "std_err"], residual_df=5000,
-                          category_persons={"sex": {"1": 400, "2": 390}}, outcome_persons={"stay": 700, "return": 90})
+    good = dc.check_model(
+        "b_rrr",
+        "person",
+        fields=["term", "coef", "std_err"],
+        residual_df=5000,
+        category_persons={"sex": {"1": 400, "2": 390}},
+        outcome_persons={"stay": 700, "return": 90},
+    )
     record_model_check(con, "models.b_rrr", good, ["term", "coef", "std_err"])
     gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
     assert "b_tab_rrr" in gate.published and gate.record.iloc[0]["status"] == "pass"
 
-    blocked = dc.check_model("b_rrr", "person", fields=["term", "coef"], residual_df=5000,
-                             category_persons={"origin": {"EU": 400, "tiny": 3}}, outcome_persons={"stay": 700})
+    blocked = dc.check_model(
+        "b_rrr",
+        "person",
+        fields=["term", "coef"],
+        residual_df=5000,
+        category_persons={"origin": {"EU": 400, "tiny": 3}},
+        outcome_persons={"stay": 700},
+    )
     assert blocked.status == "fail"  # a 3-person category (policy T9)
     record_model_check(con, "models.b_rrr", blocked, ["term", "coef"])
     gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
@@ -66,7 +91,13 @@ def test_an_unprotectable_family_is_withheld_or_blocks_by_the_policy_setting():
 
 
 def test_a_model_not_estimable_on_these_data_is_withheld_not_failed():
-    e = Exhibit(id="a_tab_4_2", study="a", title="t", source="models.a_sur_coefficients", columns=["term"],
-                disclosure={"model": "aggregate"})
+    e = Exhibit(
+        id="a_tab_4_2",
+        study="a",
+        title="t",
+        source="models.a_sur_coefficients",
+        columns=["term"],
+        disclosure={"model": "aggregate"},
+    )
     gate = protect_exhibits([e], {"a_tab_4_2": pd.DataFrame({"term": pd.Series(dtype="object")})}, model_verdicts={})
     assert gate.published == {} and gate.record.iloc[0]["status"] == "withheld"

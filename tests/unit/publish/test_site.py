@@ -1,4 +1,5 @@
 """The published site: layout, manifest, workbook, atomic publication."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,27 +16,66 @@ from models_py.publish.site import PublishedExhibit, Site, format_cell, markdown
 
 
 def _site(value: float = 1.0) -> Site:
-    table = pd.DataFrame({"year": [2000, 2001, 2002], "group": ["G1", "G1", "G1"],
-                          "persons": [120.0, np.nan, 40.0], "rate": [value, np.nan, 2.5]})
-    suppressed = pd.DataFrame({"year": [False] * 3, "group": [False] * 3, "persons": [False, True, False],
-                               "rate": [False, True, False]})
-    figure = Exhibit(id="c_fig_1", study="c", title="A line", source="m", columns=list(table.columns),
-                     number="Figure 1", figure={"kind": "line", "x": "year", "y": "rate", "series": "group"})
+    table = pd.DataFrame(
+        {
+            "year": [2000, 2001, 2002],
+            "group": ["G1", "G1", "G1"],
+            "persons": [120.0, np.nan, 40.0],
+            "rate": [value, np.nan, 2.5],
+        }
+    )
+    suppressed = pd.DataFrame(
+        {"year": [False] * 3, "group": [False] * 3, "persons": [False, True, False], "rate": [False, True, False]}
+    )
+    figure = Exhibit(
+        id="c_fig_1",
+        study="c",
+        title="A line",
+        source="m",
+        columns=list(table.columns),
+        number="Figure 1",
+        figure={"kind": "line", "x": "year", "y": "rate", "series": "group"},
+    )
     plain = Exhibit(id="c_tab_a1", study="c", title="A table", source="m", columns=list(table.columns))
-    card = pd.DataFrame({"study": ["C"], "claim": ["c_x"], "source": ["§6"], "statement": ["s"], "published": ["1"],
-                         "pipeline": ["1"], "status": ["holds"], "reason": [""]})
+    card = pd.DataFrame(
+        {
+            "study": ["C"],
+            "claim": ["c_x"],
+            "source": ["§6"],
+            "statement": ["s"],
+            "published": ["1"],
+            "pipeline": ["1"],
+            "status": ["holds"],
+            "reason": [""],
+        }
+    )
     record = pd.DataFrame({"exhibit_id": ["c_fig_1", "c_tab_a1"], "status": ["pass", "pass"]})
-    return Site(title="T", studies={"c": "Study C", "pipeline": "Data quality"},
-                exhibits=[PublishedExhibit(figure, table, suppressed), PublishedExhibit(plain, table, suppressed)],
-                scorecard=card, disclosure_record=record, provenance={"run": "r"})
+    return Site(
+        title="T",
+        studies={"c": "Study C", "pipeline": "Data quality"},
+        exhibits=[PublishedExhibit(figure, table, suppressed), PublishedExhibit(plain, table, suppressed)],
+        scorecard=card,
+        disclosure_record=record,
+        provenance={"run": "r"},
+    )
 
 
 def test_layout_manifest_and_workbook(tmp_path):
     index = write_site(_site(), tmp_path)
     assert index == tmp_path / "index.html"
-    for name in ("index.html", "study_c.html", "quality.html", "scorecard.html", "disclosure.html", "workbook.xlsx",
-                 "exhibits/c_fig_1.csv", "exhibits/c_fig_1.parquet", "figures/c_fig_1.svg", "figures/c_fig_1.png",
-                 "exhibits/c_tab_a1.csv"):
+    for name in (
+        "index.html",
+        "study_c.html",
+        "quality.html",
+        "scorecard.html",
+        "disclosure.html",
+        "workbook.xlsx",
+        "exhibits/c_fig_1.csv",
+        "exhibits/c_fig_1.parquet",
+        "figures/c_fig_1.svg",
+        "figures/c_fig_1.png",
+        "exhibits/c_tab_a1.csv",
+    ):
         assert (tmp_path / name).exists(), name
     assert not (tmp_path / "figures" / "c_tab_a1.svg").exists()  # a table-only exhibit has no figure
     manifest = json.loads((tmp_path / "manifest.json").read_text())["files"]
@@ -81,7 +121,14 @@ def test_a_failure_while_writing_leaves_latest_untouched(tmp_path, monkeypatch):
 
 def test_cells_show_counts_as_integers_and_missing_as_empty():
     # a count column with a missing cell is float in pandas; it must not print as 2.095e+04
-    assert [format_cell(v) for v in (20950.0, np.float64(3.0), 0.47251, np.nan, None, 1990, True)] == \
-        ["20950", "3", "0.4725", "", "", "1990", "yes"]
+    assert [format_cell(v) for v in (20950.0, np.float64(3.0), 0.47251, np.nan, None, 1990, True)] == [
+        "20950",
+        "3",
+        "0.4725",
+        "",
+        "",
+        "1990",
+        "yes",
+    ]
     table = pd.DataFrame({"year": [1990, 1991], "population_jan1": [20950.0, np.nan]})
     assert markdown_table(table).splitlines()[2:] == ["| 1990 | 20950 |", "| 1991 |  |"]

@@ -3,6 +3,7 @@
 Measured with `ast` over every module of models_py/simulator/ (issue #18: the simulator was one
 1,371-line class with a 166-line run()).
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,9 +25,11 @@ def modules() -> list[Path]:
 
 def function_lengths(source: str) -> dict[str, int]:
     """Lines from `def` to the function's last line, for every function and method (nested too)."""
-    return {f"{node.name}@{node.lineno}": node.end_lineno - node.lineno + 1
-            for node in ast.walk(ast.parse(source))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return {
+        f"{node.name}@{node.lineno}": node.end_lineno - node.lineno + 1
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
 
 
 def test_function_lengths_are_measured_from_def_to_last_line():
@@ -47,6 +50,7 @@ def test_module_under_line_limit(module: Path):
 
 @pytest.mark.parametrize("module", modules(), ids=lambda p: p.name)
 def test_functions_under_line_limit(module: Path):
-    too_long = {name: n for name, n in function_lengths(module.read_text(encoding="utf-8")).items()
-                if n > MAX_FUNCTION_LINES}
+    too_long = {
+        name: n for name, n in function_lengths(module.read_text(encoding="utf-8")).items() if n > MAX_FUNCTION_LINES
+    }
     assert not too_long, f"{module.name}: functions over {MAX_FUNCTION_LINES} lines: {too_long}"

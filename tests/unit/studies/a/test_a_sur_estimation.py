@@ -1,5 +1,6 @@
 """Iterated restricted SUR: equal to an independent numpy iterated FGLS, restrictions exact, and the
 published data-generating process recovered (Monte Carlo interval coverage)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,7 +41,7 @@ def numpy_iterated_fgls(frames: dict, tol: float = 1e-14, max_iter: int = 10_000
     X = np.zeros((T * len(keys), len(names)))
     for i, k in enumerate(keys):
         for p in frames[k][1].columns:
-            X[i * T:(i + 1) * T, names.index(p)] = frames[k][1][p].to_numpy()
+            X[i * T : (i + 1) * T, names.index(p)] = frames[k][1][p].to_numpy()
     y = np.concatenate([frames[k][0].to_numpy() for k in keys])
     dof = np.sqrt(np.array([T - frames[k][1].shape[1] for k in keys], dtype=float))
     sigma, beta = np.eye(len(keys)), np.zeros(len(names))
@@ -75,8 +76,18 @@ def test_all_nine_fit_with_exact_restrictions_and_tidy_outputs(spec, design):
     assert (s["iterations"] > 1).all()  # iterated, not two-step
     c = t["coefficients"]
     assert len(c) == sum(len(x.params) for x in spec.systems) == 113
-    assert {"system", "equation", "term", "estimate", "std_error", "t_value", "published_estimate",
-            "published_t", "ci_low", "ci_high"} <= set(c.columns)
+    assert {
+        "system",
+        "equation",
+        "term",
+        "estimate",
+        "std_error",
+        "t_value",
+        "published_estimate",
+        "published_t",
+        "ci_low",
+        "ci_high",
+    } <= set(c.columns)
     assert np.allclose(c["t_value"], c["estimate"] / c["std_error"])
     d = t["diagnostics"]
     assert len(d) == 36 and (d["r2"] <= 1).all() and d["lm_p"].between(0, 1).all()

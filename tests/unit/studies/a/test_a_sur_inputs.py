@@ -1,4 +1,5 @@
 """Table 4.1 inputs: the panel from mart rows and the macro seed; lags, logs, sums, differences, Trend."""
+
 from __future__ import annotations
 
 import math
@@ -25,23 +26,50 @@ def mart_rows() -> pd.DataFrame:
         for g in (1, 2, 3):
             for sex in (1, 2):
                 for label, a in AGE_GROUPS.items():
-                    rows.append({"year": y, "country_group": g, "sex": sex, "age_group": label,
-                                 "emi": 0.001 * a + 0.0001 * (y - 1990) + 0.01 * g + 0.002 * sex,
-                                 "anko": 0.1 + 0.001 * (y - 1990), "anme": 0.2 + 0.01 * a * sex,
-                                 "population_jan1": 1000 * g + 10 * a + y - 1990, "beh": 5000 * g + 100 * (y - 1990)})
+                    rows.append(
+                        {
+                            "year": y,
+                            "country_group": g,
+                            "sex": sex,
+                            "age_group": label,
+                            "emi": 0.001 * a + 0.0001 * (y - 1990) + 0.01 * g + 0.002 * sex,
+                            "anko": 0.1 + 0.001 * (y - 1990),
+                            "anme": 0.2 + 0.01 * a * sex,
+                            "population_jan1": 1000 * g + 10 * a + y - 1990,
+                            "beh": 5000 * g + 100 * (y - 1990),
+                        }
+                    )
         # a total row as the mart writes it must be ignored
-        rows.append({"year": y, "country_group": 0, "sex": 0, "age_group": "all", "emi": 9.0, "anko": 9.0,
-                     "anme": 9.0, "population_jan1": 1, "beh": 1})
+        rows.append(
+            {
+                "year": y,
+                "country_group": 0,
+                "sex": 0,
+                "age_group": "all",
+                "emi": 9.0,
+                "anko": 9.0,
+                "anme": 9.0,
+                "population_jan1": 1,
+                "beh": 1,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def macro() -> pd.DataFrame:
     years = np.arange(1988, 2024)
-    return pd.DataFrame({"year": years, "lednor": 3 + 0.1 * (years - 1988), "led1": 7 + 0.05 * (years - 1988),
-                         "led2": np.where(years < 1991, np.nan, 10 + 0.2 * (years - 1988)),
-                         "relinnt1": np.where(years < 1990, np.nan, 1.2 + 0.01 * (years - 1988)),
-                         "relinnt2": 2.5, "relinnt3": np.where(years < 1990, np.nan, 5 + 0.02 * (years - 1988)),
-                         "source_note": "x"})
+    return pd.DataFrame(
+        {
+            "year": years,
+            "lednor": 3 + 0.1 * (years - 1988),
+            "led1": 7 + 0.05 * (years - 1988),
+            "led2": np.where(years < 1991, np.nan, 10 + 0.2 * (years - 1988)),
+            "relinnt1": np.where(years < 1990, np.nan, 1.2 + 0.01 * (years - 1988)),
+            "relinnt2": 2.5,
+            "relinnt3": np.where(years < 1990, np.nan, 5 + 0.02 * (years - 1988)),
+            "source_note": "x",
+        }
+    )
 
 
 def test_terms_built_from_lags_logs_sums_differences_and_trend():

@@ -1,4 +1,5 @@
 """§4.10 simulations: exact on data generated without errors, and the counterfactuals' mechanics."""
+
 from __future__ import annotations
 
 from pathlib import Path

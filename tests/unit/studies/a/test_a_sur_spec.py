@@ -1,4 +1,5 @@
 """Study A's SUR specification file: it loads, its rules are enforced, and the simulator reads it."""
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,11 @@ def test_nine_systems_of_four_equations_with_the_published_restrictions():
     spec = load_spec()
     assert [s.id for s in spec.systems] == list(range(1, 10))
     assert sum(len(s.equations) for s in spec.systems) == 36
-    assert spec.system(1).restrictions() == [("m", ["K3", "K4", "M3", "M4"]), ("c", ["K3", "K4", "M3", "M4"]),
-                                             ("g", ["K3", "K4", "M3", "M4"])]
+    assert spec.system(1).restrictions() == [
+        ("m", ["K3", "K4", "M3", "M4"]),
+        ("c", ["K3", "K4", "M3", "M4"]),
+        ("g", ["K3", "K4", "M3", "M4"]),
+    ]
     assert spec.system(4).restrictions() == [("e_K5", ["K5", "M5", "M6"]), ("u_K6", ["K6", "M6"])]
     assert spec.system(5).restrictions() == []
     # every published parameter is estimated once: 15 in Table 4.2, 14 in Table 4.10
@@ -68,20 +72,25 @@ def test_parse_expr_sums_differences_and_lags():
             parse_expr(bad)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda r: _system(r, 1)["equations"]["K3"]["terms"].append(["zz", "LED1"]), "no published value"),
-    (lambda r: _system(r, 1)["params"].update({"zz": [0.1, 1.0, ["K3"]]}), "not in any equation"),
-    (lambda r: _system(r, 1)["params"]["c"].__setitem__(2, ["K3", "K4"]), "published for"),
-    (lambda r: _system(r, 1)["equations"]["K3"]["terms"].__setitem__(1, ["b_K3", "EMI_K9[-1]"]), "unknown series"),
-    (lambda r: _system(r, 3)["equations"]["K3"]["terms"].__setitem__(2, ["e", "lnRELINNT1[-2]"]), "not of group"),
-    (lambda r: _system(r, 7)["equations"]["K1"]["terms"].__setitem__(2, ["e", "EMI_M1"]), "current dependent"),
-    (lambda r: _system(r, 2)["cov"].__setitem__("lower", [[0.1], [0.5, 0.1], [0, 0, 0.1], [0, 0, 0, 0.1]]),
-     "positive definite"),
-    (lambda r: _system(r, 4)["cov"].__setitem__("known_positive", [["M5", "X9"]]), "must name two equations"),
-    (lambda r: r["variants"]["s_K3"]["options"]["shared_4_2_2"][0].__setitem__("param", "s_K9"), "missing system"),
-    (lambda r: _system(r, 1)["b1"].pop("K3"), "Table B1"),
-    (lambda r: r["systems"].pop(), "numbered 1..9"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: _system(r, 1)["equations"]["K3"]["terms"].append(["zz", "LED1"]), "no published value"),
+        (lambda r: _system(r, 1)["params"].update({"zz": [0.1, 1.0, ["K3"]]}), "not in any equation"),
+        (lambda r: _system(r, 1)["params"]["c"].__setitem__(2, ["K3", "K4"]), "published for"),
+        (lambda r: _system(r, 1)["equations"]["K3"]["terms"].__setitem__(1, ["b_K3", "EMI_K9[-1]"]), "unknown series"),
+        (lambda r: _system(r, 3)["equations"]["K3"]["terms"].__setitem__(2, ["e", "lnRELINNT1[-2]"]), "not of group"),
+        (lambda r: _system(r, 7)["equations"]["K1"]["terms"].__setitem__(2, ["e", "EMI_M1"]), "current dependent"),
+        (
+            lambda r: _system(r, 2)["cov"].__setitem__("lower", [[0.1], [0.5, 0.1], [0, 0, 0.1], [0, 0, 0, 0.1]]),
+            "positive definite",
+        ),
+        (lambda r: _system(r, 4)["cov"].__setitem__("known_positive", [["M5", "X9"]]), "must name two equations"),
+        (lambda r: r["variants"]["s_K3"]["options"]["shared_4_2_2"][0].__setitem__("param", "s_K9"), "missing system"),
+        (lambda r: _system(r, 1)["b1"].pop("K3"), "Table B1"),
+        (lambda r: r["systems"].pop(), "numbered 1..9"),
+    ],
+)
 def test_every_rule_is_enforced(raw, mutate, message):
     broken = copy.deepcopy(raw)
     mutate(broken)
