@@ -123,7 +123,8 @@ def _split(frame: pd.DataFrame, exhibit: Exhibit) -> tuple[pd.DataFrame, pd.Data
         for c in frame.columns
         if c.endswith(SUPPRESSED_SUFFIX)
     }
-    table = add_labels(frame[[c for c in exhibit.columns]], exhibit)
+    # the gate drops rule inputs that are not published counts (persons behind person-years, undeclared denominators)
+    table = add_labels(frame[[c for c in exhibit.columns if c in frame.columns]], exhibit)
     mask = pd.DataFrame({c: flags.get(c, pd.Series(False, index=frame.index)) for c in table.columns})
     return table.reset_index(drop=True), mask.reset_index(drop=True)
 
