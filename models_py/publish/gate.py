@@ -103,9 +103,11 @@ def _model_exhibit(exhibit: Exhibit, records: dict[str, dict], frame: pd.DataFra
     if record is None:
         return dc.GateRecord(exhibit.id, "model", "fail", f"no {rule} verdict recorded for {exhibit.source}", [rule])
     uncovered = sorted(set(exhibit.columns) - set(str(record["fields"]).split(",")))
-    if record["status"] == "fail" or uncovered:
-        reason = record["reason"] if record["status"] == "fail" else f"columns not checked: {', '.join(uncovered)}"
+    if uncovered or "fields not allowed" in str(record["reason"]):  # the code publishes what it must not: block
+        reason = f"columns not checked: {', '.join(uncovered)}" if uncovered else record["reason"]
         return dc.GateRecord(exhibit.id, "model", "fail", reason, [rule])
+    if record["status"] == "fail":  # the data do not support publishing this model (small cells, df): withhold
+        return dc.GateRecord(exhibit.id, "model", WITHHELD, record["reason"], [rule])
     return dc.GateRecord(
         exhibit.id,
         "model",

@@ -74,9 +74,16 @@ def test_model_outputs_need_a_passing_verdict_covering_their_columns():
         outcome_persons={"stay": 700},
     )
     assert blocked.status == "fail"  # a 3-person category (policy T9)
-    record_model_check(con, "models.b_rrr", blocked, ["term", "coef"])
+    record_model_check(con, "models.b_rrr", blocked, ["term", "coef", "std_err"])
     gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
     assert gate.published == {} and "fewer than 10 persons" in gate.record.iloc[0]["reason"]
+    assert gate.record.iloc[0]["status"] == "withheld"  # the data do not support it: withheld, the report goes on
+
+    forbidden = dc.check_model("b_rrr", "person", fields=["term", "residual"], residual_df=5000,
+                               category_persons={"sex": {"1": 400}}, outcome_persons={"stay": 700})
+    record_model_check(con, "models.b_rrr", forbidden, ["term", "coef", "std_err"])
+    gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
+    assert gate.record.iloc[0]["status"] == "fail"  # a forbidden field is a code error: it blocks publishing
 
 
 def test_an_unprotectable_family_is_withheld_or_blocks_by_the_policy_setting():
