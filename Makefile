@@ -29,7 +29,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install browser run test ui simulate lock prepare clean bench
+.PHONY: install browser lint run test ui simulate lock prepare clean bench
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -59,7 +59,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "note: chromium/chromedriver missing and not root: the browser test will be skipped"; fi; }
 
-test: install browser
+# ruff: lint and format check (configuration in pyproject.toml)
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
