@@ -1,5 +1,6 @@
 """dbt on simulated deliveries: reconcile the panel with the simulator's truth, and recompute one
 rate table of each study independently in pandas from the raw deliveries."""
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,9 @@ def load_landing(landing: Path, con: duckdb.DuckDBPyConnection) -> list[int]:
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     from models_py.simulator import simulate
+
     d = tmp_path_factory.mktemp("dbt_sim")
-    summary = simulate(d / "landing", scale=SCALE, first_year=FIRST, last_year=LAST, seed=SEED,
-                       truth_dir=d / "truth")
+    summary = simulate(d / "landing", scale=SCALE, first_year=FIRST, last_year=LAST, seed=SEED, truth_dir=d / "truth")
     wh = d / "warehouse.duckdb"
     con = duckdb.connect(str(wh))
     load_landing(d / "landing", con)
@@ -68,20 +69,28 @@ def test_panel_reconciles_with_simulator_truth(sim):
     assert res.returncode == 0
     truth = pd.read_csv(d / "truth" / "yearly.csv").set_index("year")
     # person-years in the 1 January stock, per year
-    py = _df(wh, "select year, count(*) as n from marts.fct_person_year where resident_jan1 group by year").set_index("year")["n"]
+    py = _df(wh, "select year, count(*) as n from marts.fct_person_year where resident_jan1 group by year").set_index(
+        "year"
+    )["n"]
     assert py.to_dict() == truth["residents_1jan"].to_dict()
     # persons: everybody ever registered (newest delivery)
     n_persons = _df(wh, "select count(*) as n from staging.stg_persons")["n"].iloc[0]
     assert n_persons == truth.loc[LAST, "persons"]
     # registered immigrations per registration year
-    imm = _df(wh, "select registration_year as year, count(*) as n from staging.stg_migration_events "
-                  "where direction = 'in' group by 1").set_index("year")["n"]
+    imm = _df(
+        wh,
+        "select registration_year as year, count(*) as n from staging.stg_migration_events "
+        "where direction = 'in' group by 1",
+    ).set_index("year")["n"]
     assert imm.reindex(truth.index, fill_value=0).to_dict() == truth["immigrations_registered"].to_dict()
     # emigrations by registration year, event year and type
     t_em = pd.read_csv(d / "truth" / "emigrations_by_registration_event_type.csv")
     t_em = t_em.groupby(["registration_year", "event_year", "registration_type"])["n"].sum()
-    f_em = _df(wh, "select registration_year, event_year, registration_type, count(*) as n "
-                   "from marts.fct_emigration group by 1, 2, 3")
+    f_em = _df(
+        wh,
+        "select registration_year, event_year, registration_type, count(*) as n "
+        "from marts.fct_emigration group by 1, 2, 3",
+    )
     f_em = f_em.set_index(["registration_year", "event_year", "registration_type"])["n"]
     assert f_em.sort_index().to_dict() == t_em.sort_index().to_dict()
     assert t_em.sum() > 0
@@ -120,8 +129,11 @@ def test_study_a_rate_recomputed_in_pandas(sim):
     exp.index.names = ["year", "sex"]
     exp["emigrations"] = emi.reindex(exp.index, fill_value=0).to_numpy()
     exp["rate_per_100"] = 100 * exp["emigrations"] / exp["population_jan1"]
-    got = _df(wh, "select year, sex, emigrations, population_jan1, rate_per_100 "
-                  "from marts.rate_emigration_year_sex where population = 'immigrants'").set_index(["year", "sex"])
+    got = _df(
+        wh,
+        "select year, sex, emigrations, population_jan1, rate_per_100 "
+        "from marts.rate_emigration_year_sex where population = 'immigrants'",
+    ).set_index(["year", "sex"])
     got = got.reindex(exp.index)
     assert exp["emigrations"].sum() > 20
     np.testing.assert_array_equal(got["emigrations"].to_numpy(), exp["emigrations"].to_numpy())
@@ -166,22 +178,37 @@ def test_study_c_rates_recomputed_in_pandas(sim):
         for y in j.index:
             d31 = dd.get(y, 0) if y < last else np.nan
             mean = (j[y] + d31) / 2
-            rows.append({"population_group": g, "year": y, "emigrations": e.get(y, 0),
-                         "population_jan1": j[y], "population_dec31": d31, "rate_per_100": 100 * e.get(y, 0) / mean})
+            rows.append(
+                {
+                    "population_group": g,
+                    "year": y,
+                    "emigrations": e.get(y, 0),
+                    "population_jan1": j[y],
+                    "population_dec31": d31,
+                    "rate_per_100": 100 * e.get(y, 0) / mean,
+                }
+            )
     exp = pd.DataFrame(rows).set_index(["population_group", "year"]).sort_index()
-    got = _df(wh, """
+    got = _df(
+        wh,
+        """
         select population_group, year, emigrations, population_jan1, population_dec31, rate_per_100
         from marts.rate_c_group_year where population_group in ('G1', 'G3', 'G5', 'all')
         union all
         select 'G2+G4', year, sum(emigrations), sum(population_jan1), sum(population_dec31),
                100.0 * sum(emigrations) / ((sum(population_jan1) + sum(population_dec31)) / 2.0)
-        from marts.rate_c_group_year where population_group in ('G2', 'G4', 'GX') group by year""")
+        from marts.rate_c_group_year where population_group in ('G2', 'G4', 'GX') group by year""",
+    )
     got = got.set_index(["population_group", "year"]).sort_index().reindex(exp.index)
     assert exp["emigrations"].sum() > 20 and (exp.loc["G1", "population_jan1"] > 0).any()
     for c in ["emigrations", "population_jan1"]:
         np.testing.assert_array_equal(got[c].to_numpy(dtype=float), exp[c].to_numpy(dtype=float), err_msg=c)
-    np.testing.assert_allclose(got["population_dec31"].to_numpy(dtype=float), exp["population_dec31"].to_numpy(dtype=float))
-    np.testing.assert_allclose(got["rate_per_100"].to_numpy(dtype=float), exp["rate_per_100"].to_numpy(dtype=float), rtol=1e-12)
+    np.testing.assert_allclose(
+        got["population_dec31"].to_numpy(dtype=float), exp["population_dec31"].to_numpy(dtype=float)
+    )
+    np.testing.assert_allclose(
+        got["rate_per_100"].to_numpy(dtype=float), exp["rate_per_100"].to_numpy(dtype=float), rtol=1e-12
+    )
 
 
 def test_study_b_risk_set_recomputed_in_pandas(sim):
@@ -200,26 +227,45 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
     d_event = pd.to_datetime(first_event["event_date"])
     d0 = d_register.fillna(d_event)
     event_is_first = d_event.notna() & (d_register.isna() | (d_event <= d_register))
-    first = pd.DataFrame({
-        "event_date": d0, "event_year": d0.dt.year, "event_month": d0.dt.month,
-        "immigration_reason": first_event["immigration_reason"].where(event_is_first),
-    })[d0.notna()]
-    countries = pd.read_csv(Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "countries.csv", dtype=str,
-                            keep_default_na=False)
-    nordic = set(countries.loc[countries["is_nordic"] == "true", "country_code"]) - {"NOR"}  # the seed decides; Norway is no Nordic origin
+    first = pd.DataFrame(
+        {
+            "event_date": d0,
+            "event_year": d0.dt.year,
+            "event_month": d0.dt.month,
+            "immigration_reason": first_event["immigration_reason"].where(event_is_first),
+        }
+    )[d0.notna()]
+    countries = pd.read_csv(
+        Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "countries.csv", dtype=str, keep_default_na=False
+    )
+    nordic = set(countries.loc[countries["is_nordic"] == "true", "country_code"]) - {
+        "NOR"
+    }  # the seed decides; Norway is no Nordic origin
     cit = status.set_index(["person_id", "register_year"])["citizenship"]
     cit_at = pd.Series([cit.get((i, y + 1)) for i, y in zip(first.index, first["event_year"])], index=first.index)
-    age_at = first["event_year"] - p.loc[first.index, "birth_year"] - (first["event_month"] < p.loc[first.index, "birth_month"])
+    age_at = (
+        first["event_year"]
+        - p.loc[first.index, "birth_year"]
+        - (first["event_month"] < p.loc[first.index, "birth_month"])
+    )
     ok = (first["immigration_reason"].isin(["work", "nordic"]) | cit_at.isin(nordic)) & (age_at >= 18)
     first = first[ok]
-    out = events[events["direction"] == "out"].merge(first[["event_date"]].rename(columns={"event_date": "d0"}),
-                                                       left_on="person_id", right_index=True)
-    out = out[pd.to_datetime(out["event_date"]) >= out["d0"]].sort_values(["event_date", "event_id"]).groupby("person_id").head(1)
+    out = events[events["direction"] == "out"].merge(
+        first[["event_date"]].rename(columns={"event_date": "d0"}), left_on="person_id", right_index=True
+    )
+    out = (
+        out[pd.to_datetime(out["event_date"]) >= out["d0"]]
+        .sort_values(["event_date", "event_id"])
+        .groupby("person_id")
+        .head(1)
+    )
     out = out.set_index("person_id")
     unknown = out.index[out["country"].isna() | (out["country"] == "XXX")]
     rows = []
     years_res = status[status["status"] == "resident"].groupby("person_id")["register_year"].apply(set)
-    selfemp = set(zip(income.loc[income["self_employed"], "person_id"], income.loc[income["self_employed"], "income_year"]))
+    selfemp = set(
+        zip(income.loc[income["self_employed"], "person_id"], income.loc[income["self_employed"], "income_year"])
+    )
     for pid, f in first.iterrows():
         if pid in unknown:
             continue
@@ -236,8 +282,9 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
                 yv = 1 if out.loc[pid, "country"] == p.loc[pid, "birth_country"] else 2
             rows.append((pid, y, yv))
     exp = pd.DataFrame(rows, columns=["pid", "year", "y"])
-    got = _df(wh, "select persons, person_years, returns, onward from marts.rate_b_descriptives "
-                  "where dimension = 'total'").iloc[0]
+    got = _df(
+        wh, "select persons, person_years, returns, onward from marts.rate_b_descriptives where dimension = 'total'"
+    ).iloc[0]
     assert len(exp) > 100 and (exp["y"] > 0).sum() > 5
     panel = _df(wh, "select person_id as pid, year, y from marts.fct_person_year_study_b")
     expected_rows = set(map(tuple, exp[["pid", "year", "y"]].astype({"year": int, "y": int}).to_numpy().tolist()))
@@ -253,6 +300,7 @@ def test_row_count_anomaly_test_catches_a_lost_year_slice(sim, tmp_path):
     """The local generic test row_count_per_year_anomaly passes on the simulated deliveries and
     fails when 70% of one register year's population_status rows are lost."""
     import shutil
+
     _, wh, res, _ = sim
     assert res.returncode == 0
     sel = ["test", "--select", "stg_population_status,test_name:row_count_per_year_anomaly"]

@@ -274,7 +274,12 @@ def test_run_history_survives_a_restart(env, tmp_path, monkeypatch, defs_for):
         "import dagster as dg, sys; i = dg.DagsterInstance.get();"
         f" r = i.get_run_by_id('{run_id}'); sys.exit(0 if r and r.status.value == 'SUCCESS' else 1)"
     )
-    assert subprocess.run([sys.executable, "-c", code], env={**os.environ, "DAGSTER_HOME": str(home)}, check=False).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, "DAGSTER_HOME": str(home)}, check=False
+        ).returncode
+        == 0
+    )
 
 
 def test_runs_whose_process_died_are_failed_and_their_pool_slot_freed(tmp_path):

@@ -105,11 +105,16 @@ def _record_verdicts(con, tables: list[str]) -> None:
     """The disclosure gate publishes a model table only with a verdict: every model whose estimates a table holds
     passed R8 (publication_problems); an unpublishable model wrote its counts and reasons only."""
     for table in tables:
-        columns = [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'models' and table_name = ?",
-            [table]).fetchall()]
-        record = disclosure.GateRecord(f"models.{table}", "model", "pass",
-                                       "R8 checked per model before its estimates were written", ["R8"])
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'models' and table_name = ?",
+                [table],
+            ).fetchall()
+        ]
+        record = disclosure.GateRecord(
+            f"models.{table}", "model", "pass", "R8 checked per model before its estimates were written", ["R8"]
+        )
         record_model_check(con, f"models.{table}", record, columns)
 
 
@@ -230,8 +235,7 @@ def b_panel(warehouse: Warehouse) -> dg.MaterializeResult:
     description="Study B main model (spec B §4.2-§4.3): multinomial logit stay/return/onward with the spec's reference "
     "levels and calendar-year fixed effects, cluster-robust by person; relative risk ratios with the onward-vs-return "
     "contrast (models.b_rrr), AMEs per 1,000 person-years (models.b_ame) and the income profile "
-    "(models.b_income_profile). "
-    + RANDOM_EFFECTS_NOTE,
+    "(models.b_income_profile). " + RANDOM_EFFECTS_NOTE,
 )
 def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     min_persons, min_df = _thresholds()

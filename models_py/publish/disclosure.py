@@ -44,6 +44,7 @@ Models: `check_model(...)` applies R8 (person-level) or R9 (aggregate series) an
 Files: `scan_published_folder(path)` independently scans a published folder and returns `Finding`s (file, column,
 rule; never the value). Messages and reasons never quote a cell value (R12).
 """
+
 from __future__ import annotations
 
 import csv
@@ -264,8 +265,9 @@ class _Family:
                 for d in dims:
                     if d not in t.dimensions:
                         if d not in self.margins:
-                            raise DisclosureError(f"table {t.exhibit_id} lacks dimension {d} but family {name} "
-                                                  "declares no total for it")
+                            raise DisclosureError(
+                                f"table {t.exhibit_id} lacks dimension {d} but family {name} declares no total for it"
+                            )
                         fixed[d] = self.margins[d].total
                 idx = np.empty(len(f), dtype=np.int64)
                 for r in range(len(f)):
@@ -327,8 +329,9 @@ class _Family:
                         members = [key(parent), *(key(c) for c in children)]
                         if not full and any(k not in self.index for k in members):
                             continue
-                        ids = [self.index[k] if k in self.index else add(k, np.nan, np.nan, False, False)
-                               for k in members]
+                        ids = [
+                            self.index[k] if k in self.index else add(k, np.nan, np.nan, False, False) for k in members
+                        ]
                         rows.append([(ids[0], 1.0), *((i, -1.0) for i in ids[1:])])
         # one relation can be generated from two dimension sets: keep it once
         uniq = {tuple(r): None for r in rows}
@@ -404,7 +407,7 @@ def _null(Md: np.ndarray) -> np.ndarray:
     else:
         return null_space(Md)
     tol = max(m, n) * np.finfo(float).eps * (sv.max() if len(sv) else 0.0)
-    return vh[(sv > tol).sum():].conj().T
+    return vh[(sv > tol).sum() :].conj().T
 
 
 @dataclass
@@ -446,8 +449,14 @@ class _Auditor:
         pos = -np.ones(f.n, dtype=np.int64)
         pos[uidx] = np.arange(len(uidx))
         known_val = np.where(unknown, 0.0, np.nan_to_num(f.value))
-        res = {"exact_passed": True, "interval_passed": True, "singleton_passed": True, "min_width": math.inf,
-               "failing": [], "derived": []}
+        res = {
+            "exact_passed": True,
+            "interval_passed": True,
+            "singleton_passed": True,
+            "min_width": math.inf,
+            "failing": [],
+            "derived": [],
+        }
         if len(uidx) == 0:
             return res
         # bipartite graph: unknown cells + relations (equalities, then rate inequalities)
@@ -477,8 +486,8 @@ class _Auditor:
         ulab = lab[:nu]
         order = np.argsort(ulab, kind="stable")
         bounds = np.searchsorted(ulab[order], np.arange(ncomp + 1))
-        eq_lab = lab[nu: nu + len(rows_touch)]
-        ine_lab = lab[nu + len(rows_touch):]
+        eq_lab = lab[nu : nu + len(rows_touch)]
+        ine_lab = lab[nu + len(rows_touch) :]
         eq_by = {}
         for k, c in enumerate(eq_lab):
             eq_by.setdefault(int(c), []).append(int(rows_touch[k]))
@@ -486,16 +495,20 @@ class _Auditor:
         for k, c in enumerate(ine_lab):
             ine_by.setdefault(int(c), []).append(ine[k])
         for c in range(ncomp):
-            vars_ = uidx[order[bounds[c]: bounds[c + 1]]]
+            vars_ = uidx[order[bounds[c] : bounds[c + 1]]]
             if not suppressed[vars_].any() and len(vars_) > self.s["secondary"]["max_component_unknowns"]:
                 self.skipped += 1  # a large block of unpublished cells only: its exact audit is skipped
                 continue
             fis = [fi for fi in func_by_comp.get(c, []) if ("f", fi) not in self.certified]
-            if not fis and all(("c", int(j)) in self.certified for j in vars_ if suppressed[j]) \
-                    and f.published[vars_].all():
+            if (
+                not fis
+                and all(("c", int(j)) in self.certified for j in vars_ if suppressed[j])
+                and f.published[vars_].all()
+            ):
                 continue
-            out = self._component(vars_, eq_by.get(c, []), ine_by.get(c, []), suppressed, known_val,
-                                  [(fi, functionals[fi]) for fi in fis])
+            out = self._component(
+                vars_, eq_by.get(c, []), ine_by.get(c, []), suppressed, known_val, [(fi, functionals[fi]) for fi in fis]
+            )
             self.components += 1
             for k in ("exact_passed", "interval_passed", "singleton_passed"):
                 res[k] = res[k] and out[k]
@@ -513,8 +526,14 @@ class _Auditor:
         a wider neighbourhood and finally on the whole component."""
         f, sec = self.f, self.s["secondary"]
         k = len(vars_)
-        out = {"exact_passed": True, "interval_passed": True, "singleton_passed": True, "min_width": math.inf,
-               "failing": [], "derived": []}
+        out = {
+            "exact_passed": True,
+            "interval_passed": True,
+            "singleton_passed": True,
+            "min_width": math.inf,
+            "failing": [],
+            "derived": [],
+        }
         has_aux = bool((~f.published[vars_]).any())
         if has_aux and k > sec["max_component_unknowns"]:
             raise DisclosureError(f"family {f.name}: a connected component of {k} unknowns is too large to audit")
@@ -603,15 +622,22 @@ class _Auditor:
                 if i in pos:
                     lo_b[pos[i]] = hi_b[pos[i]] = 1.0
             c = cvec[cols]
-            kw = dict(A_ub=Us, b_ub=Vs, A_eq=Ms if Ms.shape[0] else None, b_eq=bs if Ms.shape[0] else None,
-                      bounds=np.column_stack([lo_b, hi_b]), method="highs")
+            kw = dict(
+                A_ub=Us,
+                b_ub=Vs,
+                A_eq=Ms if Ms.shape[0] else None,
+                b_eq=bs if Ms.shape[0] else None,
+                bounds=np.column_stack([lo_b, hi_b]),
+                method="highs",
+            )
             hi = linprog(-c, **kw)
             self.lps += 1
             if hi.status == 0 and xtrue is not None:
                 moved.update(int(cols[t]) for t in np.flatnonzero(np.abs(hi.x - xtrue[cols]) > 1e-7))
             if hi.status == 2:
-                raise DisclosureError(f"family {f.name}: the audit's linear program is infeasible "
-                                      "(inconsistent relations)")
+                raise DisclosureError(
+                    f"family {f.name}: the audit's linear program is infeasible (inconsistent relations)"
+                )
             if hi.status == 3:
                 return math.inf
             if v is not None and -hi.fun - v >= self.min_w - 1e-7:
@@ -842,15 +868,25 @@ class _Protector:
             if rounds > self.s["secondary"]["max_rounds"] or not self.fix(res["failing"]):
                 status = "fail"
                 rules = sorted({r for r, _ in res["failing"]})
-                reason = (f"audit {', '.join(rules)} still fails for {len(set(res['failing']))} quantities after "
-                          f"{rounds} rounds of secondary suppression")
+                reason = (
+                    f"audit {', '.join(rules)} still fails for {len(set(res['failing']))} quantities after "
+                    f"{rounds} rounds of secondary suppression"
+                )
                 break
         sec = time.perf_counter() - t0
-        return {"status": status, "reason": reason, "rounds": rounds, "seconds": sec,
-                "exact_passed": res["exact_passed"], "interval_passed": res["interval_passed"],
-                "singleton_passed": res["singleton_passed"],
-                "min_width": res["min_width"], "components": aud.components, "lps": aud.lps,
-                "derived_protected": len(known_derived)}
+        return {
+            "status": status,
+            "reason": reason,
+            "rounds": rounds,
+            "seconds": sec,
+            "exact_passed": res["exact_passed"],
+            "interval_passed": res["interval_passed"],
+            "singleton_passed": res["singleton_passed"],
+            "min_width": res["min_width"],
+            "components": aud.components,
+            "lps": aud.lps,
+            "derived_protected": len(known_derived),
+        }
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -880,17 +916,40 @@ def protect(tables: list[TableSpec], settings: dict | None = None) -> GateResult
             summary = prot.run()
         except DisclosureError as exc:
             for i, t in members:
-                out_records[i] = GateRecord(t.exhibit_id, "table", "fail", str(exc), ["R2", "R3", "R5"], fam_name,
-                                            seconds=time.perf_counter() - t0)
+                out_records[i] = GateRecord(
+                    t.exhibit_id,
+                    "table",
+                    "fail",
+                    str(exc),
+                    ["R2", "R3", "R5"],
+                    fam_name,
+                    seconds=time.perf_counter() - t0,
+                )
                 frames[t.exhibit_id] = None
-            families.append({"family": fam_name, "tables": len(members), "status": "fail", "reason": str(exc),
-                             "seconds": time.perf_counter() - t0})
+            families.append(
+                {
+                    "family": fam_name,
+                    "tables": len(members),
+                    "status": "fail",
+                    "reason": str(exc),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
             continue
         sup, prim = prot.suppressed, prot.primary
-        families.append({"family": fam_name, "tables": len(members), "cells": int(fam.n_published),
-                         "unpublished_cells": int(fam.n - fam.n_published), "relations": len(fam.members),
-                         "primary": int(prim[: fam.n_published].sum()),
-                         "secondary": int((sup & ~prim)[: fam.n_published].sum()), **summary, "notes": fam.notes})
+        families.append(
+            {
+                "family": fam_name,
+                "tables": len(members),
+                "cells": int(fam.n_published),
+                "unpublished_cells": int(fam.n - fam.n_published),
+                "relations": len(fam.members),
+                "primary": int(prim[: fam.n_published].sum()),
+                "secondary": int((sup & ~prim)[: fam.n_published].sum()),
+                **summary,
+                "notes": fam.notes,
+            }
+        )
         if not np.isfinite(families[-1]["min_width"]):
             families[-1]["min_width"] = None
         for i, t in members:
@@ -945,20 +1004,37 @@ def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict,
     if status == "pass" and fam.notes:
         status, reason = "review", "; ".join(fam.notes)
     if status == "pass" and nonzero and (primary + secondary) / nonzero > s["secondary"]["review_suppressed_share"]:
-        status, reason = "review", (f"{primary + secondary} of {nonzero} non-zero cells suppressed: publish a coarser "
-                                    "table (R1)")
-    audit = {k: summary[k] for k in ("exact_passed", "interval_passed", "singleton_passed", "min_width", "rounds",
-                                     "components", "lps")}
+        status, reason = (
+            "review",
+            (f"{primary + secondary} of {nonzero} non-zero cells suppressed: publish a coarser table (R1)"),
+        )
+    audit = {
+        k: summary[k]
+        for k in ("exact_passed", "interval_passed", "singleton_passed", "min_width", "rounds", "components", "lps")
+    }
     audit["target_width_met"] = summary["min_width"] >= s["secondary"]["target_interval_width"]
     if not np.isfinite(audit["min_width"]):
         audit["min_width"] = None  # no protected quantity (or all unbounded): JSON-safe for metadata
-    rec = GateRecord(t.exhibit_id, "table", status, reason, rules, fam.name, n_cells, primary, secondary, rates_sup,
-                     audit, summary["seconds"])
+    rec = GateRecord(
+        t.exhibit_id,
+        "table",
+        status,
+        reason,
+        rules,
+        fam.name,
+        n_cells,
+        primary,
+        secondary,
+        rates_sup,
+        audit,
+        summary["seconds"],
+    )
     return (None if status == "fail" else out), rec
 
 
-def audit_pattern(tables: list[TableSpec], suppressed: dict[str, dict[str, list[bool]]],
-                  settings: dict | None = None) -> dict:
+def audit_pattern(
+    tables: list[TableSpec], suppressed: dict[str, dict[str, list[bool]]], settings: dict | None = None
+) -> dict:
     """Audit a given suppression pattern without changing it (the T3/T4 tests, and an intruder's view).
 
     `suppressed[exhibit_id][count_column]` is a boolean per row. Returns, per family, the audit result and the
@@ -983,10 +1059,13 @@ def audit_pattern(tables: list[TableSpec], suppressed: dict[str, dict[str, list[
         def where(j, names=names, fam=fam):
             return [(names[ti], r, c) for ti, r, c in fam.occ[j]] or [("(unpublished)", -1, fam.keys[j][0])]
 
-        out[name] = {**{k: res[k] for k in ("exact_passed", "interval_passed", "singleton_passed", "min_width")},
-                     "failing": [(rule, [w for j in sup_ for w in where(j)]) for rule, sup_ in res["failing"]],
-                     "determined": sorted({w for rule, sup_ in res["failing"] if rule == "R5a" and len(sup_) == 1
-                                           for w in where(sup_[0])})}
+        out[name] = {
+            **{k: res[k] for k in ("exact_passed", "interval_passed", "singleton_passed", "min_width")},
+            "failing": [(rule, [w for j in sup_ for w in where(j)]) for rule, sup_ in res["failing"]],
+            "determined": sorted(
+                {w for rule, sup_ in res["failing"] if rule == "R5a" and len(sup_) == 1 for w in where(sup_[0])}
+            ),
+        }
     return out
 
 
@@ -1004,9 +1083,17 @@ def category_persons(frame: pd.DataFrame, columns: list[str], person_column: str
     return out
 
 
-def check_model(exhibit_id: str, kind: str, *, fields, residual_df, category_persons: dict | None = None,
-                outcome_persons: dict | None = None, input_tables: list[TableSpec] | None = None,
-                settings: dict | None = None) -> GateRecord:
+def check_model(
+    exhibit_id: str,
+    kind: str,
+    *,
+    fields,
+    residual_df,
+    category_persons: dict | None = None,
+    outcome_persons: dict | None = None,
+    input_tables: list[TableSpec] | None = None,
+    settings: dict | None = None,
+) -> GateRecord:
     """R8 (kind="person") or R9 (kind="aggregate") for one model artefact.
 
     fields: the column/field names the artefact publishes (anything outside the whitelist is refused);
@@ -1026,16 +1113,18 @@ def check_model(exhibit_id: str, kind: str, *, fields, residual_df, category_per
     if refused:
         problems.append(f"fields not allowed for a {kind}-level model: {', '.join(refused)}")
     dfs = residual_df if isinstance(residual_df, dict) else {"model": residual_df}
-    low = sorted(str(k) for k, v in dfs.items()
-                 if not (v is not None and np.isfinite(v) and v >= ms["min_residual_df"]))
+    low = sorted(
+        str(k) for k, v in dfs.items() if not (v is not None and np.isfinite(v) and v >= ms["min_residual_df"])
+    )
     if low:
         problems.append(f"residual degrees of freedom below {ms['min_residual_df']} in: {', '.join(low)}")
     if kind == "person":
         for name, levels in sorted((category_persons or {}).items()):
             small = sum(1 for v in levels.values() if v < ms["min_category_persons"])
             if small:
-                problems.append(f"regressor {name}: {small} level(s) with fewer than "
-                                f"{ms['min_category_persons']} persons")
+                problems.append(
+                    f"regressor {name}: {small} level(s) with fewer than {ms['min_category_persons']} persons"
+                )
         small = sum(1 for v in (outcome_persons or {}).values() if v < ms["min_category_persons"])
         if small:
             problems.append(f"outcome: {small} category(ies) with fewer than {ms['min_category_persons']} persons")
@@ -1057,9 +1146,16 @@ def check_model(exhibit_id: str, kind: str, *, fields, residual_df, category_per
             if bad:
                 problems.append(f"input {t.exhibit_id}: {bad} cell(s) fail R2/R3 (pool them before fitting)")
     status = "fail" if problems else "pass"
-    return GateRecord(exhibit_id, "model", status, "; ".join(problems), [rule], None,
-                      audit={"residual_df_min": min((float(v) for v in dfs.values() if v is not None), default=None)},
-                      seconds=time.perf_counter() - t0)
+    return GateRecord(
+        exhibit_id,
+        "model",
+        status,
+        "; ".join(problems),
+        [rule],
+        None,
+        audit={"residual_df_min": min((float(v) for v in dfs.values() if v is not None), default=None)},
+        seconds=time.perf_counter() - t0,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1166,8 +1262,9 @@ def _json_walk(obj, key, hash_keys, count_re, out_text, out_counts):
         out_counts.append((key, obj))
 
 
-def scan_published_folder(path: str | Path, count_columns_by_file: dict | None = None,
-                          settings: dict | None = None) -> list[Finding]:
+def scan_published_folder(
+    path: str | Path, count_columns_by_file: dict | None = None, settings: dict | None = None
+) -> list[Finding]:
     """Scan every file under `path` for counts 1..9 in count columns (R2), rates that imply such counts beside their
     denominator (R3) and id-shaped strings (R12).
 
@@ -1219,6 +1316,7 @@ def scan_published_folder(path: str | Path, count_columns_by_file: dict | None =
             continue
         for name, header, rows in tables:
             header = [str(h).strip() for h in header]
+
             def tag(c, name=name):
                 return f"{name}: {c}" if name else c
 

@@ -1,5 +1,6 @@
 """Audit time on a study-sized family: 34 years x 11 counties x 2 sexes x 5 groups, national / county / pooled
 tables sharing cells, emigrants and population with a rate (slow: run with make test PYTEST_ARGS=)."""
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,10 @@ def test_audit_time_on_a_study_family():
     out = protect(tables)
     seconds = time.perf_counter() - t0
     fam = out.families[0]
-    print(f"disclosure benchmark: {fam['cells']} cells, {fam['primary']} primary, {fam['secondary']} secondary, "
-          f"{fam['lps']} LPs, {fam['rounds']} rounds, {seconds:.1f} s")
+    print(
+        f"disclosure benchmark: {fam['cells']} cells, {fam['primary']} primary, {fam['secondary']} secondary, "
+        f"{fam['lps']} LPs, {fam['rounds']} rounds, {seconds:.1f} s"
+    )
     assert {r.status for r in out.records} <= {"pass", "review"}
     for t in tables:
         f = out.frames[t.exhibit_id]

@@ -1,6 +1,7 @@
 """T8: random small 2-D and 3-D tables with zeros, ones and margins; after protection T1, T3, T4 and T5 hold
 (checked by an oracle written here from the dense array: numpy ranks and scipy HiGHS) and every published cell
 equals its true value."""
+
 from __future__ import annotations
 
 from itertools import product
@@ -83,26 +84,40 @@ def check(v: np.ndarray):
             if s == p:
                 continue
             # the person alone in s learns p minus themselves: nothing when p holds 1 and s and p share that one
-            meet = tuple(a if b == -1 else b if a == -1 else (a if a == b else None)
-                         for a, b in zip(cells[s], cells[p]))
+            meet = tuple(
+                a if b == -1 else b if a == -1 else (a if a == b else None) for a, b in zip(cells[s], cells[p])
+            )
             if vals[p] == 1 and None not in meet and vals[cells.index(meet)] == 1:
                 continue
             assert width(A, vals, sup, p, fixed=(s,)) >= 1 - 1e-7
 
 
-PROFILE = settings(max_examples=25, deadline=None, derandomize=True,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROFILE = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @PROFILE
-@given(st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(
-    lambda c: st.lists(VALUES, min_size=r * c, max_size=r * c).map(lambda x: np.array(x).reshape(r, c)))))
+@given(
+    st.integers(2, 4).flatmap(
+        lambda r: st.integers(2, 4).flatmap(
+            lambda c: st.lists(VALUES, min_size=r * c, max_size=r * c).map(lambda x: np.array(x).reshape(r, c))
+        )
+    )
+)
 def test_t8_random_2d(v):
     check(v)
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(st.lists(VALUES, min_size=12, max_size=12).map(lambda x: np.array(x).reshape(2, 3, 2)))
 def test_t8_random_3d(v):
     check(v)

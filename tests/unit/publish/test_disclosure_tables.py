@@ -1,4 +1,5 @@
 """Disclosure gate on tables: T1-T7 of disclosure_policy.md, with independent oracles (numpy rank, HiGHS)."""
+
 from __future__ import annotations
 
 import re
@@ -135,8 +136,9 @@ def test_t4_interval_audit_with_highs():
     assert oracle_width(A, values, pinned, j) == pytest.approx(0)
     res = audit_pattern([spec2d(df)], {"t": {"n": pinned.tolist()}})["default"]
     assert res["exact_passed"] and not res["interval_passed"]
-    wide = cells_of(df, [("r0", "c0"), ("r0", "c2"), ("r1", "c0"), ("r1", "c2"),
-                         ("r0", "c1"), ("r2", "c1"), ("r2", "c0")])
+    wide = cells_of(
+        df, [("r0", "c0"), ("r0", "c2"), ("r1", "c0"), ("r1", "c2"), ("r0", "c1"), ("r2", "c1"), ("r2", "c0")]
+    )
     assert oracle_width(A, values, wide, j) >= 1
     res = audit_pattern([spec2d(df)], {"t": {"n": wide.tolist()}})["default"]
     assert res["exact_passed"] and res["interval_passed"] and res["min_width"] >= 1
@@ -167,12 +169,22 @@ def test_t5_singletons():
 
 def test_t1_t2_rates_and_complement():
     """R3: N >= 20 and 10 <= e <= N-10; rates round to 3 significant digits; 'everyone' is protected too."""
-    df = pd.DataFrame({"g": ["a", "b", "c", "d", "e", "all"],
-                       "emigrants": [0, 12, 25, 15, 40, 92],
-                       "population": [30, 19, 30, 15, 123, 217]})
+    df = pd.DataFrame(
+        {
+            "g": ["a", "b", "c", "d", "e", "all"],
+            "emigrants": [0, 12, 25, 15, 40, 92],
+            "population": [30, 19, 30, 15, 123, 217],
+        }
+    )
     df["rate"] = df.emigrants / df.population
-    t = TableSpec("r", df, ["g"], {"emigrants": "emigrants", "population": "population"},
-                  [RateSpec("rate", "emigrants", "population")], {"g": "all"})
+    t = TableSpec(
+        "r",
+        df,
+        ["g"],
+        {"emigrants": "emigrants", "population": "population"},
+        [RateSpec("rate", "emigrants", "population")],
+        {"g": "all"},
+    )
     out = protect([t])
     f = out.frames["r"]
     s = load_settings()
@@ -212,15 +224,24 @@ def test_t6_family_across_tables():
     counts = {"pop": "population", "emi": "emigrants"}
     m = {"year": "all", "sex": "all", "county": "national"}
     # table 1: national by year x sex with sex and year totals (no county column: at its total)
-    t1 = pd.concat([agg(["year", "sex"], {}), agg(["year"], {"sex": "all"}), agg(["sex"], {"year": "all"}),
-                    agg([], {"year": "all", "sex": "all"})], ignore_index=True)
+    t1 = pd.concat(
+        [
+            agg(["year", "sex"], {}),
+            agg(["year"], {"sex": "all"}),
+            agg(["sex"], {"year": "all"}),
+            agg([], {"year": "all", "sex": "all"}),
+        ],
+        ignore_index=True,
+    )
     # table 2: county x year, no sex (at its total), with the national row
     t2 = pd.concat([agg(["county", "year"], {}), agg(["year"], {"county": "national"})], ignore_index=True)
     # table 3: county, years pooled (the year total), emigrants only
     t3 = agg(["county"], {"year": "all"})
-    specs = [TableSpec("nat", t1, ["year", "sex"], counts, [], {"year": "all", "sex": "all"}, "fam"),
-             TableSpec("cty", t2, ["county", "year"], counts, [], {"county": "national", "year": "all"}, "fam"),
-             TableSpec("pool", t3, ["county", "year"], {"emi": "emigrants"}, [], m, "fam")]
+    specs = [
+        TableSpec("nat", t1, ["year", "sex"], counts, [], {"year": "all", "sex": "all"}, "fam"),
+        TableSpec("cty", t2, ["county", "year"], counts, [], {"county": "national", "year": "all"}, "fam"),
+        TableSpec("pool", t3, ["county", "year"], {"emi": "emigrants"}, [], m, "fam"),
+    ]
     out = protect(specs)
     assert {r.status for r in out.records} <= {"pass", "review"}
     # the same cell is suppressed wherever it appears: national year rows of 'cty' = 'nat' rows with sex = all
@@ -231,8 +252,11 @@ def test_t6_family_across_tables():
             assert a.loc[y, f"{c}_suppressed"] == b.loc[y, f"{c}_suppressed"]
     # independent audit of the union: cells are atoms' sums; relations come from the atoms, not from the module
     cells = []
-    for eid, fr, meas in (("nat", out.frames["nat"], ("pop", "emi")), ("cty", out.frames["cty"], ("pop", "emi")),
-                          ("pool", out.frames["pool"], ("emi",))):
+    for eid, fr, meas in (
+        ("nat", out.frames["nat"], ("pop", "emi")),
+        ("cty", out.frames["cty"], ("pop", "emi")),
+        ("pool", out.frames["pool"], ("emi",)),
+    ):
         src = {"nat": t1, "cty": t2, "pool": t3}[eid]
         for i, row in src.iterrows():
             sel = np.ones(len(atoms), dtype=bool)
@@ -274,8 +298,12 @@ def test_t7_determinism():
     assert pats[0] == pats[1]
     # row order of the input does not change the pattern (cells are keyed by their codes)
     tabs = study_tables(a)
-    shuffled = [TableSpec(t.exhibit_id, t.frame.sample(frac=1, random_state=1), t.dimensions, t.counts, t.rates,
-                          t.margins, t.family) for t in tabs]
+    shuffled = [
+        TableSpec(
+            t.exhibit_id, t.frame.sample(frac=1, random_state=1), t.dimensions, t.counts, t.rates, t.margins, t.family
+        )
+        for t in tabs
+    ]
     out2 = protect(shuffled)
     out1 = protect(tabs)
     for e in out1.frames:
@@ -307,8 +335,10 @@ def test_unpublished_cell_derived_by_differencing_is_protected():
     for one sex per year only, so the other sex follows by subtraction and is small."""
     t1 = pd.DataFrame({"year": ["1", "2"], "n": [40, 50]})
     t2 = pd.DataFrame({"year": ["1", "2"], "sex": ["m", "m"], "n": [37, 20]})  # women: 3 and 30, never printed
-    specs = [TableSpec("y", t1, ["year"], {"n": "n"}, [], {}, "f"),
-             TableSpec("ys", t2, ["year", "sex"], {"n": "n"}, [], {"sex": {"all": ["m", "f"]}}, "f")]
+    specs = [
+        TableSpec("y", t1, ["year"], {"n": "n"}, [], {}, "f"),
+        TableSpec("ys", t2, ["year", "sex"], {"n": "n"}, [], {"sex": {"all": ["m", "f"]}}, "f"),
+    ]
     out = protect(specs)
     fr_y, fr_ys = out.frames["y"], out.frames["ys"]
     # women in year 1 (3) must not be derivable: one of the two cells of year 1 is suppressed
@@ -317,11 +347,19 @@ def test_unpublished_cell_derived_by_differencing_is_protected():
 
 
 def test_person_years_judged_on_persons_and_persons_column_dropped():
-    df = pd.DataFrame({"g": ["a", "b", "all"], "py": [35.5, 400.0, 435.5], "py_persons": [4, 90, 94],
-                       "emi": [0, 12, 12]})
+    df = pd.DataFrame(
+        {"g": ["a", "b", "all"], "py": [35.5, 400.0, 435.5], "py_persons": [4, 90, 94], "emi": [0, 12, 12]}
+    )
     df["rate"] = df.emi / df.py
-    t = TableSpec("py", df, ["g"], {"py": "person_years", "emi": "emigrants"}, [RateSpec("rate", "emi", "py")],
-                  {"g": "all"}, persons={"py": "py_persons"})
+    t = TableSpec(
+        "py",
+        df,
+        ["g"],
+        {"py": "person_years", "emi": "emigrants"},
+        [RateSpec("rate", "emi", "py")],
+        {"g": "all"},
+        persons={"py": "py_persons"},
+    )
     out = protect([t])
     f = out.frames["py"].set_index("g")
     assert "py_persons" not in f.columns

@@ -79,8 +79,14 @@ def test_model_outputs_need_a_passing_verdict_covering_their_columns():
     assert gate.published == {} and "fewer than 10 persons" in gate.record.iloc[0]["reason"]
     assert gate.record.iloc[0]["status"] == "withheld"  # the data do not support it: withheld, the report goes on
 
-    forbidden = dc.check_model("b_rrr", "person", fields=["term", "residual"], residual_df=5000,
-                               category_persons={"sex": {"1": 400}}, outcome_persons={"stay": 700})
+    forbidden = dc.check_model(
+        "b_rrr",
+        "person",
+        fields=["term", "residual"],
+        residual_df=5000,
+        category_persons={"sex": {"1": 400}},
+        outcome_persons={"stay": 700},
+    )
     record_model_check(con, "models.b_rrr", forbidden, ["term", "coef", "std_err"])
     gate = protect_exhibits([e], {"b_tab_rrr": coefficients}, model_verdicts=model_records(con))
     assert gate.record.iloc[0]["status"] == "fail"  # a forbidden field is a code error: it blocks publishing
