@@ -22,8 +22,12 @@ def built(dbt_manifest, pipeline_env):
 def test_full_materialization_publishes_a_report(published_pipeline):
     env, result = published_pipeline
     assert result.success
+    # no check of severity ERROR failed; a WARN check (small input cells of study A's series on a tiny register)
+    # may, and says so in its metadata
     failed = [
-        (e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     assert failed == []
     latest = env.reports / "latest"
