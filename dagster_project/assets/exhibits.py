@@ -21,6 +21,7 @@ from models_py.exhibits import registry
 from models_py.publish import gate
 from models_py.publish import scorecard as score
 from models_py.publish.site import PublishedExhibit, Site, publish_site
+from models_py.warehouse import replace_table
 
 INTERNAL, PUBLISHED = "exhibits_internal", "exhibits_published"
 STUDY_GROUPS = {"a": "study_a", "b": "study_b", "c": "study_c", "pipeline": "quality"}
@@ -75,12 +76,9 @@ def _exhibit_asset(study: str) -> dg.AssetsDefinition:
         exhibits = registry.load_registry((study,))
         rows = {}
         with warehouse.connect() as con:
-            con.execute(f"create schema if not exists {INTERNAL}")
             for exhibit in exhibits:
                 df = registry.extract(con, exhibit, relation_of)
-                con.register("exhibit_df", df)
-                con.execute(f'create or replace table {INTERNAL}."{exhibit.id}" as select * from exhibit_df')
-                con.unregister("exhibit_df")
+                replace_table(con, INTERNAL, exhibit.id, df)
                 rows[exhibit.id] = len(df)
         return dg.MaterializeResult(metadata={"exhibits": len(exhibits), "rows": sum(rows.values())})
 
@@ -105,16 +103,10 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         started = time.perf_counter()
         result = gate.protect_exhibits(exhibits, tables, model_verdicts=gate.model_records(con))
         seconds = time.perf_counter() - started
-        con.execute(f"create schema if not exists {PUBLISHED}")
-        con.execute(f"drop table if exists {PUBLISHED}.gate_record")
-        con.register("record_df", result.record)
-        con.execute(f"create table {PUBLISHED}.gate_record as select * from record_df")
-        con.unregister("record_df")
+        replace_table(con, PUBLISHED, "gate_record", result.record)
         for exhibit_id, (table, suppressed) in result.published.items():
-            for suffix, frame in (("", table), ("__suppressed", suppressed)):
-                con.register("frame_df", frame)
-                con.execute(f'create or replace table {PUBLISHED}."{exhibit_id}{suffix}" as select * from frame_df')
-                con.unregister("frame_df")
+            replace_table(con, PUBLISHED, exhibit_id, table)
+            replace_table(con, PUBLISHED, f"{exhibit_id}__suppressed", suppressed)
     record = result.record
     return dg.MaterializeResult(
         metadata={
@@ -175,9 +167,7 @@ def scorecard(warehouse: Warehouse) -> dg.MaterializeResult:
         tables = _published_tables(con)
         scale = gate.population_scale(con, relation_of)
         card = score.evaluate(registry.STUDIES, tables, scale)
-        con.register("card_df", card)
-        con.execute(f"create or replace table {PUBLISHED}.scorecard as select * from card_df")
-        con.unregister("card_df")
+        replace_table(con, PUBLISHED, "scorecard", card)
     counts = score.summary(card)
     return dg.MaterializeResult(metadata={**counts, "population_scale": float(scale or 0)})
 

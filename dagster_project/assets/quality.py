@@ -6,6 +6,7 @@ from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import Warehouse
 from models_py.contracts import DELIVERED_TABLES
 from models_py.quality.summary import dq_publishable, dq_summary, dq_summary_markdown
+from models_py.warehouse import replace_table
 
 # Tables this module writes for the report's registry (models_py/exhibits/pipeline.yaml).
 MODEL_TABLES = {
@@ -26,13 +27,10 @@ def data_quality_summary(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         summary = dq_summary(con)
         # the report's quality page reads these (through the disclosure gate)
-        con.execute("create schema if not exists quality")
         for name, frame in zip(
             ("data_quality", "data_quality_rules", "data_quality_emigrations"), dq_publishable(summary)
         ):
-            con.register("frame_df", frame)
-            con.execute(f"create or replace table quality.{name} as select * from frame_df")
-            con.unregister("frame_df")
+            replace_table(con, "quality", name, frame)
     counts = summary[(summary["rule"] == "all") & summary["measure"].isin(["delivered", "accepted", "quarantined"])]
     totals = counts.groupby("measure")["value"].sum()
     return dg.MaterializeResult(

@@ -21,6 +21,7 @@ from models_py.studies.a.inputs import build_design, build_panel, missing_inputs
 from models_py.studies.a.spec import load_spec
 from models_py.studies.a.sur import fit_system, tidy
 from models_py.studies.a.table_4_12 import table_4_12
+from models_py.warehouse import replace_table
 
 GROUP = "study_a_models"
 RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
@@ -78,13 +79,7 @@ def _record_verdicts(con, tables: dict[str, pd.DataFrame], residual_df: dict) ->
 
 
 def _write(con, table: str, frame: pd.DataFrame) -> None:
-    """Replace models.<table> with the frame (table names are constants of this module)."""
-    con.execute("create schema if not exists models")
-    con.register("_frame", frame)
-    try:
-        con.execute(f"create or replace table models.{table} as select * from _frame")
-    finally:
-        con.unregister("_frame")
+    replace_table(con, "models", table, frame)
 
 
 def _panel(con) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from models_py.studies.b.runs import (
     run_sensitivity,
     sensitivity_table,
 )
+from models_py.warehouse import replace_table
 
 GROUP = "study_b"
 PANEL_MODEL = "fct_person_year_study_b"
@@ -119,13 +120,7 @@ def _record_verdicts(con, tables: list[str]) -> None:
 
 
 def _replace(con, table: str, frame: pd.DataFrame) -> None:
-    """Replace models.<table> (table names are constants of this module)."""
-    con.execute("create schema if not exists models")
-    con.register("_frame", frame)
-    try:
-        con.execute(f"create or replace table models.{table} as select * from _frame")
-    finally:
-        con.unregister("_frame")
+    replace_table(con, "models", table, frame)
 
 
 def _upsert(con, table: str, frame: pd.DataFrame, models: list[str]) -> None:

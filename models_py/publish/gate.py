@@ -224,21 +224,7 @@ def protect_exhibits(
 
 def record_for_publication(record: pd.DataFrame) -> pd.DataFrame:
     """The gate record as published on disclosure.html (aggregates of suppression only)."""
-    return record[
-        [
-            "exhibit_id",
-            "kind",
-            "status",
-            "reason",
-            "rules",
-            "family",
-            "cells",
-            "primary_suppressed",
-            "secondary_suppressed",
-            "rates_suppressed",
-            "audit",
-        ]
-    ]
+    return record[[c for c in RECORD_COLUMNS if c not in ("seconds", "note")]]
 
 
 def policy_summary() -> str:
