@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models_py.exhibits.registry import load_registry, problems
 from models_py.studies.a import montecarlo as mc
 from models_py.studies.a.inputs import AGE_GROUPS, SEX_CODES
 from models_py.studies.a.spec import load_spec
@@ -136,7 +137,16 @@ def test_assets_write_tidy_tables_and_checks_pass(warehouse):
     ).fetchall()
     assert dict(cf)["income"] < 0 and dict(cf)["led1"] < 0
     assert con.execute("select count(*) from models.a_table_4_12").fetchone()[0] == 36
+    # the registry's chapter 4 exhibits name tables and columns these assets write
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = 'models'"
+    ).fetchall()
     con.close()
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(f"models.{table}", set()).add(column)
+    chapter_4 = [e for e in load_registry(("a",)) if e.is_model_output]
+    assert len(chapter_4) == 23 and problems(chapter_4, columns) == []
 
 
 def test_restriction_check_fails_when_estimates_break_it(warehouse):

@@ -196,7 +196,8 @@ def test_registry_entries_resolve_and_cover_the_catalogue(built):
     wh, _, _, _ = built
     cols = _q(wh, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
     relation_columns = cols.groupby("table_name")["column_name"].apply(set).to_dict()
-    exhibits = _exhibits()
+    # chapter 4's model outputs are checked against a fitted warehouse in test_a_sur_assets.py
+    exhibits = {k: e for k, e in _exhibits().items() if not e.is_model_output}
     assert registry.problems(list(exhibits.values()), relation_columns) == []
     expected = (
         {f"a_fig_3_{i}" for i in range(1, 19)}
