@@ -11,7 +11,7 @@ from tests.helpers.dagster_runs import run_job
 
 def snapshot(reports):
     latest = (reports / "latest").resolve()
-    return latest, {p.name: p.read_bytes() for p in sorted(latest.iterdir())}
+    return latest, {str(p.relative_to(latest)): p.read_bytes() for p in sorted(latest.rglob("*")) if p.is_file()}
 
 
 def truncate_population_status(folder, keep_share: float = 0.5) -> None:
