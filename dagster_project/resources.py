@@ -4,9 +4,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from models_py import settings
+from models_py.warehouse import connect as warehouse_connect
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -17,7 +17,7 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only)
+        con = warehouse_connect(self.path, read_only=read_only)
         try:
             yield con
         finally:

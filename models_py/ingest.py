@@ -44,6 +44,7 @@ from models_py.delivery import (
     sha256_file,
 )
 from models_py.settings import SEEDS_DIR
+from models_py.warehouse import connect as warehouse_connect
 
 # Operator's explicit acceptance of a re-delivery that drops persons: "<year>:<number removed>[,...]".
 # The number must be the one the refusal named, so a different delivery is never accepted by it.
@@ -678,7 +679,7 @@ def ingest_year(
     if not ready:  # refused before the warehouse (and DuckDB) saw a path
         return outcome
     current = next(iter(ready))
-    con = duckdb.connect(str(warehouse))
+    con = warehouse_connect(warehouse)
     try:
         ensure_raw_schema(con, contracts)
         manifest = ready[current][0]

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from models_py.contracts import delivered_contracts, ident
+from models_py.warehouse import connect as warehouse_connect
 
 LOG_DDL = (
     "create table if not exists raw.revision_log (register_year SMALLINT, table_name VARCHAR, kind VARCHAR,"
@@ -69,7 +70,7 @@ def ensure_revision_schema(con, table: str) -> None:
 
 def capture(warehouse: Path | str, register_year: int, table: str) -> str:
     """Snapshot the year's rows before ingestion. Returns 'captured' or 'resumed' (kept an earlier capture)."""
-    con = duckdb.connect(str(warehouse))
+    con = warehouse_connect(warehouse)
     try:
         ensure_revision_schema(con, table)
         con.execute("begin transaction")
@@ -127,7 +128,7 @@ def diff_counts(con, register_year: int, table: str) -> dict[str, int]:
 
 def finalize(warehouse: Path | str, register_year: int, table: str, run_id: str | None = None) -> Revision | None:
     """After ingestion: write the log entry (if anything changed) and clear the capture, in one transaction."""
-    con = duckdb.connect(str(warehouse))
+    con = warehouse_connect(warehouse)
     try:
         ensure_revision_schema(con, table)
         con.execute("begin transaction")
