@@ -378,3 +378,24 @@ def test_failing_dagster_check_blocks_downstream(tmp_path):
     assert evaluation.metadata["failed"].value == "2005: emigration_unknown_destination_share"
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"raw/migration_events"}  # downstream did not run
+
+
+def test_a_count_falling_to_zero_fails_the_change_rule(con):
+    """A count of 0 after a year large enough to judge is a -100 % change: it fails, it is not
+    skipped as a year too small to judge (n = 0 < min_n)."""
+    gone = f"delete from raw.migration_events where direction = 'out' and register_year = {YEAR}"
+    con.execute(gone)
+    report = validate_year(con, "migration_events", YEAR)
+    outcome = next(o for o in report.outcomes if o.rule_id == "emigrations_count_change")
+    assert outcome.success is False and outcome.observed == "-100.00%", outcome
+    assert report.failed == ["emigrations_count_change"]
+    # whereas a small register whose previous year was also below min_n stays not judged
+    small = duckdb.connect()
+    ensure_raw_schema(small, delivered_contracts())
+    plausible_year(small, YEAR - 1, 300)  # 20 emigrations < min_n = 100
+    plausible_year(small, YEAR, 300)
+    small.execute(gone)
+    outcome = next(
+        o for o in validate_year(small, "migration_events", YEAR).outcomes if o.rule_id == "emigrations_count_change"
+    )
+    assert outcome.success is None and outcome.note.startswith("not judged")

@@ -208,6 +208,10 @@ def _aggregate(con, rule: SemanticRule, year: int) -> tuple[float | None, int | 
     prev_value, prev_n = _num(prev_value), int(prev_n or 0)
     if prev_rows == 0:
         return None, n, f"first year: no rows in raw.{rule.table} for {year - 1} to compare with"
+    if prev_n >= rule.min_n and prev_value and not value:
+        # a fall to 0 (or to no rows) after a year large enough to judge is a -100 % change, not a
+        # year too small to judge: a table or category that vanishes must fail the band
+        return -1.0, prev_n, f"{year - 1}: {_fmt(prev_value)}, {year}: 0"
     if min(n, prev_n) < rule.min_n:
         return None, min(n, prev_n), f"not judged: n = {min(n, prev_n)} < min_n = {rule.min_n}"
     if value is None or not prev_value:
