@@ -3,6 +3,34 @@ import dagster as dg
 from dagster_project.partitions import DUCKDB_POOL
 from dagster_project.resources import RegisterPaths, Warehouse
 
+# A failed run changes nothing in raw: each ingested year kept a restore point (models_py/revisions.py).
+# When a step fails (a refused delivery, a blocking check, a dbt test, a model), no report can be
+# published in this run (every step is upstream of it), so raw goes back to its state before the
+# run; when the report is published, the points are dropped. The hooks run in the step's process
+# (the in-process executor: no other step of the run holds the warehouse meanwhile). A run launched
+# without these hooks (a UI selection) is settled by the next ingestion instead.
+REPORT_ASSET = "emigration_report"
+
+
+@dg.failure_hook(required_resource_keys={"warehouse"})
+def restore_raw_on_failure(context: dg.HookContext) -> None:
+    from models_py import revisions
+
+    years = revisions.restore(context.resources.warehouse.path, context.run_id)
+    if years:
+        context.log.warning(f"step {context.step_key} failed: raw restored to its state before the run for {years}")
+
+
+@dg.success_hook(required_resource_keys={"warehouse"})
+def release_raw_on_publish(context: dg.HookContext) -> None:
+    from models_py import revisions
+
+    if context.op.name == REPORT_ASSET:
+        revisions.release(context.resources.warehouse.path, context.run_id)
+
+
+RAW_HOOKS = {restore_raw_on_failure, release_raw_on_publish}
+
 # Everything: ingest (all selected register years in one run), dbt, checks, models, report.
 # The sensor and the nightly schedule launch this job for the years they select; `make run` and a
 # backfill launch it over a range of years (single-run backfill policy: one run, not one per year).
@@ -10,6 +38,7 @@ full_rebuild_job = dg.define_asset_job(
     "full_rebuild",
     selection=dg.AssetSelection.all(),
     description="Ingest the selected register years in one run, then rebuild every dbt model, model and the report.",
+    hooks=RAW_HOOKS,
 )
 
 # Everything built from the raw tables (no ingestion, no partitions): after a change of dbt models,

@@ -11,13 +11,14 @@ register year, a vintage inside the register year, a copy of an earlier year's d
 count or checksum mismatch, a re-delivery dropping too many persons) raise `DeliveryError`, which
 names the delivery, table, column and rule, never a delivered value, and leave the warehouse
 untouched. Row-level problems send the row to `raw.quarantine` with the rules it breaks. Accepted
-rows replace that year's rows in `raw.<table>` in one transaction, so a re-run never duplicates and
-a killed run leaves the previous state. Per table and year: delivered = accepted + quarantined
+rows replace that year's rows in `raw.<table>`, for every table of the year in one transaction
+(`ingest_year`), so a re-run never duplicates and a killed run leaves the previous state. Per table and year: delivered = accepted + quarantined
 (`raw.ingest_log`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import re
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from models_py import settings
+from models_py import revisions, settings
 from models_py.contracts import (
     TYPE_FAMILIES,
     Column,
@@ -70,6 +71,7 @@ class IngestResult:
     quarantined: int
     quarantined_by_rule: dict[str, int]
     persons_removed_accepted: int | None = None  # a removal above the threshold the operator accepted
+    revision: revisions.Revision | None = None  # what the load changed (ingest_year with a run_id)
 
 
 def _sql_literal(value) -> str:
@@ -658,13 +660,22 @@ def _sibling_problem(con, delivery_dir: Path, manifest: dict, name: str, contrac
 
 
 def ingest_year(
-    warehouse: Path | str, delivery_dir: Path, register_year: int, tables: list[str] | None = None
+    warehouse: Path | str,
+    delivery_dir: Path,
+    register_year: int,
+    tables: list[str] | None = None,
+    run_id: str | None = None,
 ) -> dict[str, IngestResult | DeliveryError]:
     """Validate and load the given tables (default: every delivered table) of one delivery in one pass:
     one warehouse connection, each file staged once, each table that rules read (persons) narrowed to
     its accepted rows once, the year-level rules (copy of another year, persons removed) judged once.
-    Same rules and messages as table by table; per table a DeliveryError (nothing of that table
-    replaced) or an IngestResult (delivered = accepted + quarantined, raw.ingest_log)."""
+    Same rules and messages as table by table; per table a DeliveryError or an IngestResult
+    (delivered = accepted + quarantined, raw.ingest_log).
+
+    The tables are replaced in one transaction: if any of them is refused, none is (the others get
+    rule delivery_complete), and a crash midway leaves the year as it was. With `run_id` (a Dagster
+    run), the same transaction keeps the year's restore point (revisions.keep_restore_point) and
+    writes the revision log (IngestResult.revision)."""
     register_year = int(register_year)
     contracts = delivered_contracts()
     tables = list(contracts) if tables is None else list(tables)
@@ -751,6 +762,14 @@ def ingest_year(
                 sibling_problems[name] = _sibling_problem(con, delivery_dir, manifest, name, contracts[name])
             if sibling_problems[name] is None:
                 _accepted_rows_view(con, name, contracts[name], register_year, into=f"accepted_{name}")
+        if run_id is not None:
+            for table in contracts:
+                revisions.ensure_revision_schema(con, table)
+        con.execute("begin transaction")
+        if run_id is not None:
+            revisions.keep_restore_point(con, run_id, register_year)
+            for table in ready:
+                revisions.capture_in(con, register_year, table)
         for table in list(ready):
             current = table
             t_manifest = ready[table][0]
@@ -780,6 +799,38 @@ def ingest_year(
                 removal if table == "persons" else None,
             )
             con.execute(f"drop table if exists {ident('stage_' + table)}")
+        refusal = next((outcome[t] for t in ready if isinstance(outcome[t], DeliveryError)), None)
+        if refusal is not None:
+            # all or nothing: the tables loaded so far are rolled back with the refused one
+            _rollback(con)
+            for table in ready:
+                if not isinstance(outcome[table], DeliveryError):
+                    outcome[table] = DeliveryError(
+                        delivery,
+                        table,
+                        None,
+                        "delivery_complete",
+                        f"table {refusal.table} of this delivery fails rule {refusal.rule} (column {refusal.column or '-'}); "
+                        f"no table of register year {register_year} is replaced until every table passes",
+                    )
+            return {t: outcome[t] for t in tables}
+        if run_id is not None:
+            for table in ready:
+                outcome[table] = dataclasses.replace(
+                    outcome[table], revision=revisions.finalize_in(con, register_year, table, run_id)
+                )
+        con.execute("commit")
+        for table in ready:  # read after the commit: the year's quarantine by rule
+            outcome[table] = dataclasses.replace(
+                outcome[table],
+                quarantined_by_rule=dict(
+                    con.execute(
+                        "select rule_id, count(*) from raw.quarantine where register_year = ? and table_name = ?"
+                        " group by rule_id order by rule_id",
+                        [register_year, table],
+                    ).fetchall()
+                ),
+            )
     except duckdb.Error as exc:
         _rollback(con)
         # DuckDB quotes offending values in some messages: never pass one on (R12)
@@ -805,7 +856,7 @@ def _load_table(
     removal: tuple[int, int] | None,
 ) -> IngestResult:
     """Flag the staged rows of one table against its rules and replace the table-year, the quarantine,
-    the ingest log and the content signature in one transaction."""
+    the ingest log and the content signature (inside the year's transaction, see ingest_year)."""
     vintage = _dt.date.fromisoformat(str(manifest.get("vintage"))).isoformat()
     stage = ident("stage_" + table)
     # the tables the rules read: the table itself as staged, the others as their accepted rows
@@ -829,7 +880,6 @@ def _load_table(
     con.execute("drop view stage_k")
     casts = ", ".join(f"cast(s.{ident(c.name)} as {c.physical_type})" for c in contract.columns)
     packed = ", ".join(f"{ident(c.name)} := s.{ident(c.name)}" for c in contract.columns)
-    con.execute("begin transaction")
     con.execute(f"delete from raw.{ident(table)} where register_year = ?", [register_year])
     con.execute(
         f"insert into raw.{ident(table)} select {casts}, ?, cast(? as date) from {stage} s"
@@ -884,16 +934,8 @@ def _load_table(
                 f"{ENV_ACCEPT_REMOVALS}={register_year}:{removal[1]}",
             ],
         )
-    con.execute("commit")
-    by_rule = dict(
-        con.execute(
-            "select rule_id, count(*) from raw.quarantine where register_year = ? and table_name = ?"
-            " group by rule_id order by rule_id",
-            [register_year, table],
-        ).fetchall()
-    )
     return IngestResult(
-        register_year, table, vintage, delivered, accepted, quarantined, by_rule, removal[1] if removal else None
+        register_year, table, vintage, delivered, accepted, quarantined, {}, removal[1] if removal else None
     )
 
 

@@ -14,7 +14,8 @@ late-registered events to earlier event years. Around each ingestion of one tabl
    then drops the snapshot and the pending row, all in one transaction.
 
 A run killed at any point therefore neither loses nor duplicates a log entry: the next run resumes
-from the pending capture and writes the entry once. Re-ingesting an unchanged delivery writes no
+from the pending capture and writes the entry once. The Dagster ingestion (`ingest_year` with a
+run id) does all three inside the year's one transaction (capture_in, finalize_in). Re-ingesting an unchanged delivery writes no
 entry. Only counts are logged; no person-level value leaves the raw tables.
 """
 
@@ -74,31 +75,36 @@ def capture(warehouse: Path | str, register_year: int, table: str) -> str:
     try:
         ensure_revision_schema(con, table)
         con.execute("begin transaction")
-        pending = con.execute(
-            "select count(*) from raw.revision_pending where register_year = ? and table_name = ?",
-            [register_year, table],
-        ).fetchone()[0]
-        if pending:
-            con.execute("commit")
-            return "resumed"
-        con.execute(
-            "insert into raw.revision_pending select ?, ?,"
-            " (select any_value(file_sha256) from raw.ingest_log where register_year = ? and table_name = ?),"
-            " (select any_value(vintage) from raw.ingest_log where register_year = ? and table_name = ?),"
-            " (select count(*) from raw.quarantine where register_year = ? and table_name = ?), current_timestamp",
-            [register_year, table] * 4,
-        )
-        con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
-        con.execute(
-            f"insert into {_snapshot(table)} select * from raw.{ident(table)} where register_year = ?", [register_year]
-        )
+        outcome = capture_in(con, register_year, table)
         con.execute("commit")
-        return "captured"
+        return outcome
     except Exception:
         _rollback(con)
         raise
     finally:
         con.close()
+
+
+def capture_in(con, register_year: int, table: str) -> str:
+    """capture() inside the caller's transaction (ensure_revision_schema done)."""
+    pending = con.execute(
+        "select count(*) from raw.revision_pending where register_year = ? and table_name = ?",
+        [register_year, table],
+    ).fetchone()[0]
+    if pending:
+        return "resumed"
+    con.execute(
+        "insert into raw.revision_pending select ?, ?,"
+        " (select any_value(file_sha256) from raw.ingest_log where register_year = ? and table_name = ?),"
+        " (select any_value(vintage) from raw.ingest_log where register_year = ? and table_name = ?),"
+        " (select count(*) from raw.quarantine where register_year = ? and table_name = ?), current_timestamp",
+        [register_year, table] * 4,
+    )
+    con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
+    con.execute(
+        f"insert into {_snapshot(table)} select * from raw.{ident(table)} where register_year = ?", [register_year]
+    )
+    return "captured"
 
 
 def diff_counts(con, register_year: int, table: str) -> dict[str, int]:
@@ -132,59 +138,7 @@ def finalize(warehouse: Path | str, register_year: int, table: str, run_id: str 
     try:
         ensure_revision_schema(con, table)
         con.execute("begin transaction")
-        pending = con.execute(
-            "select from_sha256, from_vintage, quarantined_before from raw.revision_pending"
-            " where register_year = ? and table_name = ?",
-            [register_year, table],
-        ).fetchone()
-        if pending is None:
-            con.execute("commit")
-            return None
-        from_sha, from_vintage, quarantined_before = pending
-        to_sha, to_vintage = con.execute(
-            "select any_value(file_sha256), any_value(vintage) from raw.ingest_log where register_year = ? and table_name = ?",
-            [register_year, table],
-        ).fetchone()
-        quarantined_after = con.execute(
-            "select count(*) from raw.quarantine where register_year = ? and table_name = ?", [register_year, table]
-        ).fetchone()[0]
-        counts = diff_counts(con, register_year, table)
-        changed = (
-            counts["rows_added"]
-            or counts["rows_removed"]
-            or counts["rows_changed"]
-            or quarantined_before != quarantined_after
-        )
-        kind = "initial" if from_sha is None else ("revision" if from_sha != to_sha else "reingest")
-        revision = None
-        if from_sha != to_sha or changed:
-            con.execute(
-                "insert into raw.revision_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-                [
-                    register_year,
-                    table,
-                    kind,
-                    from_vintage,
-                    to_vintage,
-                    from_sha,
-                    to_sha,
-                    counts["rows_before"],
-                    counts["rows_after"],
-                    counts["rows_added"],
-                    counts["rows_removed"],
-                    counts["rows_changed"],
-                    quarantined_before,
-                    quarantined_after,
-                    run_id,
-                ],
-            )
-            if table == "migration_events":
-                _log_emigrations(con, register_year, to_sha)
-            revision = Revision(register_year, table, kind, **counts)
-        con.execute(
-            "delete from raw.revision_pending where register_year = ? and table_name = ?", [register_year, table]
-        )
-        con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
+        revision = finalize_in(con, register_year, table, run_id)
         con.execute("commit")
         return revision
     except Exception:
@@ -192,6 +146,61 @@ def finalize(warehouse: Path | str, register_year: int, table: str, run_id: str 
         raise
     finally:
         con.close()
+
+
+def finalize_in(con, register_year: int, table: str, run_id: str | None = None) -> Revision | None:
+    """finalize() inside the caller's transaction."""
+    pending = con.execute(
+        "select from_sha256, from_vintage, quarantined_before from raw.revision_pending"
+        " where register_year = ? and table_name = ?",
+        [register_year, table],
+    ).fetchall()
+    if not pending:
+        return None
+    from_sha, from_vintage, quarantined_before = pending[0]
+    to_sha, to_vintage = con.execute(
+        "select any_value(file_sha256), any_value(vintage) from raw.ingest_log where register_year = ? and table_name = ?",
+        [register_year, table],
+    ).fetchone()
+    quarantined_after = con.execute(
+        "select count(*) from raw.quarantine where register_year = ? and table_name = ?", [register_year, table]
+    ).fetchone()[0]
+    counts = diff_counts(con, register_year, table)
+    changed = (
+        counts["rows_added"]
+        or counts["rows_removed"]
+        or counts["rows_changed"]
+        or quarantined_before != quarantined_after
+    )
+    kind = "initial" if from_sha is None else ("revision" if from_sha != to_sha else "reingest")
+    revision = None
+    if from_sha != to_sha or changed:
+        con.execute(
+            "insert into raw.revision_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+            [
+                register_year,
+                table,
+                kind,
+                from_vintage,
+                to_vintage,
+                from_sha,
+                to_sha,
+                counts["rows_before"],
+                counts["rows_after"],
+                counts["rows_added"],
+                counts["rows_removed"],
+                counts["rows_changed"],
+                quarantined_before,
+                quarantined_after,
+                run_id,
+            ],
+        )
+        if table == "migration_events":
+            _log_emigrations(con, register_year, to_sha)
+        revision = Revision(register_year, table, kind, **counts)
+    con.execute("delete from raw.revision_pending where register_year = ? and table_name = ?", [register_year, table])
+    con.execute(f"delete from {_snapshot(table)} where register_year = ?", [register_year])
+    return revision
 
 
 def _log_emigrations(con, register_year: int, to_sha: str) -> None:
@@ -236,3 +245,161 @@ def revision_log(warehouse: Path | str) -> pandas.DataFrame:  # noqa: F821
         return con.execute("select * from raw.revision_log order by recorded_at desc, register_year, table_name").df()
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Restore points: a failed run changes nothing in raw.
+#
+# Before a run replaces a register year (in the year's ingestion transaction), every raw table
+# with a register_year column (the five delivered tables, quarantine, ingest and revision logs,
+# signatures, accepted removals) has that year's rows copied into raw._restore_<table>, tagged
+# with the run. The point is released when the run publishes its report and restored when a step
+# of the run fails (dagster_project/jobs.py hooks); points a run left behind (killed, or launched
+# without the hooks) are settled when the next ingestion starts (settle()).
+# ---------------------------------------------------------------------------------------------
+POINTS = "raw.restore_points"
+_NOT_RESTORED = ("restore_points", "revision_pending")  # bookkeeping, not state
+
+
+def _restore_table(table: str) -> str:
+    return f"raw.{ident('_restore_' + table)}"
+
+
+def _restorable(con) -> list[str]:
+    """The raw tables that hold per-register-year state."""
+    rows = con.execute(
+        "select distinct table_name from information_schema.columns where table_schema = 'raw'"
+        " and column_name = 'register_year' and not starts_with(table_name, '_') order by 1"
+    ).fetchall()
+    return [name for (name,) in rows if name not in _NOT_RESTORED]
+
+
+def _ensure_points(con) -> None:
+    con.execute(f"create table if not exists {POINTS} (run_id VARCHAR, register_year SMALLINT, created_at TIMESTAMP)")
+
+
+def keep_restore_point(con, run_id: str, register_year: int) -> bool:
+    """Inside the caller's transaction, before the year's rows change: copy the year's raw state,
+    once per run and year. Returns False when the run already kept one for the year."""
+    _ensure_points(con)
+    if con.execute(
+        f"select count(*) from {POINTS} where run_id = ? and register_year = ?", [run_id, register_year]
+    ).fetchall()[0][0]:
+        return False
+    fresh = not con.execute(f"select count(*) from {POINTS}").fetchall()[0][0]
+    for table in _restorable(con):
+        snap, source = _restore_table(table), f"raw.{ident(table)}"
+        # no point pending: (re)create the copy so that it follows the table's current columns
+        verb = "create or replace table" if fresh else "create table if not exists"
+        con.execute(f"{verb} {snap} as select ''::VARCHAR as _restore_run, * from {source} where false")
+        con.execute(
+            f"insert into {snap} by name select ? as _restore_run, * from {source} where register_year = ?",
+            [run_id, register_year],
+        )
+    con.execute(f"insert into {POINTS} values (?, ?, current_timestamp)", [run_id, register_year])
+    return True
+
+
+def _tables(con) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        ).fetchall()
+    }
+
+
+def _drop_points(con, run_id: str) -> None:
+    tables = _tables(con)
+    for table in tables:
+        if table.startswith("_restore_"):
+            con.execute(f"delete from raw.{ident(table)} where _restore_run = ?", [run_id])
+    con.execute(f"delete from {POINTS} where run_id = ?", [run_id])
+
+
+def restore(warehouse: Path | str, run_id: str) -> list[int]:
+    """Put back the raw state of every register year the run changed, as it was before the run, in
+    one transaction; returns the years restored. A year that a later run has changed since (a newer
+    point) keeps the later run's state."""
+    con = warehouse_connect(warehouse)
+    try:
+        if "restore_points" not in _tables(con):
+            return []
+        con.execute("begin transaction")
+        years = [
+            int(y)
+            for (y,) in con.execute(
+                f"select register_year from {POINTS} p where run_id = ? and not exists (select 1 from {POINTS} q"
+                " where q.register_year = p.register_year and q.run_id <> p.run_id and q.created_at > p.created_at)"
+                " order by 1",
+                [run_id],
+            ).fetchall()
+        ]
+        tables = _tables(con)
+        for year in years:
+            for table in _restorable(con):
+                con.execute(f"delete from raw.{ident(table)} where register_year = ?", [year])
+                if "_restore_" + table in tables:  # a table made after the point held nothing of the year
+                    con.execute(
+                        f"insert into raw.{ident(table)} by name select * exclude (_restore_run)"
+                        f" from {_restore_table(table)} where _restore_run = ? and register_year = ?",
+                        [run_id, year],
+                    )
+        _drop_points(con, run_id)
+        con.execute("commit")
+        return years
+    except Exception:
+        _rollback(con)
+        raise
+    finally:
+        con.close()
+
+
+def release(warehouse: Path | str, run_id: str) -> None:
+    """The run published: its state is the last good one, drop its restore points."""
+    con = warehouse_connect(warehouse)
+    try:
+        if "restore_points" not in _tables(con):
+            return
+        con.execute("begin transaction")
+        _drop_points(con, run_id)
+        con.execute("commit")
+    except Exception:
+        _rollback(con)
+        raise
+    finally:
+        con.close()
+
+
+def pending_runs(warehouse: Path | str) -> list[str]:
+    """Runs that left restore points, oldest first."""
+    if not Path(warehouse).exists():
+        return []
+    con = warehouse_connect(warehouse)
+    try:
+        if "restore_points" not in _tables(con):
+            return []
+        return [
+            r
+            for (r,) in con.execute(f"select run_id from {POINTS} group by run_id order by min(created_at)").fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def settle(warehouse: Path | str, current_run: str, status_of) -> dict[str, str]:
+    """Settle the points other runs left: `status_of(run_id)` says "failed" (killed or failed: restore),
+    "running" (leave them) or anything else (finished without failing, or unknown: release, keeping
+    raw as it is). Returns run_id -> what was done."""
+    done = {}
+    for run_id in pending_runs(warehouse):
+        if run_id == current_run:
+            continue
+        status = status_of(run_id)
+        if status == "failed":
+            restore(warehouse, run_id)
+            done[run_id] = "restored"
+        elif status != "running":
+            release(warehouse, run_id)
+            done[run_id] = "released"
+    return done
