@@ -155,3 +155,20 @@ def test_a_refused_delivery_changes_nothing_and_is_logged_once_fixed(loaded):
     load(warehouse, landing, 2001, tables=["migration_events"])
     revised = log(warehouse).query("kind == 'revision'")
     assert revised[["rows_before", "rows_after", "rows_added"]].iloc[0].tolist() == [2, 3, 1]
+
+
+def test_the_year_pass_logs_what_table_by_table_logs(tmp_path, loaded):
+    """The Dagster ingestion (ingest_year with a run id: capture, load and log in the year's one
+    transaction) writes the same revision log as capture / ingest_table / finalize."""
+    from models_py.ingest import ingest_year
+
+    landing, warehouse = loaded
+    year_pass = tmp_path / "year.duckdb"
+    for year in (2000, 2001):
+        ingest_year(year_pass, landing / str(year), year, run_id="test")
+    write_delivery(landing, 2001, revised_2001(), vintage="2003-01-15")
+    load(warehouse, landing, 2001)
+    results = ingest_year(year_pass, landing / "2001", 2001, run_id="test")
+    pd.testing.assert_frame_equal(log(year_pass), log(warehouse))
+    assert results["income"].revision.kind == "revision" and results["persons"].revision is None
+    assert query(year_pass, "select count(*) from raw.revision_pending") == [(0,)]
