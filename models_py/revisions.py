@@ -321,6 +321,8 @@ def restore(warehouse: Path | str, run_id: str) -> list[int]:
     """Put back the raw state of every register year the run changed, as it was before the run, in
     one transaction; returns the years restored. A year that a later run has changed since (a newer
     point) keeps the later run's state."""
+    if not Path(warehouse).exists():  # a run that failed before any warehouse existed
+        return []
     con = warehouse_connect(warehouse)
     try:
         if "restore_points" not in _tables(con):
@@ -357,6 +359,8 @@ def restore(warehouse: Path | str, run_id: str) -> list[int]:
 
 def release(warehouse: Path | str, run_id: str) -> None:
     """The run published: its state is the last good one, drop its restore points."""
+    if not Path(warehouse).exists():
+        return
     con = warehouse_connect(warehouse)
     try:
         if "restore_points" not in _tables(con):
