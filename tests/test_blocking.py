@@ -1,4 +1,5 @@
-"""A failing check stops the models and the report; the last good report stays byte-identical."""
+"""A failing check stops the models and the report; the last good report stays byte-identical, and raw
+is restored to its state before the failed run (issue 15, item 7)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from models_py.delivery import delivery_years, sha256_file
-from tests.helpers.dagster_runs import run_job
+from tests.helpers.dagster_runs import raw_fingerprint, run_job
 
 
 def snapshot(reports):
@@ -31,6 +32,7 @@ def test_failing_check_blocks_models_and_report_and_keeps_last_good_report(dbt_m
     first = run_job(env)
     assert first.success
     before_target, before_bytes = snapshot(env.reports)
+    raw_before = raw_fingerprint(env.warehouse)
 
     newest = delivery_years(env.landing)[-1]
     truncate_population_status(env.landing / newest)
@@ -48,3 +50,5 @@ def test_failing_check_blocks_models_and_report_and_keeps_last_good_report(dbt_m
     after_target, after_bytes = snapshot(env.reports)
     assert after_target == before_target
     assert after_bytes == before_bytes
+    # the truncated year was loaded before the check refused it; the failed run left raw as it found it
+    assert raw_fingerprint(env.warehouse) == raw_before
