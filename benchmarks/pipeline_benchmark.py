@@ -117,7 +117,7 @@ def step_intervals(dagster_home: Path) -> list[tuple[str, float, float]]:
 def stage_of(step_key: str) -> str:
     from models_py.contracts import DELIVERED_TABLES
 
-    if step_key in {f"raw__{table}" for table in DELIVERED_TABLES}:
+    if step_key == "ingest" or step_key in {f"raw__{table}" for table in DELIVERED_TABLES}:
         return "ingest"
     if step_key.startswith("raw__"):
         return "ingest checks (balance, GX)"

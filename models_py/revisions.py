@@ -317,6 +317,17 @@ def _drop_points(con, run_id: str) -> None:
     con.execute(f"delete from {POINTS} where run_id = ?", [run_id])
 
 
+def forget_year(con, register_year: int) -> None:
+    """Inside the caller's transaction: drop every restore point of a register year (a withdrawn year)."""
+    tables = _tables(con)
+    if "restore_points" not in tables:
+        return
+    for table in tables:
+        if table.startswith("_restore_"):
+            con.execute(f"delete from raw.{ident(table)} where register_year = ?", [register_year])
+    con.execute(f"delete from {POINTS} where register_year = ?", [register_year])
+
+
 def restore(warehouse: Path | str, run_id: str) -> list[int]:
     """Put back the raw state of every register year the run changed, as it was before the run, in
     one transaction; returns the years restored. A year that a later run has changed since (a newer

@@ -83,6 +83,7 @@ def withdraw_year(warehouse: Path | str, landing: Path | str, year: int, run_id:
         ).fetchone()[0]
         for log in ("raw.quarantine", "raw.ingest_log", "raw.revision_pending", "raw.delivery_signatures"):
             con.execute(f"delete from {log} where register_year = ?", [year])
+        revisions.forget_year(con, year)  # a pending restore point must not bring the withdrawn year back
         con.execute("commit")
     except Exception:
         revisions._rollback(con)

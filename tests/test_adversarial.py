@@ -544,6 +544,34 @@ def test_withdrawing_a_year_removes_its_rows_and_logs_them(tmp_path):
     assert withdraw_year(warehouse, landing, YEAR + 1)["persons"] == 0
 
 
+def test_withdrawing_a_year_drops_its_pending_restore_point(tmp_path):
+    """A failed run's restore point for a year must not bring the year back after it was withdrawn."""
+    from models_py import revisions
+    from models_py.withdraw import withdraw_year
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    ingest_all(warehouse, write_delivery(landing, YEAR))
+    ingest_all(warehouse, write_delivery(landing, YEAR + 1, valid_tables(YEAR + 1)), YEAR + 1)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("begin transaction")
+        assert revisions.keep_restore_point(con, "failed-run", YEAR + 1)
+        con.execute("commit")
+    finally:
+        con.close()
+    shutil.rmtree(landing / str(YEAR + 1))
+    withdraw_year(warehouse, landing, YEAR + 1)
+    assert revisions.pending_runs(warehouse) == []
+    assert revisions.restore(warehouse, "failed-run") == []
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for table in DELIVERED_TABLES:
+            n = con.execute(f'select count(*) from raw."{table}" where register_year = ?', [YEAR + 1]).fetchone()[0]
+            assert n == 0, table
+    finally:
+        con.close()
+
+
 def test_withdraw_command_refuses_while_the_folder_is_there(tmp_path, capsys, monkeypatch):
     from models_py.withdraw import main
 
