@@ -103,6 +103,9 @@ class TableSpec:
     margins: dict[str, object] = field(default_factory=dict)
     family: str = "default"
     persons: dict[str, str] | None = None
+    # count column -> boolean column: cells another rule makes primary (R7's p%-rule, R11's earlier suppression);
+    # the value is the rule's name suffix `<rule>` after a colon ("flags:R7"), default "R7"
+    sensitive: dict[str, str] | None = None
 
 
 @dataclass
@@ -794,8 +797,19 @@ class _Protector:
                                 j = e if f.value[e] > 0 else n
                                 self.primary[j] = True
                                 self.primary_rule.setdefault(j, "R3")
+        for ti, t in self.tables:
+            for col, flag_spec in (t.sensitive or {}).items():
+                flag_col, _, rule = flag_spec.partition(":")
+                if flag_col not in t.frame.columns or col not in f.table_cells[ti]:
+                    raise DisclosureError(f"table {t.exhibit_id}: sensitive flags of column {col} missing")
+                flags = t.frame[flag_col].fillna(False).astype(bool).to_numpy()
+                for j in f.table_cells[ti][col][flags]:
+                    # a zero count stays published (R4; a suppressed count is audited as >= 1)
+                    if f.continuous[j] or f.value[j] > 0:
+                        self.primary[j] = True
+                        self.primary_rule.setdefault(int(j), rule or "R7")
         for j in np.flatnonzero(self.primary):
-            if self.primary_rule[j] == "R2" and (f.continuous[j] or f.value[j] > 0):
+            if self.primary_rule[j] != "R3" and (f.continuous[j] or f.value[j] > 0):
                 self.functionals.insert(0, _Functional(self.primary_rule[j], {int(j): 1.0}))
         self.suppressed |= self.primary
 
@@ -963,6 +977,7 @@ def protect(tables: list[TableSpec], settings: dict | None = None) -> GateResult
 def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict, ti: int):
     cells = fam.table_cells[ti]
     rules = ["R2", "R4"] + (["R3"] if t.rates else []) + ["R5a", "R5b", "T5"]
+    rules += sorted({spec.partition(":")[2] or "R7" for spec in (t.sensitive or {}).values()})
     out = t.frame.copy()
     n_cells = primary = secondary = nonzero = 0
     for col, idx in cells.items():
@@ -998,6 +1013,7 @@ def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict,
         out[f"{rs.column}_suppressed"] = flag
     # persons behind person-years and the counts behind a rate are rule inputs, not outputs, unless declared counts
     inputs = [*(t.persons or {}).values(), *(c for rs in t.rates for c in (rs.numerator, rs.denominator))]
+    inputs += [spec.partition(":")[0] for spec in (t.sensitive or {}).values()]
     drop = sorted({c for c in inputs if c not in t.counts and c in out.columns})
     out = out.drop(columns=drop)
     status, reason = summary["status"], summary["reason"]
@@ -1173,8 +1189,9 @@ class Finding:
 class _HTMLTables(HTMLParser):
     """Tables (header = first row) and all other text (scripts and attributes included) of an HTML or SVG file."""
 
-    def __init__(self):
+    def __init__(self, structural_attributes=()):
         super().__init__(convert_charrefs=True)
+        self.structural = {a.lower() for a in structural_attributes}
         self.tables: list[list[list[str]]] = []
         self.text: list[str] = []
         self._row = self._cell = None
@@ -1187,7 +1204,8 @@ class _HTMLTables(HTMLParser):
             self.tables[-1].append(self._row)
         elif tag in ("td", "th") and self._row is not None:
             self._cell = []
-        self.text.extend(v for _, v in attrs if v)
+        # renderer-made references (matplotlib's clip-path ids) are not data; every other attribute is scanned
+        self.text.extend(v for k, v in attrs if v and k.lower() not in self.structural)
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
@@ -1218,7 +1236,7 @@ def _num(x) -> float | None:
         return None
 
 
-def _tables_of(path: Path) -> tuple[list[tuple[str, list[str], list[list]]], list[str]]:
+def _tables_of(path: Path, structural_attributes=()) -> tuple[list[tuple[str, list[str], list[list]]], list[str]]:
     """(table name, header, rows) and free text of one published file."""
     suf = path.suffix.lower()
     if suf == ".csv":
@@ -1239,13 +1257,16 @@ def _tables_of(path: Path) -> tuple[list[tuple[str, list[str], list[list]]], lis
         wb.close()
         return out, []
     if suf in (".html", ".htm", ".svg", ".xml"):
-        p = _HTMLTables()
+        p = _HTMLTables(structural_attributes)
         p.feed(path.read_text(encoding="utf-8", errors="replace"))
         tabs = [(f"table {i + 1}", t[0], t[1:]) for i, t in enumerate(p.tables) if t]
         return tabs, p.text
     if suf in (".txt", ".md", ".log"):
         return [], [path.read_text(encoding="utf-8", errors="replace")]
     return [], []
+
+
+_DECIMAL = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?")
 
 
 def _json_walk(obj, key, hash_keys, count_re, out_text, out_counts):
@@ -1277,6 +1298,7 @@ def scan_published_folder(
     s = settings or load_settings()
     sc = s["scan"]
     count_re = re.compile(sc["count_column_pattern"], re.IGNORECASE)
+    not_counts = {c.lower() for c in sc["not_person_counts"]}
     id_res = [re.compile(p) for p in sc["id_patterns"]]
     hash_keys = re.compile(sc["hash_keys"], re.IGNORECASE)
     root = Path(path)
@@ -1286,7 +1308,10 @@ def scan_published_folder(
         hits[(f, col, rule)] = hits.get((f, col, rule), 0) + 1
 
     def ids_in(text) -> bool:
-        return isinstance(text, str) and any(r.search(text) for r in id_res)
+        # a decimal fraction's digits are not an id (a digit run without a point still is)
+        if not isinstance(text, str) or _DECIMAL.fullmatch(text.strip()):
+            return False
+        return any(r.search(text) for r in id_res)
 
     for fp in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = fp.relative_to(root).as_posix()
@@ -1310,7 +1335,7 @@ def scan_published_folder(
                     hit(rel, k, "R2 count 1-9")
             continue
         try:
-            tables, text = _tables_of(fp)
+            tables, text = _tables_of(fp, sc["structural_attributes"])
         except Exception:  # an unreadable published file is itself a finding
             hit(rel, "", "unreadable")
             continue
@@ -1320,7 +1345,9 @@ def scan_published_folder(
             def tag(c, name=name):
                 return f"{name}: {c}" if name else c
 
-            counts = decl["counts"] if decl else [h for h in header if count_re.fullmatch(h)]
+            counts = (
+                decl["counts"] if decl else [h for h in header if count_re.fullmatch(h) and h.lower() not in not_counts]
+            )
             rates = (decl or {}).get("rates", {})
             col = {h: i for i, h in enumerate(header)}
             for row in rows:
