@@ -59,6 +59,17 @@ class Exhibit:
         """A `schema.table` written by a Python asset (models, quality, raw), not a dbt model."""
         return "." in self.source
 
+    def rule_inputs(self) -> list[str]:
+        """Unpublished columns the disclosure gate needs (R7: persons behind a magnitude, its two largest
+        contributions); extracted beside the published columns, dropped by the gate."""
+        out = []
+        for m in (self.disclosure or {}).get("magnitudes") or []:
+            contributions = m.get("contributions")
+            for column in [m.get("persons"), *(contributions if isinstance(contributions, list) else [])]:
+                if column and column not in self.columns and column not in out:
+                    out.append(column)
+        return out
+
     def published_columns(self) -> list[str]:
         """Columns as published: each labelled code column is followed by its label."""
         out = []
@@ -140,6 +151,8 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
         named |= set(disclosure.get("margins", {}))
         for rate in disclosure.get("rates", []):
             named |= {rate["column"], rate["numerator"], rate["denominator"]}
+        for magnitude in disclosure.get("magnitudes", []):
+            named |= {magnitude.get("column"), *e.rule_inputs()} - {None}
         for column in sorted(named):
             if not IDENTIFIER.match(str(column)):
                 found.append(f"{e.id}: {column!r} is not a plain column name")
@@ -186,10 +199,10 @@ def extract(con, exhibit: Exhibit, relation_of: Callable[[str], str]) -> pd.Data
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
         ).fetchall()[0][0]
         if not exists:  # a model not estimable on these data writes no table: the exhibit is empty
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in exhibit.columns})
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in [*exhibit.columns, *exhibit.rule_inputs()]})
     else:
         relation = relation_of(exhibit.source)
-    columns = ", ".join(_quote(c) for c in exhibit.columns)
+    columns = ", ".join(_quote(c) for c in [*exhibit.columns, *exhibit.rule_inputs()])
     clauses, params = [], []
     for column, value in exhibit.where.items():
         values = value if isinstance(value, list) else [value]

@@ -4,12 +4,20 @@ Every registered exhibit passes here before anything is published (`disclosure.p
 declares either table cells (`disclosure: {family, dimensions, counts, rates, margins}`) or a model output
 (`disclosure: {model: person | aggregate}`: rule R8 or R9); one with no declaration is refused, so no exhibit can
 bypass the gate by omission.
+
+Beyond counts and rates the gate applies R7 (declared income/wealth `magnitudes`: persons threshold, p%-rule,
+winsorised means, percentiles as means of the nearest values, no minimum or maximum), R10 (figures: no point marks
+of microdata, histogram bins are declared counts) and R11 (revisions: `release_cells` of the previous release make
+cells it suppressed, and cells whose count changed by 1..9 persons since, primary now).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from models_py.exhibits.registry import Exhibit, add_labels
@@ -40,9 +48,10 @@ class ExhibitGate:
     families: list[dict]
 
 
-def table_spec(exhibit: Exhibit, frame: pd.DataFrame) -> dc.TableSpec:
+def table_spec(exhibit: Exhibit, frame: pd.DataFrame, sensitive: dict[str, str] | None = None) -> dc.TableSpec:
     d = exhibit.disclosure
     return dc.TableSpec(
+        sensitive=sensitive or None,
         exhibit_id=exhibit.id,
         frame=frame,
         dimensions=list(d.get("dimensions", [])),
@@ -170,51 +179,317 @@ def _unprotectable(record: dc.GateRecord, settings: dict) -> str:
     return record.status
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# R7 magnitudes, R10 figures, R11 revisions: declaration checks and derived tables
+
+TOTAL, FLAG = "__magnitude_total", "__magnitude_sensitive"
+STATISTICS = ("mean", "total", "percentile")
+
+
+def _forbidden_columns(exhibit: Exhibit, policy: dict) -> list[str]:
+    """R7: no minimum or maximum in a table (model outputs are held to their R8/R9 field lists instead)."""
+    pattern = re.compile(policy["magnitudes"]["forbidden_column_pattern"], re.IGNORECASE)
+    dims = set((exhibit.disclosure or {}).get("dimensions") or [])
+    return [c for c in exhibit.columns if c not in dims and pattern.search(c)]
+
+
+def _magnitude_problems(exhibit: Exhibit, frame: pd.DataFrame, policy: dict) -> list[str]:
+    """What is wrong with an exhibit's R7 declaration (a registry or mart error: the exhibit blocks publishing)."""
+    m_policy, found = policy["magnitudes"], []
+    counts = (exhibit.disclosure or {}).get("counts") or {}
+    for m in (exhibit.disclosure or {}).get("magnitudes") or []:
+        column, statistic = m.get("column"), m.get("statistic")
+        name = f"R7 magnitude {column}"
+        if column not in exhibit.columns:
+            found.append(f"{name}: not a published column")
+        if statistic not in STATISTICS:
+            found.append(f"{name}: statistic must be one of {', '.join(STATISTICS)}")
+        persons = m.get("persons")
+        if persons not in frame.columns:
+            found.append(f"{name}: the persons column behind it is missing")
+        contributions = m.get("contributions")
+        if statistic == "percentile":  # a mean of the nearest values, not a sum: the p%-rule does not apply
+            pass
+        elif contributions == "none":
+            if statistic == "total":  # a total's dominance is only bounded by the p%-rule
+                found.append(f"{name}: a total needs the two largest contributions for the p%-rule")
+        elif not (isinstance(contributions, list) and len(contributions) == 2):
+            found.append(f"{name}: contributions must name the two largest contributions or say none")
+        else:
+            missing = [c for c in contributions if c not in frame.columns]
+            published = [c for c in contributions if c in exhibit.columns]
+            if missing:
+                found.append(f"{name}: contribution columns missing: {', '.join(missing)}")
+            if published:
+                found.append(f"{name}: the largest contributions are rule inputs, never published")
+        if statistic == "mean" and list(m.get("winsorised") or []) != list(m_policy["winsorised_percentiles"]):
+            found.append(
+                f"{name}: a mean is published only on values winsorised at {m_policy['winsorised_percentiles']}"
+            )
+        if statistic == "percentile" and int(m.get("nearest_values") or 0) < m_policy["percentile_nearest_values"]:
+            found.append(
+                f"{name}: a percentile is published only as the mean of at least "
+                f"{m_policy['percentile_nearest_values']} values nearest to it"
+            )
+        if persons in exhibit.columns and persons not in counts:
+            found.append(f"{name}: the persons column, when published, must be a declared count")
+        if column in frame.columns and (pd.to_numeric(frame[column], errors="coerce") < 0).any():
+            found.append(f"{name}: negative values cannot be audited additively (publish a non-negative measure)")
+    return found
+
+
+def _magnitude_specs(exhibit: Exhibit, frame: pd.DataFrame, policy: dict) -> list[tuple[dict, dc.TableSpec | None]]:
+    """One derived table per declared mean or total: its cell totals (mean x persons) as a continuous measure
+    judged on the persons behind it (R7's >= 10 persons is R2's threshold), the p%-rule's sensitive cells as
+    forced primaries, the table's margins: the audit then proves no suppressed total is derivable from the
+    published means, counts and margins. A percentile is not additive: None (only its persons are judged)."""
+    d, p = exhibit.disclosure, policy["magnitudes"]["p_percent"] / 100
+    out = []
+    for m in d.get("magnitudes") or []:
+        if m["statistic"] == "percentile":
+            out.append((m, None))
+            continue
+        value = pd.to_numeric(frame[m["column"]], errors="coerce").to_numpy(dtype=float)
+        persons = pd.to_numeric(frame[m["persons"]], errors="coerce").to_numpy(dtype=float)
+        total = value * persons if m["statistic"] == "mean" else value
+        total = np.where(persons == 0, 0.0, total)  # an empty cell has no value to protect
+        sensitive = np.zeros(len(frame), dtype=bool)
+        if m.get("contributions") != "none":
+            x1, x2 = (pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in m["contributions"])
+            with np.errstate(invalid="ignore"):
+                sensitive = (total - x1 - x2) < p * x1  # p%-rule; a missing contribution is not sensitive
+        derived = frame[list(d.get("dimensions") or [])].copy()
+        derived[TOTAL], derived["__persons"], derived[FLAG] = total, persons, sensitive
+        measure = m.get("measure", m["column"])
+        spec = dc.TableSpec(
+            exhibit_id=f"{exhibit.id}/{m['column']}",
+            frame=derived,
+            dimensions=list(d.get("dimensions") or []),
+            counts={TOTAL: measure},
+            margins=dict(d.get("margins") or {}),
+            family=f"{d.get('family', exhibit.id)}/{measure}",
+            persons={TOTAL: "__persons"},
+            sensitive={TOTAL: f"{FLAG}:R7"},
+        )
+        out.append((m, spec))
+    return out
+
+
+def _figure_problems(exhibit: Exhibit, policy: dict) -> list[str]:
+    """R10: point marks only of gated aggregate cells; histogram bars only of declared counts."""
+    fig = exhibit.figure or {}
+    if not fig:
+        return []
+    f_policy, d = policy["figures"], exhibit.disclosure or {}
+    kinds = {fig.get("kind")} | {panel.get("kind") for panel in fig.get("panels") or []}
+    ys = {fig.get("y")} | {panel.get("y") for panel in fig.get("panels") or []}
+    found = []
+    if kinds & set(f_policy["point_kinds"]):
+        microdata = re.search(f_policy["microdata_sources"], exhibit.source)
+        if microdata or "model" in d or not d.get("counts"):
+            found.append(
+                f"R10: a point plot of {exhibit.source}, which is not a table of gated aggregate cells, is not "
+                "published (no point scatterplots of microdata)"
+            )
+    if kinds & set(f_policy["histogram_kinds"]):
+        undeclared = sorted(str(y) for y in ys - {None} if y not in (d.get("counts") or {}))
+        if undeclared:
+            found.append(f"R10: histogram bins must be declared counts of persons: {', '.join(undeclared)}")
+    return found
+
+
+def _cell_keys(exhibit: Exhibit, frame: pd.DataFrame) -> list[str]:
+    dims = list((exhibit.disclosure or {}).get("dimensions") or [])
+    codes = [[dc._code(v) for v in frame[dim].tolist()] for dim in dims]
+    return [json.dumps(dict(zip(dims, row)), sort_keys=True) for row in zip(*codes)] if dims else [""] * len(frame)
+
+
+HISTORY_COLUMNS = ["release", "exhibit_id", "column_name", "cell", "value", "suppressed"]
+
+
+def release_cells(exhibits: list[Exhibit], gate_result: ExhibitGate, release: str) -> pd.DataFrame:
+    """The published count cells of one release (value as published, NaN where suppressed): the R11 input of the
+    next release. Holds only published values and dimension codes."""
+    parts = []
+    for e in exhibits:
+        if e.id not in gate_result.published or "model" in (e.disclosure or {}):
+            continue
+        table, mask = gate_result.published[e.id]
+        keys = _cell_keys(e, table)
+        for column in (e.disclosure or {}).get("counts") or {}:
+            if column in table.columns:
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "release": release,
+                            "exhibit_id": e.id,
+                            "column_name": column,
+                            "cell": keys,
+                            "value": pd.to_numeric(table[column], errors="coerce").astype(float),
+                            "suppressed": mask[column].astype(bool),
+                        }
+                    )
+                )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HISTORY_COLUMNS)
+
+
+def save_release(con, cells: pd.DataFrame) -> None:
+    """Append a release's published cells to the history (schema exhibits_published)."""
+    table = f'exhibits_published."{dc.load_settings()["revisions"]["history_table"]}"'
+    con.execute("create schema if not exists exhibits_published")
+    con.execute(
+        f"create table if not exists {table} (release varchar, exhibit_id varchar, column_name varchar, "
+        "cell varchar, value double, suppressed boolean)"
+    )
+    con.execute(f"delete from {table} where release = ?", [str(cells["release"].iloc[0])] if len(cells) else [""])
+    con.register("_release_cells", cells[HISTORY_COLUMNS])
+    try:
+        con.execute(f"insert into {table} select * from _release_cells")
+    finally:
+        con.unregister("_release_cells")
+
+
+def previous_release(con) -> pd.DataFrame | None:
+    """The newest release in the history (None before the first)."""
+    name = dc.load_settings()["revisions"]["history_table"]
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'exhibits_published' and table_name = ?",
+        [name],
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.execute(
+        f'select * from exhibits_published."{name}" where release = '
+        f'(select max(release) from exhibits_published."{name}")'
+    ).df()
+    return rows if len(rows) else None
+
+
+def _revision_flags(exhibit: Exhibit, frame: pd.DataFrame, previous: pd.DataFrame | None, policy: dict) -> dict:
+    """R11: per count column, the rows a previous release forces into suppression: cells it suppressed, and cells it
+    published whose count has changed by 1..min_persons-1 persons (the difference counts late registrations).
+    [ASSUMPTION] the audit proves the new release alone; a difference derivable only by combining both releases'
+    margins is not audited (the difference rule applies to every cell, margins included)."""
+    if previous is None or previous.empty:
+        return {}
+    mine = previous[previous["exhibit_id"] == exhibit.id]
+    if mine.empty:
+        return {}
+    keys = _cell_keys(exhibit, frame)
+    flags = {}
+    for column in (exhibit.disclosure or {}).get("counts") or {}:
+        before = mine[mine["column_name"] == column].drop_duplicates("cell", keep="last").set_index("cell")
+        if before.empty:
+            continue
+        was_suppressed = pd.Series(keys).map(before["suppressed"]).fillna(False).astype(bool).to_numpy()
+        old = pd.Series(keys).map(before["value"]).astype(float).to_numpy()
+        now = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            change = np.abs(now - old)
+            small_change = np.isfinite(change) & (change > 0) & (change < policy["min_persons"])
+        flagged = was_suppressed | small_change
+        if flagged.any():
+            flags[column] = flagged
+    return flags
+
+
+def _fail_row(exhibit: Exhibit, reason: str, rules: str) -> dict:
+    return {
+        **dict.fromkeys(RECORD_COLUMNS, ""),
+        "exhibit_id": exhibit.id,
+        "kind": exhibit.kind if exhibit.figure else "table",
+        "status": "fail",
+        "reason": reason,
+        "rules": rules,
+        "cells": 0,
+        "primary_suppressed": 0,
+        "secondary_suppressed": 0,
+        "rates_suppressed": 0,
+        "seconds": 0.0,
+    }
+
+
+def _apply_magnitudes(exhibit, protected, frame, mags, result, record, policy) -> None:
+    """Blank the magnitude cells the derived tables suppressed (and percentiles of too few persons) in the
+    exhibit's protected frame; add their counts and status to the exhibit's record."""
+    for m, spec in mags:
+        column = m["column"]
+        if spec is None:  # percentile: R7's persons threshold on the values averaged (not additive: no audit)
+            persons = pd.to_numeric(frame[m["persons"]], errors="coerce").to_numpy(dtype=float)
+            sup = ~(persons >= policy["min_persons"])
+            record.primary += int(sup.sum())
+        else:
+            m_record = result.record(spec.exhibit_id)
+            m_frame = result.frames.get(spec.exhibit_id)
+            record.primary += m_record.primary
+            record.secondary += m_record.secondary
+            if m_frame is None or m_record.status == "fail":
+                record.status, record.reason = "fail", f"R7 magnitude {column}: {m_record.reason}"
+                continue
+            if m_record.status == "review" and record.status == "pass":
+                record.status, record.reason = "review", f"R7 magnitude {column}: {m_record.reason}"
+            sup = m_frame[f"{TOTAL}{SUPPRESSED_SUFFIX}"].fillna(False).astype(bool).to_numpy()
+        values = pd.to_numeric(protected[column], errors="coerce").to_numpy(dtype=float).copy()
+        values[sup] = np.nan
+        protected[column] = values
+        protected[f"{column}{SUPPRESSED_SUFFIX}"] = sup
+        record.cells += len(values)
+    if mags and "R7" not in record.rules:
+        record.rules = [*record.rules, "R7"]
+
+
 def protect_exhibits(
     exhibits: list[Exhibit],
     tables: dict[str, pd.DataFrame],
     settings: dict | None = None,
     model_verdicts: dict[str, dict] | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> ExhibitGate:
-    """Protect every exhibit: tables by family through `disclosure.protect`, model outputs by their R8/R9
-    verdicts (`model_records`)."""
-    specs, rows, published = [], [], {}
+    """Protect every exhibit: tables by family through `disclosure.protect` (with their R7 magnitudes and the
+    R11 flags of the `previous` release's cells, see `release_cells`), model outputs by their R8/R9 verdicts
+    (`model_records`); R10 refuses point plots of microdata and histograms of undeclared bins."""
+    policy = settings or dc.load_settings()
+    specs, rows, published, magnitudes = [], [], {}, {}
     for exhibit in exhibits:
         frame = tables[exhibit.id]
         d = exhibit.disclosure or {}
-        if "model" in d:
+        figure_problems = _figure_problems(exhibit, policy)
+        if figure_problems:  # a registry entry that may not be drawn: a code error, it blocks publishing
+            rows.append(_fail_row(exhibit, "; ".join(figure_problems), "R10"))
+        elif "model" in d:
             record = _model_exhibit(exhibit, model_verdicts or {}, frame)
             rows.append(_row(record, _note(record)))
             if record.status not in ("fail", WITHHELD):
                 published[exhibit.id] = _split(frame, exhibit)
         elif not d:
-            rows.append(
-                {
-                    **dict.fromkeys(RECORD_COLUMNS, ""),
-                    "exhibit_id": exhibit.id,
-                    "kind": "table",
-                    "status": "fail",
-                    "reason": "no disclosure declaration in the registry",
-                    "cells": 0,
-                    "primary_suppressed": 0,
-                    "secondary_suppressed": 0,
-                    "rates_suppressed": 0,
-                    "seconds": 0.0,
-                }
-            )
+            rows.append(_fail_row(exhibit, "no disclosure declaration in the registry", ""))
         else:
-            specs.append((exhibit, table_spec(exhibit, frame)))
+            forbidden = _forbidden_columns(exhibit, policy)
+            problems = _magnitude_problems(exhibit, frame, policy)
+            if forbidden:
+                problems.insert(0, f"R7: no minimum or maximum is published: {', '.join(forbidden)}")
+            if problems:
+                rows.append(_fail_row(exhibit, "; ".join(problems), "R7"))
+                continue
+            flags = _revision_flags(exhibit, frame, previous, policy)
+            frame = frame.assign(**{f"__r11_{c}": v for c, v in flags.items()})
+            spec = table_spec(exhibit, frame, {c: f"__r11_{c}:R11" for c in flags})
+            specs.append((exhibit, spec))
+            magnitudes[exhibit.id] = _magnitude_specs(exhibit, frame, policy)
     families = []
-    policy = settings or dc.load_settings()
     if specs:
-        result = dc.protect([s for _, s in specs], settings)
+        derived = [s for mags in magnitudes.values() for _, s in mags if s is not None]
+        result = dc.protect([s for _, s in specs] + derived, settings)
         families = result.families
-        for exhibit, _ in specs:
+        for exhibit, spec in specs:
             record = result.record(exhibit.id)
+            protected = result.frames.get(exhibit.id)
+            if protected is not None:
+                protected = protected.copy()
+                _apply_magnitudes(exhibit, protected, spec.frame, magnitudes[exhibit.id], result, record, policy)
             record.status = _unprotectable(record, policy)
             rows.append(_row(record, _note(record)))
-            protected = result.frames.get(exhibit.id)
-            if record.status != "fail" and protected is not None:
+            if record.status not in ("fail", WITHHELD) and protected is not None:
                 published[exhibit.id] = _split(protected, exhibit)
     order = {e.id: i for i, e in enumerate(exhibits)}
     record_df = pd.DataFrame(rows, columns=RECORD_COLUMNS)

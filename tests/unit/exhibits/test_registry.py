@@ -70,3 +70,29 @@ def test_registered_ids_are_unique_and_each_study_has_a_page_title():
     assert len({e.id for e in exhibits}) == len(exhibits)
     for study in registry.REGISTRY_FILES:
         assert registry.study_title(study)
+
+
+def test_magnitude_rule_inputs_are_checked_and_extracted_but_not_published():
+    magnitude = {
+        "column": "mean_income",
+        "persons": "persons",
+        "statistic": "mean",
+        "winsorised": [1, 99],
+        "contributions": ["largest", "second"],
+    }
+    e = _exhibit(
+        source="models.inc",
+        columns=["year", "mean_income"],
+        disclosure={"family": "f", "dimensions": ["year"], "counts": {}, "magnitudes": [magnitude]},
+    )
+    assert e.rule_inputs() == ["persons", "largest", "second"]
+    assert e.published_columns() == ["year", "mean_income"]
+    found = "\n".join(problems([e], {"models.inc": {"year", "mean_income", "persons"}}))
+    assert "column 'largest' is not in models.inc" in found and "'second'" in found and "'persons'" not in found
+    con = duckdb.connect()
+    con.execute(
+        "create schema models; create table models.inc as select * from (values (2000, 5.0, 20, 9.0, 8.0)) "
+        "v(year, mean_income, persons, largest, second)"
+    )
+    df = extract(con, e, relation_of=lambda name: name)
+    assert list(df.columns) == ["year", "mean_income", "persons", "largest", "second"]
