@@ -18,6 +18,7 @@ from models_py.publish import disclosure
 from models_py.publish.gate import record_model_check
 from models_py.studies.a import simulate as sim
 from models_py.studies.a.inputs import build_design, build_panel, missing_inputs
+from models_py.studies.a.simulate import PanelArrays
 from models_py.studies.a.spec import load_spec
 from models_py.studies.a.sur import fit_system, tidy
 from models_py.studies.a.table_4_12 import table_4_12
@@ -177,13 +178,14 @@ def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
         panel = _panel(con)
         skip = set(missing_inputs(spec, panel))
         design = build_design(spec, panel)
+        arrays = PanelArrays(panel, spec.trend_base_year)  # the observed rates, for the bootstrap intervals
         started = time.perf_counter()
         fits = {}
         for system in spec.systems:
             if system.id in skip:
                 continue
             try:
-                fits[system.id] = fit_system(system, design, spec.estimation)
+                fits[system.id] = fit_system(system, design, spec.estimation, arrays)
             except (ValueError, np.linalg.LinAlgError) as exc:  # degenerate data, e.g. a singular Sigma
                 context.log.warning(f"system {system.id} not estimated: {type(exc).__name__}: {exc}")
                 skip.add(system.id)

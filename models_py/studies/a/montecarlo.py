@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import build_design, cell_columns
-from .simulate import published_coefficients, solve_path
+from .simulate import PanelArrays, published_coefficients, solve_path
 from .spec import MACRO_SERIES, Spec
 from .sur import fit_system
 
@@ -56,17 +56,19 @@ def draw_panel(spec: Spec, panel: pd.DataFrame, rng: np.random.Generator) -> pd.
     return path.to_frame()
 
 
-def coverage(spec: Spec, panel: pd.DataFrame, reps: int, seed: int) -> pd.DataFrame:
-    """Per system: share of (parameter x replication) whose published-style interval (ci_low, ci_high
-    of the estimator's coefficient table) covers the true value. attrs["by_parameter"] holds the
-    coverage, mean error and mean standard error per parameter."""
+def coverage(spec: Spec, panel: pd.DataFrame, reps: int, seed: int, estimation: dict | None = None) -> pd.DataFrame:
+    """Per system: share of (parameter x replication) whose interval (ci_low, ci_high of the estimator's
+    coefficient table, built as `estimation` says: default the spec's) covers the true value.
+    attrs["by_parameter"] holds the coverage, mean error and mean standard error per parameter."""
+    estimation = estimation or spec.estimation
     rng = np.random.default_rng(seed)
     unconverged = {s.id: 0 for s in spec.systems}
     rows = []
     for _ in range(reps):
-        design = build_design(spec, draw_panel(spec, panel, rng))
+        drawn = draw_panel(spec, panel, rng)
+        design, arrays = build_design(spec, drawn), PanelArrays(drawn, spec.trend_base_year)
         for s in spec.systems:
-            fit = fit_system(s, design, spec.estimation)
+            fit = fit_system(s, design, estimation, arrays, rng=rng)
             if not fit.summary["converged"]:
                 unconverged[s.id] += 1
                 continue

@@ -248,6 +248,8 @@ def _apply_variant(raw: dict, variant: str) -> None:
 
 def validate(spec: Spec) -> None:
     """Every rule the file must satisfy; the first broken one raises SpecError naming it."""
+    if spec.estimation.get("interval") not in ("analytic", "bootstrap_t"):
+        raise SpecError(f"estimation.interval must be analytic or bootstrap_t, got {spec.estimation.get('interval')!r}")
     ids = [s.id for s in spec.systems]
     if sorted(ids) != list(range(1, 10)):
         raise SpecError(f"systems must be numbered 1..9 once each, got {ids}")

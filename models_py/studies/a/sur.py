@@ -18,7 +18,9 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import durbin_watson
 
+from .bootstrap import bootstrap_t_intervals
 from .inputs import system_frames
+from .simulate import PanelArrays
 from .spec import Spec, System
 
 
@@ -53,7 +55,23 @@ def interval_df(system: System, param: str, n_obs: int) -> int:
     return min(n_obs - len(system.equations[e].terms) for e in system.param_equations()[param])
 
 
-def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> SystemFit:
+def residual_sigma(system: System, resids: pd.DataFrame) -> np.ndarray:
+    """The debiased residual covariance e_i'e_j / sqrt(df_i df_j) that the iterations use."""
+    E = resids[system.order].to_numpy()
+    df = np.array([len(E) - len(system.equations[k].terms) for k in system.order], dtype=float)
+    return E.T @ E / np.sqrt(np.outer(df, df))
+
+
+def fit_system(
+    system: System,
+    design: pd.DataFrame,
+    estimation: dict,
+    panel: PanelArrays | None = None,
+    rng: np.random.Generator | None = None,
+) -> SystemFit:
+    """One system by iterated FGLS. Intervals per estimation['interval']: 'analytic' (Student t on the
+    GLS covariance) or 'bootstrap_t' (models_py/studies/a/bootstrap.py; needs the observed `panel`; draws
+    from `rng`, default seeded by estimation['bootstrap_seed'] and the system's id)."""
     frames = system_frames(system, design)
     started = time.perf_counter()
     try:
@@ -104,9 +122,22 @@ def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> System
             }
         )
     coefficients = pd.DataFrame(coef_rows)
-    q = stats.t.ppf(0.5 + level / 2, coefficients["residual_df"])
-    coefficients["ci_low"] = coefficients["estimate"] - q * coefficients["std_error"]
-    coefficients["ci_high"] = coefficients["estimate"] + q * coefficients["std_error"]
+    method = str(estimation["interval"])
+    if method == "analytic":
+        q = stats.t.ppf(0.5 + level / 2, coefficients["residual_df"])
+        coefficients["ci_low"] = coefficients["estimate"] - q * coefficients["std_error"]
+        coefficients["ci_high"] = coefficients["estimate"] + q * coefficients["std_error"]
+    elif method == "bootstrap_t":
+        if panel is None:
+            raise ValueError(f"system {system.id}: bootstrap_t intervals need the observed panel")
+        rng = rng or np.random.default_rng([int(estimation["bootstrap_seed"]), system.id])
+        sigma = residual_sigma(system, res.resids)
+        iv = bootstrap_t_intervals(system, panel, est.to_dict(), sigma, ses.to_dict(), estimation, rng)
+        coefficients["ci_low"] = coefficients["term"].map(lambda p: iv[p][0])
+        coefficients["ci_high"] = coefficients["term"].map(lambda p: iv[p][1])
+    else:
+        raise ValueError(f"estimation interval {method!r}: expected analytic or bootstrap_t")
+    coefficients["interval"] = method
     diag_rows = []
     for key, (y, X) in frames.items():
         e = res.resids[key].to_numpy()
@@ -168,9 +199,12 @@ def fit_system(system: System, design: pd.DataFrame, estimation: dict) -> System
     )
 
 
-def fit_all(spec: Spec, design: pd.DataFrame, skip: set[int] | frozenset = frozenset()) -> dict[int, SystemFit]:
+def fit_all(
+    spec: Spec, design: pd.DataFrame, panel: pd.DataFrame | None = None, skip: set[int] | frozenset = frozenset()
+) -> dict[int, SystemFit]:
     """Every system except those in `skip` (e.g. inputs incomplete at a small simulated scale)."""
-    return {s.id: fit_system(s, design, spec.estimation) for s in spec.systems if s.id not in skip}
+    arrays = None if panel is None else PanelArrays(panel, spec.trend_base_year)
+    return {s.id: fit_system(s, design, spec.estimation, arrays) for s in spec.systems if s.id not in skip}
 
 
 def tidy(fits: dict[int, SystemFit]) -> dict[str, pd.DataFrame]:
