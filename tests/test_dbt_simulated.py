@@ -51,10 +51,10 @@ def sim(tmp_path_factory):
     return d, wh, res, summary
 
 
-def _df(wh: Path, sql: str) -> pd.DataFrame:
+def _df(wh: Path, sql: str, params: list | None = None) -> pd.DataFrame:
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        return con.execute(sql).df()
+        return con.execute(sql, params).df()
     finally:
         con.close()
 
@@ -211,12 +211,10 @@ def test_study_c_rates_recomputed_in_pandas(sim):
     )
 
 
-def test_study_b_risk_set_recomputed_in_pandas(sim):
-    """rate_b_descriptives total: persons, person-years, returns and onward moves of the study B
-    risk set (labour/Nordic immigrants adult at arrival, 2000-2020, ages 20-65, first spell, persons
-    with an unknown first destination dropped, self-employed years dropped)."""
-    _, wh, res, _ = sim
-    assert res.returncode == 0
+def study_b_rows_from_raw(wh: Path, missing_destination: str) -> pd.DataFrame:
+    """The study B risk set recomputed from the raw tables: labour/Nordic immigrants adult at arrival,
+    2000-2020, ages 20-65, first spell, self-employed years dropped; a person whose first emigration has
+    no destination is dropped ('person'), loses that year ('censor') or returns ('return')."""
     persons, status, events, income = _raw(wh)
     p = persons[persons["immigrant_category"] == "B"]
     # first immigration: the register's date (covers arrivals before the first delivery), else the
@@ -267,7 +265,7 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
         zip(income.loc[income["self_employed"], "person_id"], income.loc[income["self_employed"], "income_year"])
     )
     for pid, f in first.iterrows():
-        if pid in unknown:
+        if pid in unknown and missing_destination == "person":
             continue
         end = out.loc[pid, "event_year"] if pid in out.index else 9999
         yrs = set(years_res.get(pid, set())) | {f["event_year"]}
@@ -278,22 +276,54 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
             if (pid, y - 1) in selfemp:
                 continue
             yv = 0
-            if y == end:
+            if y == end and pid in unknown:
+                if missing_destination == "censor":
+                    continue
+                yv = 1
+            elif y == end:
                 yv = 1 if out.loc[pid, "country"] == p.loc[pid, "birth_country"] else 2
             rows.append((pid, y, yv))
-    exp = pd.DataFrame(rows, columns=["pid", "year", "y"])
+    return pd.DataFrame(rows, columns=["pid", "year", "y"])
+
+
+def _row_set(frame: pd.DataFrame) -> set:
+    return set(map(tuple, frame[["pid", "year", "y"]].astype({"year": int, "y": int}).to_numpy().tolist()))
+
+
+def test_study_b_risk_set_recomputed_in_pandas(sim):
+    """rate_b_descriptives total and the panel rows of the main rule (unknown first destination:
+    person dropped)."""
+    _, wh, res, _ = sim
+    assert res.returncode == 0
+    exp = study_b_rows_from_raw(wh, "person")
     got = _df(
         wh, "select persons, person_years, returns, onward from marts.rate_b_descriptives where dimension = 'total'"
     ).iloc[0]
     assert len(exp) > 100 and (exp["y"] > 0).sum() > 5
     panel = _df(wh, "select person_id as pid, year, y from marts.fct_person_year_study_b")
-    expected_rows = set(map(tuple, exp[["pid", "year", "y"]].astype({"year": int, "y": int}).to_numpy().tolist()))
-    panel_rows = set(map(tuple, panel.astype({"year": int, "y": int}).to_numpy().tolist()))
+    expected_rows, panel_rows = _row_set(exp), _row_set(panel)
     assert panel_rows == expected_rows, (sorted(panel_rows - expected_rows)[:5], sorted(expected_rows - panel_rows)[:5])
     assert got["person_years"] == len(exp)
     assert got["persons"] == exp["pid"].nunique()
     assert got["returns"] == (exp["y"] == 1).sum()
     assert got["onward"] == (exp["y"] == 2).sum()
+
+
+@pytest.mark.parametrize("rule", ["censor", "return"])
+def test_study_b_missing_destination_variants_recomputed_in_pandas(sim, rule):
+    """The sensitivity panels (fct_person_year_study_b_md_variants) equal the risk set recomputed from
+    raw under each missing-destination rule, and differ from the main panel where the rule bites."""
+    _, wh, res, _ = sim
+    assert res.returncode == 0
+    exp = study_b_rows_from_raw(wh, rule)
+    got = _df(
+        wh,
+        "select person_id as pid, year, y from marts.fct_person_year_study_b_md_variants where missing_destination = ?",
+        [rule],
+    )
+    main = _row_set(study_b_rows_from_raw(wh, "person"))
+    assert _row_set(got) == _row_set(exp)
+    assert len(got) == len(exp) and _row_set(exp) != main
 
 
 def test_row_count_anomaly_test_catches_a_lost_year_slice(sim, tmp_path):

@@ -25,6 +25,7 @@ from models_py.studies.b.runs import (
     RANDOM_EFFECTS_NOTE,
     SENSITIVITY_RUNS,
     RunResult,
+    run_missing_destination,
     run_model,
     run_sensitivity,
     sensitivity_table,
@@ -33,6 +34,8 @@ from models_py.warehouse import replace_table
 
 GROUP = "study_b"
 PANEL_MODEL = "fct_person_year_study_b"
+# the same risk set under the other missing-destination rules (dbt var study_b_missing_destination_rules)
+VARIANTS_MODEL = "fct_person_year_study_b_md_variants"
 PANEL_COLUMNS = [
     "person_id",
     "year",
@@ -201,18 +204,23 @@ def _panel(con) -> pd.DataFrame:
 
 
 @dg.asset(
-    deps=[get_asset_key_for_model([dbt_models], PANEL_MODEL)],
+    deps=[get_asset_key_for_model([dbt_models], m) for m in (PANEL_MODEL, VARIANTS_MODEL)],
     group_name=GROUP,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
     description="Study B model extract: the model's columns of fct_person_year_study_b (person-years 2000-2020 "
-    "at risk, y = 0 stay / 1 return / 2 onward, covariates at t-1). Internal (person-level): never published.",
+    "at risk, y = 0 stay / 1 return / 2 onward, covariates at t-1), and of its missing-destination variants "
+    "(models.b_panel_md_variants). Internal (person-level): never published.",
 )
 def b_panel(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         con.execute("create schema if not exists models")
         cols = ", ".join(PANEL_COLUMNS)  # constants of this module
         con.execute(f"create or replace table models.b_panel as select {cols} from {relation_of(PANEL_MODEL)}")
+        con.execute(
+            f"create or replace table models.b_panel_md_variants as select missing_destination, {cols} "
+            f"from {relation_of(VARIANTS_MODEL)}"
+        )
         n, persons, ret, onw = con.execute(
             "select count(*), count(distinct person_id), count(*) filter (where y = 1), count(*) filter (where y = 2) "
             "from models.b_panel"
@@ -281,8 +289,8 @@ def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     kinds={"statsmodels"},
     description="Study B sensitivity runs (spec B §4.3.6), each the main estimator on a panel variant: Nordic-route "
     "persons excluded, persons ever self-employed excluded, income as a percentile spline, the two-step design, "
-    "separate models by origin region (models.b_sensitivity). Missing-destination variants need the panel built "
-    "with dbt var study_b_missing_destination = censor / return. " + RANDOM_EFFECTS_NOTE,
+    "separate models by origin region, and the missing-destination rules other than the main one (persons dropped "
+    "/ emigration year censored / coded as return) on their own panels (models.b_sensitivity). " + RANDOM_EFFECTS_NOTE,
 )
 def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     min_persons, min_df = _thresholds()
@@ -292,6 +300,19 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         for run in SENSITIVITY_RUNS:
             results.append(run_sensitivity(panel, run, min_persons, min_df, base=main_spec()))
         del panel
+        rules = [
+            r[0]
+            for r in con.execute(
+                "select distinct missing_destination from models.b_panel_md_variants order by 1"
+            ).fetchall()
+        ]
+        for rule in rules:
+            variant = con.execute(
+                "select * exclude (missing_destination) from models.b_panel_md_variants where missing_destination = ?",
+                [rule],
+            ).df()
+            results.append(run_missing_destination(variant, rule, min_persons, min_df, base=main_spec()))
+            del variant
         _store(con, results)
         _replace(con, "b_sensitivity", sensitivity_table(results))
         # the spline run's income profile beside the main model's groups (spec B §4.3.6)

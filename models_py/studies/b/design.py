@@ -78,6 +78,8 @@ class Design:
     spec: DesignSpec
     levels: dict[str, list]  # levels used per categorical (reference first, absent ones dropped)
     columns: dict[str, list[int]] = field(default_factory=dict)  # variable -> its column indices
+    # columns left out because earlier columns determine them exactly ("name = combination of ...")
+    aliased: list[str] = field(default_factory=list)
 
     def setting(self, variable: str, value) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and the values they take when `variable` is set to `value` for everyone."""
@@ -146,7 +148,38 @@ def build_design(panel: pd.DataFrame, spec: DesignSpec | None = None) -> Design:
             j += 1
     if np.isnan(X).any():
         raise ValueError("the design has missing values (a binary or inc_pct is null)")
-    return Design(X=X, names=names, spec=spec, levels=levels, columns=columns)
+    keep, aliased = aliased_columns(X, names)
+    if aliased:
+        # e.g. no earned income in t-1 <=> wealth not delivered: the later column's effect is the earlier one's
+        X = np.ascontiguousarray(X[:, keep])
+        dropped = {names[j] for j in range(len(names)) if j not in keep}
+        names = [names[j] for j in keep]
+        index = {name: k for k, name in enumerate(names)}
+        columns = {v: [index[n] for n in names if n == v or n.startswith(f"{v}=")] for v in columns}
+        levels = {c: [lv[0]] + [x for x in lv[1:] if f"{c}={x}" not in dropped] for c, lv in levels.items()}
+    return Design(X=X, names=names, spec=spec, levels=levels, columns=columns, aliased=aliased)
+
+
+def aliased_columns(X: np.ndarray, names: list[str], tol: float = 1e-9) -> tuple[list[int], list[str]]:
+    """Columns kept, and a note per column that earlier kept columns determine exactly (perfect
+    collinearity makes the Hessian singular and the cluster covariance meaningless). Works on X'X (K x K),
+    column by column in order, so the later of two aliased columns goes, as in R's lm."""
+    G = X.T @ X
+    keep: list[int] = []
+    notes: list[str] = []
+    for j in range(G.shape[0]):
+        if keep:
+            Gk = G[np.ix_(keep, keep)]
+            coef = np.linalg.solve(Gk, G[keep, j])
+            residual = G[j, j] - G[keep, j] @ coef
+        else:
+            coef, residual = np.zeros(0), G[j, j]
+        if residual > tol * max(G[j, j], 1.0):
+            keep.append(j)
+            continue
+        terms = [f"{c:+.3g} {names[k]}" for c, k in zip(coef, keep) if abs(c) > 1e-6]
+        notes.append(f"{names[j]} = {' '.join(terms) if terms else '0'} (aliased, not estimated)")
+    return keep, notes
 
 
 def merge_sparse_levels(

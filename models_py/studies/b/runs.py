@@ -3,8 +3,9 @@ estimator on a panel variant, with the disclosure gate of R8 applied before anyt
 
 Not estimated: person random effects (unobserved heterogeneity). statsmodels has no random-effects
 multinomial logit; spec B §4.4 shows cluster-robust SEs do not correct for frailty, so duration
-effects are read with care. Missing-destination variants (censor / code as return) need the panel
-built with dbt var study_b_missing_destination set accordingly; `run_variant` fits any such panel.
+effects are read with care. The missing-destination variants (persons dropped / emigration year censored /
+coded as return) are panels of their own, built by dbt (fct_person_year_study_b_md_variants, one definition
+with the main panel) and fitted by `run_missing_destination`.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def run_model(
         model,
         not problems,
         problems,
-        merged,
+        merged + fit.design.aliased,
         cnt,
         summary=dict(fit.summary),
         levels=level_persons(panel, spec, model, pid=pid),
@@ -287,6 +288,21 @@ def run_sensitivity(
     p, spec = variant(panel, run, base)
     # a run publishes its coefficient table and counts; margins belong to the main model
     return run_model(p, spec, run, min_persons, min_df, margins=(run == "income_spline"), pid=pid)
+
+
+def run_missing_destination(
+    panel: pd.DataFrame,
+    rule: str,
+    min_persons: int,
+    min_df: int,
+    pid: str = "person_id",
+    base: DesignSpec | None = None,
+) -> RunResult:
+    """The main design on the risk set built under another missing-destination rule (spec B §4.1 [I]):
+    run `missing_destination_<rule>`; coefficients and counts only, like the other sensitivity runs."""
+    return run_model(
+        panel, base or DesignSpec(), f"missing_destination_{rule}", min_persons, min_df, margins=False, pid=pid
+    )
 
 
 def sensitivity_table(results: list[RunResult]) -> pd.DataFrame:

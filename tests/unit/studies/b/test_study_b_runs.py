@@ -67,3 +67,24 @@ def test_publication_gate_names_levels_and_outcomes_without_counts():
     lv = level_persons(p, SPEC, "m")
     assert set(lv.loc[lv["variable"] == "outcome", "level"]) == {"stay", "return", "onward"}
     assert lv.loc[(lv["variable"] == "female") & (lv["level"] == "1"), "persons"].item() == 15
+
+
+def test_an_aliased_level_is_left_out_and_named():
+    """No earned income <=> wealth not delivered (as in the simulated registers): the later column is
+    exactly the earlier one, so it is dropped with a note; without the alias every column stays."""
+    from models_py.studies.b.design import build_design
+
+    p = _panel(40)
+    p["inc_group"] = ["none" if i % 4 == 0 else ("P40-49" if i % 4 == 1 else "P0-9") for i in p["person_id"]]
+    p["wealth_group"] = ["unknown" if i % 4 == 0 else ("Q3" if (i // 4) % 2 else "Q1") for i in p["person_id"]]
+    spec = DesignSpec(
+        cats={"inc_group": CATS["inc_group"], "wealth_group": CATS["wealth_group"]}, binaries=["female"], year_fe=True
+    )
+    d = build_design(p, spec)
+    assert d.aliased == ["wealth_group=unknown = +1 inc_group=none (aliased, not estimated)"]
+    assert "wealth_group=unknown" not in d.names and d.X.shape[1] == len(d.names)
+    assert d.levels["wealth_group"] == ["Q3", "Q1"]
+    assert [d.names[j] for j in d.columns["wealth_group"]] == ["wealth_group=Q1"]
+    p.loc[p["person_id"] == 4, "wealth_group"] = "Q1"  # one person breaks the alias
+    full = build_design(p, spec)
+    assert full.aliased == [] and "wealth_group=unknown" in full.names
