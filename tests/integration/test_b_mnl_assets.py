@@ -28,6 +28,12 @@ def _build(path: Path, persons: int, seed: int) -> Path:
     con.execute(f"create schema if not exists {relation.split('.')[0]}")
     con.register("_p", panel)
     con.execute(f"create table {relation} as select * from _p")
+    # the missing-destination variant mart: here one rule, 'return', with some onward moves coded as returns
+    variants = relation_of("fct_person_year_study_b_md_variants")
+    con.execute(
+        f"create table {variants} as select 'return' as missing_destination, * replace "
+        "(case when y = 2 and person_id % 7 = 0 then 1 else y end as y) from _p"
+    )
     con.close()
     return path
 
@@ -81,7 +87,7 @@ def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, smal
     ame = con.execute("select * from models.b_ame where variable = 'spouse_in_no' and quantity = 'p_return'").df()
     assert len(ame) == 1 and ame["ame"].iloc[0] < 0  # spouse in Norway lowers return (true beta -0.6)
     runs = con.execute("select model, publishable, problems from models.b_fit where model <> 'main'").df()
-    assert set(runs["model"]) == set(RUNS)
+    assert set(runs["model"]) == {*RUNS, "missing_destination_return"}
     # every sensitivity run is either published with estimates or blocked with a reason and no rows
     sens = con.execute("select distinct run from models.b_sensitivity").df()["run"].tolist()
     assert set(sens) == set(runs.loc[runs["publishable"], "model"]) and {"income_spline", "two_step"} <= set(sens)
