@@ -80,6 +80,8 @@ class Design:
     columns: dict[str, list[int]] = field(default_factory=dict)  # variable -> its column indices
     # columns left out because earlier columns determine them exactly ("name = combination of ...")
     aliased: list[str] = field(default_factory=list)
+    # variable -> positions, within its full column list, of the columns kept (absent: all kept)
+    kept: dict[str, list[int]] = field(default_factory=dict)
 
     def setting(self, variable: str, value) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and the values they take when `variable` is set to `value` for everyone."""
@@ -93,6 +95,8 @@ class Design:
             vals = spline_basis(np.array([float(value) / 100.0]))[0]
         else:
             vals = np.array([float(value)])
+        if variable in self.kept and variable not in self.levels:  # an aliased spline or binary column is gone
+            vals = vals[self.kept[variable]]
         return cols, vals
 
 
@@ -149,15 +153,19 @@ def build_design(panel: pd.DataFrame, spec: DesignSpec | None = None) -> Design:
     if np.isnan(X).any():
         raise ValueError("the design has missing values (a binary or inc_pct is null)")
     keep, aliased = aliased_columns(X, names)
+    kept: dict[str, list[int]] = {}
     if aliased:
         # e.g. no earned income in t-1 <=> wealth not delivered: the later column's effect is the earlier one's
         X = np.ascontiguousarray(X[:, keep])
         dropped = {names[j] for j in range(len(names)) if j not in keep}
+        new_index = {old: k for k, old in enumerate(keep)}
+        for v, cols in columns.items():
+            if any(c not in new_index for c in cols):
+                kept[v] = [i for i, c in enumerate(cols) if c in new_index]
+        columns = {v: [new_index[c] for c in cols if c in new_index] for v, cols in columns.items()}
         names = [names[j] for j in keep]
-        index = {name: k for k, name in enumerate(names)}
-        columns = {v: [index[n] for n in names if n == v or n.startswith(f"{v}=")] for v in columns}
         levels = {c: [lv[0]] + [x for x in lv[1:] if f"{c}={x}" not in dropped] for c, lv in levels.items()}
-    return Design(X=X, names=names, spec=spec, levels=levels, columns=columns, aliased=aliased)
+    return Design(X=X, names=names, spec=spec, levels=levels, columns=columns, aliased=aliased, kept=kept)
 
 
 def aliased_columns(X: np.ndarray, names: list[str], tol: float = 1e-9) -> tuple[list[int], list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -88,3 +89,31 @@ def test_an_aliased_level_is_left_out_and_named():
     p.loc[p["person_id"] == 4, "wealth_group"] = "Q1"  # one person breaks the alias
     full = build_design(p, spec)
     assert full.aliased == [] and "wealth_group=unknown" in full.names
+
+
+def test_settings_follow_the_kept_columns_when_a_level_is_aliased():
+    """The income spline's settings keep all six basis values (no spline column is aliased) and a level
+    setting covers the variable's remaining columns, after an alias removed a wealth column."""
+    from models_py.studies.b.design import build_design
+
+    p = _panel(40)
+    p["inc_pct"] = p["person_id"] * 2.5  # percentiles 0-97.5: every knot of the spline is active
+    p["wealth_group"] = ["unknown" if i % 4 == 0 else ("Q3" if (i // 4) % 2 else "Q1") for i in p["person_id"]]
+    p["no_wealth"] = p["person_id"] % 4 == 0  # a binary equal to the unknown-wealth level
+    spec = DesignSpec(
+        cats={"wealth_group": CATS["wealth_group"]}, binaries=["female", "no_wealth"], year_fe=False, income="spline"
+    )
+    d = build_design(p, spec)
+    assert d.aliased and d.aliased[0].startswith("wealth_group=unknown = +1 no_wealth")
+    cols, vals = d.setting("inc_pct", 50)
+    assert len(cols) == len(vals) == 6
+    cols, vals = d.setting("wealth_group", "Q1")
+    assert [d.names[c] for c in cols] == ["wealth_group=Q1"] and list(vals) == [1.0]
+    X = d.X.copy()
+    for setting in (d.setting("inc_pct", 50), d.setting("no_wealth", 1)):
+        X[:, setting[0]] = setting[1]  # a counterfactual assignment has matching shapes
+    p["inc_pct"] = p["person_id"] * 1.0  # percentiles 0-39: the knots from 0.5 up are all-zero columns
+    low = build_design(p, spec)
+    assert [a.split(" =")[0] for a in low.aliased[:4]] == [f"inc_pct_knot{k}" for k in (0.5, 0.75, 0.9, 0.95)]
+    cols, vals = low.setting("inc_pct", 30)
+    assert [low.names[c] for c in cols] == ["inc_pct", "inc_pct_knot0.25"] and np.allclose(vals, [0.3, 0.05])
