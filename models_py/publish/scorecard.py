@@ -21,6 +21,7 @@ AGGREGATES = {
     "sum": lambda s: s.sum(),
     "mean": lambda s: s.mean(),
     "first": lambda s: s.iloc[0],
+    "last": lambda s: s.iloc[-1],  # with the exhibit's order_by: e.g. the top income group
     "min": lambda s: s.min(),
     "max": lambda s: s.max(),
 }

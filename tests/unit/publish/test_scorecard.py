@@ -76,3 +76,27 @@ def test_same_sign_counts_rows_agreeing_with_the_published_sign():
     outcome = check(spec, tables, None)
     assert outcome.status == HOLDS and outcome.pipeline.startswith("0.67 of 3")  # a published 0 has no sign
     assert check({**spec, "min_share": 0.7}, tables, None).status == FAILS
+
+
+def _measures(node):
+    """Every measure spec (a dict with exhibit and column) anywhere in a claim."""
+    if isinstance(node, dict):
+        if "exhibit" in node and "column" in node:
+            yield node
+        for value in node.values():
+            yield from _measures(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _measures(value)
+
+
+def test_every_claim_uses_a_known_aggregate():
+    """A claim's aggregate is checked only once its exhibit publishes (study B's income profile first did at scale
+    0.1, and an unknown 'last' crashed the scorecard): check every claim file up front."""
+    from models_py.publish.scorecard import AGGREGATES, load_claims
+
+    specs = [m for study in ("a", "b", "c") for claim in load_claims(study) for m in _measures(claim)]
+    assert len(specs) > 100
+    assert {m.get("agg", "first") for m in specs} <= set(AGGREGATES)
+    table = pd.DataFrame({"q": ["p", "p", "p"], "estimate": [1.0, 2.0, 3.0]})
+    assert measure({"exhibit": "x", "column": "estimate", "where": {"q": "p"}, "agg": "last"}, {"x": table}) == 3.0
