@@ -160,6 +160,9 @@ def job_for(env: PipelineEnv, mode: str) -> dg.JobDefinition:
 def run(env: PipelineEnv, years: list[str], instance=None, mode: str = "full") -> dg.ExecuteInProcessResult:
     from dagster_project.automation import full_rebuild_tags
 
+    # definitions load through the current defs-state storage, which may still point at an instance an earlier
+    # run of this test disposed (and the garbage collector freed): "undefined DagsterInstance weakref" (CI, once)
+    clear_defs_state_storage()
     job = job_for(env, mode)
     own = instance is None
     instance = instance or dg.DagsterInstance.ephemeral()
