@@ -25,6 +25,11 @@ from .simulate import PanelArrays, predict
 from .spec import System
 
 
+def equation_residual_df(system: System, n_years: int) -> np.ndarray:
+    """Residual degrees of freedom of the four equations, in the spec's order."""
+    return np.array([n_years - len(system.equations[k].terms) for k in system.order], dtype=float)
+
+
 def stacked_design(system: System, arrays: PanelArrays, years: range) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(X, y, parameter names): the four equations stacked in the spec's order, a shared parameter one column."""
     names = list(dict.fromkeys(t.param for eq in system.equations.values() for t in eq.terms))
@@ -78,7 +83,7 @@ def bootstrap_t_intervals(
     lo_year, hi_year = system.sample
     years = range(lo_year, hi_year + 1)
     X, _, names = stacked_design(system, arrays, years)
-    residual_df = np.array([len(years) - len(system.equations[k].terms) for k in system.order], dtype=float)
+    residual_df = equation_residual_df(system, len(years))
     chol = np.linalg.cholesky(sigma)
     observed = {k: arrays.cols[f"EMI_{system.group}{k}"].copy() for k in system.order}
     b = np.array([estimates[p] for p in names])

@@ -18,7 +18,7 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import durbin_watson
 
-from .bootstrap import bootstrap_t_intervals
+from .bootstrap import bootstrap_t_intervals, equation_residual_df
 from .inputs import system_frames
 from .simulate import PanelArrays
 from .spec import Spec, System
@@ -58,7 +58,7 @@ def interval_df(system: System, param: str, n_obs: int) -> int:
 def residual_sigma(system: System, resids: pd.DataFrame) -> np.ndarray:
     """The debiased residual covariance e_i'e_j / sqrt(df_i df_j) that the iterations use."""
     E = resids[system.order].to_numpy()
-    df = np.array([len(E) - len(system.equations[k].terms) for k in system.order], dtype=float)
+    df = equation_residual_df(system, len(E))
     return E.T @ E / np.sqrt(np.outer(df, df))
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from models_py.studies.a import montecarlo as mc
-from models_py.studies.a.bootstrap import iterated_fgls, stacked_design
+from models_py.studies.a.bootstrap import equation_residual_df, iterated_fgls, stacked_design
 from models_py.studies.a.inputs import build_design, system_frames
 from models_py.studies.a.simulate import PanelArrays
 from models_py.studies.a.spec import load_spec
@@ -141,7 +141,7 @@ def test_numpy_iterated_fgls_of_the_bootstrap_equals_linearmodels(spec, design, 
         fit = fit_system(system, design, dict(analytic, tol=1e-13))
         years = range(system.sample[0], system.sample[1] + 1)
         X, y, names = stacked_design(system, arrays, years)
-        df = np.array([len(years) - len(system.equations[k].terms) for k in system.order], dtype=float)
+        df = equation_residual_df(system, len(years))
         beta, se, _ = iterated_fgls(X, y, df, tol=1e-13, iter_limit=10_000)
         assert np.abs(beta - fit.estimates[names].to_numpy()).max() < 1e-7
         assert np.abs(se / fit.std_errors[names].to_numpy() - 1).max() < 1e-5
