@@ -24,6 +24,7 @@ from models_py.publish.site import PublishedExhibit, Site, publish_site
 from models_py.warehouse import replace_table
 
 INTERNAL, PUBLISHED = "exhibits_internal", "exhibits_published"
+PENDING_RELEASE = "release_pending"  # the gate's published cells, until the report that shows them is out
 STUDY_GROUPS = {"a": "study_a", "b": "study_b", "c": "study_c", "pipeline": "quality"}
 
 
@@ -101,9 +102,13 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     with warehouse.connect() as con:
         tables = {e.id: con.execute(f'select * from {INTERNAL}."{e.id}"').df() for e in exhibits}
         started = time.perf_counter()
-        result = gate.protect_exhibits(exhibits, tables, model_verdicts=gate.model_records(con))
+        previous = gate.previous_release(con)  # R11: the last published release's cells
+        result = gate.protect_exhibits(exhibits, tables, model_verdicts=gate.model_records(con), previous=previous)
         seconds = time.perf_counter() - started
         replace_table(con, PUBLISHED, "gate_record", result.record)
+        # this release's cells join the history only once the report is published (emigration_report)
+        release = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {context.run.run_id}"
+        replace_table(con, PUBLISHED, PENDING_RELEASE, gate.release_cells(exhibits, result, release))
         for exhibit_id, (table, suppressed) in result.published.items():
             replace_table(con, PUBLISHED, exhibit_id, table)
             replace_table(con, PUBLISHED, f"{exhibit_id}__suppressed", suppressed)
@@ -117,6 +122,7 @@ def disclosure_gate(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             "primary_suppressed": int(record["primary_suppressed"].sum()),
             "secondary_suppressed": int(record["secondary_suppressed"].sum()),
             "gate_seconds": round(seconds, 2),
+            "previous_release": "none" if previous is None else str(previous["release"].iloc[0]),
         }
     )
 
@@ -215,6 +221,8 @@ def emigration_report(
     )
     index = publish_site(site, paths.reports_dir, context.run.run_id)
     context.log.info(f"report published: {index}")
+    with warehouse.connect() as con:  # R11: what is public now is what the next release is compared with
+        gate.save_release(con, con.execute(f"select * from {PUBLISHED}.{PENDING_RELEASE}").df())
     counts = score.summary(card)
     return dg.MaterializeResult(
         metadata={

@@ -153,11 +153,18 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
             named |= {rate["column"], rate["numerator"], rate["denominator"]}
         for magnitude in disclosure.get("magnitudes", []):
             named |= {magnitude.get("column"), *e.rule_inputs()} - {None}
+        named |= set(disclosure.get("attributes") or []) | set(disclosure.get("summaries") or [])
         for column in sorted(named):
             if not IDENTIFIER.match(str(column)):
                 found.append(f"{e.id}: {column!r} is not a plain column name")
             elif column not in have:
                 found.append(f"{e.id}: column {column!r} is not in {e.source}")
+        measures = set((disclosure.get("counts") or {}).values())
+        for total, parts in (disclosure.get("sums") or {}).items():
+            if total not in measures:
+                found.append(f"{e.id}: sum of measure {total!r}, which none of its counts is")
+            if not isinstance(parts, list) or len(parts) < 2:
+                found.append(f"{e.id}: the sum of {total!r} needs a list of at least two part measures")
         for column in set(disclosure.get("counts", {})) | set(disclosure.get("dimensions", [])):
             if column in have and column not in e.columns:
                 found.append(f"{e.id}: disclosure names {column!r}, which is not published")

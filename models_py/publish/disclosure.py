@@ -106,6 +106,13 @@ class TableSpec:
     # count column -> boolean column: cells another rule makes primary (R7's p%-rule, R11's earlier suppression);
     # the value is the rule's name suffix `<rule>` after a colon ("flags:R7"), default "R7"
     sensitive: dict[str, str] | None = None
+    # count column -> boolean column: cells kept suppressed because an earlier release suppressed them (R11). They
+    # are not sensitive now (no protection interval), but like every suppressed cell they may not be derived exactly:
+    # a value published now could unlock the earlier release's primary cells through its margins.
+    kept: dict[str, str] | None = None
+    # within-row sums between measures of the family: total measure -> its part measures (emigrations = returns +
+    # onward), for every combination of codes; a share of one part in the total is then protected with the parts
+    sums: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -280,6 +287,7 @@ class _Family:
                 self.table_cells[ti][col] = idx
         self.n_published = len(self.keys)
         self._lattice(add, dimsets)
+        self._measure_sums(add, tables)
         self.value = np.array(vals, dtype=float)
         self.persons = np.array(pers, dtype=float)
         self.published = np.array(pub, dtype=bool)
@@ -339,6 +347,27 @@ class _Family:
         # one relation can be generated from two dimension sets: keep it once
         uniq = {tuple(r): None for r in rows}
         self._rows = list(uniq)
+
+    def _measure_sums(self, add, tables: list[tuple[int, TableSpec]]):
+        """Relations total = sum(parts) between measures with the same dimensions, at every code combination that
+        any of them has (a cell nobody publishes is a free unknown of the audit, like in the lattice)."""
+        sums: dict[str, tuple[str, ...]] = {}
+        for _, t in tables:
+            for total, parts in (t.sums or {}).items():
+                if sums.setdefault(total, tuple(parts)) != tuple(parts):
+                    raise DisclosureError(f"family {self.name}: tables declare different parts for measure {total}")
+        for total, parts in sums.items():
+            measures = [total, *parts]
+            unknown = [m for m in measures if m not in self.mdims]
+            if unknown:
+                raise DisclosureError(f"family {self.name}: sum {total} names measures no table counts: {unknown}")
+            if any(self.mdims[m] != self.mdims[total] for m in parts):
+                raise DisclosureError(f"family {self.name}: the parts of {total} do not have its dimensions")
+            codes = sorted({k[1] for k in self.keys if k[0] in measures})
+            for code in codes:
+                members = [(m, code) for m in measures]
+                ids = [self.index[k] if k in self.index else add(k, np.nan, np.nan, False, False) for k in members]
+                self._rows.append(((ids[0], 1.0), *((i, -1.0) for i in ids[1:])))
 
     def nested(self, inner: int, outer: int) -> bool:
         """Is cell `inner` part of cell `outer` (same measure; each code equal or a descendant)?"""
@@ -800,18 +829,24 @@ class _Protector:
         for ti, t in self.tables:
             for col, flag_spec in (t.sensitive or {}).items():
                 flag_col, _, rule = flag_spec.partition(":")
-                if flag_col not in t.frame.columns or col not in f.table_cells[ti]:
-                    raise DisclosureError(f"table {t.exhibit_id}: sensitive flags of column {col} missing")
-                flags = t.frame[flag_col].fillna(False).astype(bool).to_numpy()
-                for j in f.table_cells[ti][col][flags]:
-                    # a zero count stays published (R4; a suppressed count is audited as >= 1)
-                    if f.continuous[j] or f.value[j] > 0:
-                        self.primary[j] = True
-                        self.primary_rule.setdefault(int(j), rule or "R7")
+                for j in self._flagged_cells(ti, t, col, flag_col, "sensitive"):
+                    self.primary[j] = True
+                    self.primary_rule.setdefault(int(j), rule or "R7")
+            for col, flag_col in (t.kept or {}).items():
+                self.suppressed[self._flagged_cells(ti, t, col, flag_col, "kept-suppressed")] = True
         for j in np.flatnonzero(self.primary):
             if self.primary_rule[j] != "R3" and (f.continuous[j] or f.value[j] > 0):
                 self.functionals.insert(0, _Functional(self.primary_rule[j], {int(j): 1.0}))
         self.suppressed |= self.primary
+
+    def _flagged_cells(self, ti: int, t: TableSpec, col: str, flag_col: str, what: str) -> np.ndarray:
+        """The family cells of a count column whose rows a boolean column flags; a zero count stays published
+        (R4; a suppressed count is audited as >= 1)."""
+        f = self.f
+        if flag_col not in t.frame.columns or col not in f.table_cells[ti]:
+            raise DisclosureError(f"table {t.exhibit_id}: {what} flags of column {col} missing")
+        cells = f.table_cells[ti][col][t.frame[flag_col].fillna(False).astype(bool).to_numpy()]
+        return cells[f.continuous[cells] | (f.value[cells] > 0)]
 
     def _suppress(self, j: int):
         self.suppressed[j] = True
@@ -977,7 +1012,9 @@ def protect(tables: list[TableSpec], settings: dict | None = None) -> GateResult
 def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict, ti: int):
     cells = fam.table_cells[ti]
     rules = ["R2", "R4"] + (["R3"] if t.rates else []) + ["R5a", "R5b", "T5"]
-    rules += sorted({spec.partition(":")[2] or "R7" for spec in (t.sensitive or {}).values()})
+    rules += sorted(
+        {spec.partition(":")[2] or "R7" for spec in (t.sensitive or {}).values()} | ({"R11"} if t.kept else set())
+    )
     out = t.frame.copy()
     n_cells = primary = secondary = nonzero = 0
     for col, idx in cells.items():
@@ -1013,7 +1050,7 @@ def _apply(t: TableSpec, fam: _Family, prot: _Protector, summary: dict, s: dict,
         out[f"{rs.column}_suppressed"] = flag
     # persons behind person-years and the counts behind a rate are rule inputs, not outputs, unless declared counts
     inputs = [*(t.persons or {}).values(), *(c for rs in t.rates for c in (rs.numerator, rs.denominator))]
-    inputs += [spec.partition(":")[0] for spec in (t.sensitive or {}).values()]
+    inputs += [spec.partition(":")[0] for spec in (t.sensitive or {}).values()] + list((t.kept or {}).values())
     drop = sorted({c for c in inputs if c not in t.counts and c in out.columns})
     out = out.drop(columns=drop)
     status, reason = summary["status"], summary["reason"]

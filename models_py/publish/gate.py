@@ -48,10 +48,13 @@ class ExhibitGate:
     families: list[dict]
 
 
-def table_spec(exhibit: Exhibit, frame: pd.DataFrame, sensitive: dict[str, str] | None = None) -> dc.TableSpec:
+def table_spec(
+    exhibit: Exhibit, frame: pd.DataFrame, sensitive: dict[str, str] | None = None, kept: dict[str, str] | None = None
+) -> dc.TableSpec:
     d = exhibit.disclosure
     return dc.TableSpec(
         sensitive=sensitive or None,
+        kept=kept or None,
         exhibit_id=exhibit.id,
         frame=frame,
         dimensions=list(d.get("dimensions", [])),
@@ -59,6 +62,7 @@ def table_spec(exhibit: Exhibit, frame: pd.DataFrame, sensitive: dict[str, str] 
         rates=[dc.RateSpec(r["column"], r["numerator"], r["denominator"]) for r in d.get("rates") or []],
         margins=dict(d.get("margins") or {}),
         family=d.get("family", exhibit.id),
+        sums={total: list(parts) for total, parts in (d.get("sums") or {}).items()} or None,
         persons=d.get("persons"),
     )
 
@@ -191,6 +195,25 @@ def _forbidden_columns(exhibit: Exhibit, policy: dict) -> list[str]:
     pattern = re.compile(policy["magnitudes"]["forbidden_column_pattern"], re.IGNORECASE)
     dims = set((exhibit.disclosure or {}).get("dimensions") or [])
     return [c for c in exhibit.columns if c not in dims and pattern.search(c)]
+
+
+def _undeclared_columns(exhibit: Exhibit) -> list[str]:
+    """Published columns the gate would print as they are without knowing what they hold: every column of a table
+    must be a dimension, a count, a rate (or its numerator or denominator, which the gate drops unless it is a count),
+    an R7 magnitude, a person count behind a count, an attribute (counts no persons: a flag, a code, a name, a year,
+    a public series) or a summary (a statistic of protected series, printed at the policy's significant digits)."""
+    d = exhibit.disclosure or {}
+    declared = set(d.get("dimensions") or []) | set(d.get("counts") or {}) | set((d.get("persons") or {}).values())
+    declared |= {c for r in d.get("rates") or [] for c in (r["column"], r["numerator"], r["denominator"])}
+    declared |= {m.get("column") for m in d.get("magnitudes") or []}
+    declared |= set(d.get("attributes") or []) | set(d.get("summaries") or [])
+    return [c for c in exhibit.columns if c not in declared]
+
+
+def _round_summaries(exhibit: Exhibit, frame: pd.DataFrame, policy: dict) -> None:
+    for column in (exhibit.disclosure or {}).get("summaries") or []:
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        frame[column] = [dc.round_significant(v, policy["significant_digits"]) for v in values]
 
 
 def _magnitude_problems(exhibit: Exhibit, frame: pd.DataFrame, policy: dict) -> list[str]:
@@ -365,18 +388,22 @@ def previous_release(con) -> pd.DataFrame | None:
     return rows if len(rows) else None
 
 
-def _revision_flags(exhibit: Exhibit, frame: pd.DataFrame, previous: pd.DataFrame | None, policy: dict) -> dict:
-    """R11: per count column, the rows a previous release forces into suppression: cells it suppressed, and cells it
-    published whose count has changed by 1..min_persons-1 persons (the difference counts late registrations).
+def _revision_flags(
+    exhibit: Exhibit, frame: pd.DataFrame, previous: pd.DataFrame | None, policy: dict
+) -> tuple[dict, dict]:
+    """R11: per count column, the rows a previous release forces into suppression: (1) cells it published whose count
+    has changed by 1..min_persons-1 persons (the difference counts late registrations: sensitive, protected like a
+    primary cell), (2) cells it suppressed (kept suppressed and never derivable exactly, but not sensitive: treating
+    them as primary would make every release suppress more than the one before, even on the same data).
     [ASSUMPTION] the audit proves the new release alone; a difference derivable only by combining both releases'
     margins is not audited (the difference rule applies to every cell, margins included)."""
     if previous is None or previous.empty:
-        return {}
+        return {}, {}
     mine = previous[previous["exhibit_id"] == exhibit.id]
     if mine.empty:
-        return {}
+        return {}, {}
     keys = _cell_keys(exhibit, frame)
-    flags = {}
+    changed, kept = {}, {}
     for column in (exhibit.disclosure or {}).get("counts") or {}:
         before = mine[mine["column_name"] == column].drop_duplicates("cell", keep="last").set_index("cell")
         if before.empty:
@@ -387,10 +414,11 @@ def _revision_flags(exhibit: Exhibit, frame: pd.DataFrame, previous: pd.DataFram
         with np.errstate(invalid="ignore"):
             change = np.abs(now - old)
             small_change = np.isfinite(change) & (change > 0) & (change < policy["min_persons"])
-        flagged = was_suppressed | small_change
-        if flagged.any():
-            flags[column] = flagged
-    return flags
+        if small_change.any():
+            changed[column] = small_change
+        if was_suppressed.any():
+            kept[column] = was_suppressed
+    return changed, kept
 
 
 def _fail_row(exhibit: Exhibit, reason: str, rules: str) -> dict:
@@ -465,15 +493,23 @@ def protect_exhibits(
             rows.append(_fail_row(exhibit, "no disclosure declaration in the registry", ""))
         else:
             forbidden = _forbidden_columns(exhibit, policy)
+            undeclared = _undeclared_columns(exhibit)
             problems = _magnitude_problems(exhibit, frame, policy)
             if forbidden:
                 problems.insert(0, f"R7: no minimum or maximum is published: {', '.join(forbidden)}")
             if problems:
                 rows.append(_fail_row(exhibit, "; ".join(problems), "R7"))
                 continue
-            flags = _revision_flags(exhibit, frame, previous, policy)
-            frame = frame.assign(**{f"__r11_{c}": v for c, v in flags.items()})
-            spec = table_spec(exhibit, frame, {c: f"__r11_{c}:R11" for c in flags})
+            if undeclared:  # a registry error: the exhibit blocks publishing until its columns are declared
+                rows.append(_fail_row(exhibit, f"columns not declared to the gate: {', '.join(undeclared)}", ""))
+                continue
+            changed, kept = _revision_flags(exhibit, frame, previous, policy)
+            frame = frame.assign(
+                **{f"__r11_{c}": v for c, v in changed.items()}, **{f"__r11_kept_{c}": v for c, v in kept.items()}
+            )
+            spec = table_spec(
+                exhibit, frame, {c: f"__r11_{c}:R11" for c in changed}, {c: f"__r11_kept_{c}" for c in kept}
+            )
             specs.append((exhibit, spec))
             magnitudes[exhibit.id] = _magnitude_specs(exhibit, frame, policy)
     families = []
@@ -487,6 +523,7 @@ def protect_exhibits(
             if protected is not None:
                 protected = protected.copy()
                 _apply_magnitudes(exhibit, protected, spec.frame, magnitudes[exhibit.id], result, record, policy)
+                _round_summaries(exhibit, protected, policy)
             record.status = _unprotectable(record, policy)
             rows.append(_row(record, _note(record)))
             if record.status not in ("fail", WITHHELD) and protected is not None:

@@ -25,6 +25,7 @@ select
     cast(person_years as {{ dbt.type_bigint() }}) as person_years,
     cast(returns as {{ dbt.type_bigint() }})      as returns,
     cast(onward as {{ dbt.type_bigint() }})       as onward,
+    cast(returns + onward as {{ dbt.type_bigint() }}) as emigrations,
     cast(1000.0 * returns / nullif(person_years, 0) as {{ type_double() }}) as return_per_1000,
     cast(1000.0 * onward / nullif(person_years, 0) as {{ type_double() }})  as onward_per_1000,
     cast(100.0 * onward / nullif(returns + onward, 0) as {{ type_double() }}) as onward_share_pct,

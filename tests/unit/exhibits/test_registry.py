@@ -8,11 +8,11 @@ import pytest
 
 from models_py.exhibits import registry
 from models_py.exhibits.registry import Exhibit, RegistryError, extract, load_registry, problems
+from tests.helpers.exhibits import make_exhibit
 
 
 def _exhibit(**kw) -> Exhibit:
-    base = dict(id="c_fig_5", study="c", title="t", source="rate_c", columns=["year", "sex", "n"])
-    return Exhibit(**{**base, **kw})
+    return make_exhibit(**{"id": "c_fig_5", "study": "c", "source": "rate_c", "columns": ["year", "sex", "n"], **kw})
 
 
 def test_ids_follow_the_rule():

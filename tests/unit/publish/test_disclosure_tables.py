@@ -374,3 +374,54 @@ def test_rate_inputs_not_declared_as_counts_are_not_published():
     f = out.frames["r"]
     assert "e" not in f.columns and "n" not in f.columns
     assert f["rate_suppressed"].tolist() == [True, False] and f["rate"].iloc[1] == 0.15
+
+
+def _returns_onward(sums):
+    df = pd.DataFrame(
+        {
+            "level": ["low", "mid", "high"],
+            "returns": [40, 55, 60],
+            "onward": [3, 20, 25],  # 3 onward moves in the low group: primary
+            "emigrations": [43, 75, 85],
+        }
+    )
+    df["onward_share_pct"] = 100 * df["onward"] / df["emigrations"]
+    spec = TableSpec(
+        "b",
+        df,
+        ["level"],
+        {"returns": "ret", "onward": "onw", "emigrations": "emi"},
+        [RateSpec("onward_share_pct", "onward", "emigrations")],
+        {},
+        "b",
+        sums=sums,
+    )
+    return protect([spec]).frames["b"]
+
+
+def test_a_declared_within_row_sum_protects_a_part_from_total_minus_the_other_part():
+    """emigrations = returns + onward in every row: with returns and emigrations printed, a suppressed onward count
+    is one subtraction away unless the audit knows the sum (the study B descriptives leak)."""
+    undeclared = _returns_onward(None)
+    low = undeclared.iloc[0]
+    assert undeclared.loc[0, "onward_suppressed"]
+    # without the declaration the gate cannot see it: 43 - 40 = 3 stays derivable (what the declaration is for)
+    assert low["emigrations"] - low["returns"] == 3
+    declared = _returns_onward({"emi": ["ret", "onw"]})
+    low = declared.iloc[0]
+    assert declared.loc[0, "onward_suppressed"] and np.isnan(low["onward"])
+    assert declared.loc[0, "returns_suppressed"] or declared.loc[0, "emigrations_suppressed"]
+    assert declared.loc[0, "onward_share_pct_suppressed"]  # the share goes with its suppressed numerator
+    assert not declared.loc[1:, ["returns_suppressed", "onward_suppressed", "emigrations_suppressed"]].any().any()
+
+
+def test_a_sum_over_measures_with_other_dimensions_is_refused():
+    t1 = pd.DataFrame({"level": ["a"], "emigrations": [30]})
+    t2 = pd.DataFrame({"level": ["a"], "year": ["1"], "returns": [20], "onward": [10]})
+    specs = [
+        TableSpec("t1", t1, ["level"], {"emigrations": "emi"}, [], {"year": "all"}, "f", sums={"emi": ["ret", "onw"]}),
+        TableSpec("t2", t2, ["level", "year"], {"returns": "ret", "onward": "onw"}, [], {"year": "all"}, "f"),
+    ]
+    out = protect(specs)
+    assert all(r.status == "fail" for r in out.records)
+    assert "do not have its dimensions" in out.records[0].reason

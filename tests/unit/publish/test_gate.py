@@ -9,18 +9,13 @@ import pandas as pd
 from models_py.exhibits.registry import Exhibit
 from models_py.publish import disclosure as dc
 from models_py.publish.gate import model_records, protect_exhibits, record_model_check
+from tests.helpers.exhibits import make_exhibit
 
 
 def _table_exhibit(**kw) -> Exhibit:
-    base = dict(
-        id="c_tab_x",
-        study="c",
-        title="t",
-        source="m",
-        columns=["year", "persons"],
-        disclosure={"family": "f", "dimensions": ["year"], "counts": {"persons": "persons"}},
+    return make_exhibit(
+        **{"disclosure": {"family": "f", "dimensions": ["year"], "counts": {"persons": "persons"}}, **kw}
     )
-    return Exhibit(**{**base, **kw})
 
 
 def test_small_counts_are_suppressed_and_labelled_tables_published():
@@ -40,13 +35,26 @@ def test_an_exhibit_without_a_declaration_is_not_published():
     assert gate.record.iloc[0]["status"] == "fail" and "no disclosure declaration" in gate.record.iloc[0]["reason"]
 
 
+def test_a_column_the_gate_does_not_know_is_not_published_and_summaries_are_rounded():
+    frame = pd.DataFrame({"year": [2000, 2001], "persons": [120, 40], "mean_income": [412345.678, 398765.4321]})
+    undeclared = _table_exhibit(columns=["year", "persons", "mean_income"])
+    gate = protect_exhibits([undeclared], {"c_tab_x": frame})
+    assert gate.published == {}
+    row = gate.record.iloc[0]
+    assert row["status"] == "fail" and row["reason"] == "columns not declared to the gate: mean_income"
+    declared = _table_exhibit(
+        columns=["year", "persons", "mean_income"],
+        disclosure={**_table_exhibit().disclosure, "summaries": ["mean_income"]},
+    )
+    table, _ = protect_exhibits([declared], {"c_tab_x": frame}).published["c_tab_x"]
+    assert table["mean_income"].tolist() == [412000.0, 399000.0]  # the policy's 3 significant digits
+
+
 def test_model_outputs_need_a_passing_verdict_covering_their_columns():
     con = duckdb.connect()
     coefficients = pd.DataFrame({"term": ["a", "b"], "coef": [0.1, 0.2], "std_err": [0.01, 0.02]})
-    e = Exhibit(
-        id="b_tab_rrr",
-        study="b",
-        title="t",
+    e = make_exhibit(
+        "b_tab_rrr",
         source="models.b_rrr",
         columns=["term", "coef", "std_err"],
         disclosure={"model": "person"},
@@ -104,10 +112,8 @@ def test_an_unprotectable_family_is_withheld_or_blocks_by_the_policy_setting():
 
 
 def test_a_model_not_estimable_on_these_data_is_withheld_not_failed():
-    e = Exhibit(
-        id="a_tab_4_2",
-        study="a",
-        title="t",
+    e = make_exhibit(
+        "a_tab_4_2",
         source="models.a_sur_coefficients",
         columns=["term"],
         disclosure={"model": "aggregate"},

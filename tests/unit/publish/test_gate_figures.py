@@ -9,16 +9,15 @@ import pandas as pd
 from models_py.exhibits.registry import Exhibit
 from models_py.publish import site
 from models_py.publish.gate import protect_exhibits
+from tests.helpers.exhibits import make_exhibit
 
 COUNTS = {"family": "f", "dimensions": ["year"], "counts": {"persons": "persons"}}
 FRAME = pd.DataFrame({"year": [2000, 2001, 2002, 2003], "persons": [120, 3, 0, 40], "income": [1.0, 2.0, 3.0, 4.0]})
 
 
 def _exhibit(figure: dict, source: str = "m", disclosure=None, columns=None) -> Exhibit:
-    return Exhibit(
-        id="c_fig_x",
-        study="c",
-        title="t",
+    return make_exhibit(
+        "c_fig_x",
         source=source,
         columns=columns or ["year", "persons"],
         disclosure=COUNTS if disclosure is None else disclosure,

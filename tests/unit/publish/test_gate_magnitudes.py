@@ -8,14 +8,12 @@ import pandas as pd
 from models_py.exhibits.registry import Exhibit
 from models_py.publish import disclosure as dc
 from models_py.publish.gate import protect_exhibits
+from tests.helpers.exhibits import make_exhibit
 
 
 def _exhibit(magnitude: dict, columns=None, margins=None) -> Exhibit:
-    return Exhibit(
-        id="b_tab_income",
-        study="b",
-        title="t",
-        source="m",
+    return make_exhibit(
+        "b_tab_income",
         columns=columns or ["group", "persons", "mean_income"],
         disclosure={
             "family": "b_income",
