@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.partitions import PARTITION_NAME
 from models_py import settings
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years, manifest_fingerprint, read_manifest
@@ -26,7 +27,7 @@ from models_py.delivery import delivery_years, manifest_fingerprint, read_manife
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
-PARTITIONS = "register_year"
+PARTITIONS = PARTITION_NAME
 
 TAG_TRIGGER = "register/trigger"  # sensor | nightly | make-run
 TAG_DELIVERIES = "register/deliveries"  # year:fingerprint[:12] of the deliveries the run takes in

@@ -2,7 +2,8 @@ import dagster as dg
 
 # Register years are added as their deliveries arrive (the landing-folder sensor, or `make run`),
 # so the partition set is exactly the set of delivered years.
-register_years = dg.DynamicPartitionsDefinition(name="register_year")
+PARTITION_NAME = "register_year"  # the one place the name is written (the sensor, make run and tests read it)
+register_years = dg.DynamicPartitionsDefinition(name=PARTITION_NAME)
 
 # Steps that open the DuckDB warehouse share this pool; dagster_home/dagster.yaml limits it to 1.
 DUCKDB_POOL = "duckdb"

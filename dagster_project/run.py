@@ -20,6 +20,7 @@ from pathlib import Path  # noqa: E402
 import dagster as dg  # noqa: E402
 
 from dagster_project.automation import full_rebuild_tags, recover_orphaned_runs  # noqa: E402
+from dagster_project.partitions import PARTITION_NAME  # noqa: E402
 from dagster_project.prepare import prepare_dbt_manifest  # noqa: E402
 from models_py import settings  # noqa: E402
 from models_py.delivery import delivery_years  # noqa: E402
@@ -129,10 +130,10 @@ def run_logged(log_file: Path, execute):
 
 
 def register_delivered_years(instance: dg.DagsterInstance, years: list[str]) -> list[str]:
-    known = set(instance.get_dynamic_partitions("register_year"))
+    known = set(instance.get_dynamic_partitions(PARTITION_NAME))
     new = [y for y in years if y not in known]
     if new:
-        instance.add_dynamic_partitions("register_year", new)
+        instance.add_dynamic_partitions(PARTITION_NAME, new)
     return new
 
 
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {run_id} was killed earlier: marked failed, its warehouse slot freed")
         register_delivered_years(instance, years)
         # a range is taken in partition order (the order years were registered), not numeric order
-        order = instance.get_dynamic_partitions("register_year")
+        order = instance.get_dynamic_partitions(PARTITION_NAME)
         if args.years:  # the sensor's run for a block of new years: that range only
             order = [y for y in order if y in set(years)]
         job = defs.resolve_job_def("full_rebuild")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.dagster_runs import clear_defs_state_storage
+
 # dbt (and dagster-webserver) are console scripts beside this interpreter: make them findable even
 # when the venv is not activated (dagster-dbt's manifest preparer looks dbt up on PATH).
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -71,7 +73,6 @@ def published_pipeline(dbt_manifest, tiny_landing, tmp_path_factory):
         patch.setenv(settings.ENV_WAREHOUSE, str(env.warehouse))
         patch.setenv(settings.ENV_REPORTS, str(env.reports))
         result = run_job(env)
-    clear_defs_state_storage()
     return env, result
 
 
@@ -94,21 +95,7 @@ def resources_for(env: PipelineEnv) -> dict:
 
 @pytest.fixture(autouse=True)
 def _clear_current_defs_state_storage():
-    """Isolate tests from Dagster instances left behind by earlier tests.
-
-    Creating a DagsterInstance registers its defs-state storage in a context variable until the
-    instance is disposed, and disposing restores the previous value, which may belong to an
-    instance that has since been garbage-collected. Loading definitions then fails with
-    "Attempted to resolve undefined DagsterInstance weakref". Each test starts and ends clean.
-    """
+    """Isolate tests from Dagster instances left behind by earlier tests (see clear_defs_state_storage)."""
     clear_defs_state_storage()
     yield
     clear_defs_state_storage()
-
-
-def clear_defs_state_storage() -> None:
-    """Forget the instance registered as current defs-state storage (see the fixture above); also
-    called after each instance a test disposes, since several runs in one test hit the same trap."""
-    from dagster._core.storage.defs_state.base import _current_storage
-
-    _current_storage.set(None)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from models_py.settings import CONTRACTS_DIR
+from models_py.settings import CONTRACTS_DIR, setting
 
 ENGINE = "great-expectations"
 
@@ -99,6 +100,17 @@ class SemanticRule:
         return f"{base} {JOINS[self.join]}" if self.join else base
 
 
+def _with_settings(sql: str | None) -> str | None:
+    """A rule's SQL with the placeholders of its settings filled in: {unknown_country} is the delivery interface's
+    code for an unknown country (setting unknown_country_code, a plain upper-case code checked here)."""
+    if sql is None or "{unknown_country}" not in sql:
+        return sql
+    code = str(setting("unknown_country_code"))
+    if not re.fullmatch(r"[A-Z]{2,3}", code):
+        raise ContractRuleError(f"setting unknown_country_code {code!r} is not a country code")
+    return sql.replace("{unknown_country}", f"'{code}'")
+
+
 def _rule(table: str, contract_path: Path, q) -> SemanticRule:
     where = f"{contract_path.name}, quality {q.id!r}"
     impl = q.implementation
@@ -126,7 +138,7 @@ def _rule(table: str, contract_path: Path, q) -> SemanticRule:
         table=table,
         description=" ".join((q.description or "").split()),
         expectation=name,
-        value=impl.get("value"),
+        value=_with_settings(impl.get("value")),
         n=impl.get("n"),
         compare=impl.get("compare"),
         row_value=impl.get("row_value"),

@@ -4,7 +4,7 @@
 - measures `delivered`, `accepted`, `quarantined` per table (rule "all"), from raw.ingest_log, and
   `quarantined` per rule (the first rule a quarantined row breaks, so the rules add up to the total);
 - for migration_events: `emigrations`, `administrative_share` and `unknown_destination_share` of the
-  emigrations registered in the year (unknown = country null or XXX);
+  emigrations registered in the year (unknown = country null or the setting unknown_country_code);
 - `provisional` is true for the newest `provisional_years` register years (dbt var, the single home
   of the setting): counts for them still grow with late and administrative registrations.
 `dq_summary_markdown(df)` renders one line per register year.
@@ -45,7 +45,9 @@ def dq_summary(con, provisional_years: int | None = None) -> pd.DataFrame:
             """select register_year, table_name, 'quarantined', rule_id, cast(count(*) as double)
                from raw.quarantine group by all"""
         )
+    params = []
     if _has(con, "migration_events"):
+        params.append(setting("unknown_country_code"))
         parts.append(
             """select register_year, 'migration_events', m.measure, 'all',
                       case m.measure when 'emigrations' then cast(n as double)
@@ -53,7 +55,7 @@ def dq_summary(con, provisional_years: int | None = None) -> pd.DataFrame:
                            else unknown / nullif(n, 0) end
                from (select register_year, count(*) as n,
                             count(*) filter (where registration_type = 'administrative') as adm,
-                            count(*) filter (where country is null or country = 'XXX') as unknown
+                            count(*) filter (where country is null or country = ?) as unknown
                      from raw.migration_events where direction = 'out' group by register_year) e,
                     (values ('emigrations'), ('administrative_share'), ('unknown_destination_share')) m(measure)"""
         )
@@ -61,7 +63,8 @@ def dq_summary(con, provisional_years: int | None = None) -> pd.DataFrame:
         f"""with s as ({" union all ".join(parts)})
             select cast(register_year as bigint) as register_year, "table", measure, rule, value,
                    register_year > (select max(register_year) from raw.ingest_log) - {k} as provisional
-            from s order by register_year, "table", measure, rule = 'all' desc, rule"""
+            from s order by register_year, "table", measure, rule = 'all' desc, rule""",
+        params,
     ).df()
     df.columns = COLUMNS
     return df

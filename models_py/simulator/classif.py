@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models_py.settings import setting
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SEEDS = REPO / "dbt" / "seeds"
 DEFAULT_MACRO = REPO.parent / "shared" / "data" / "macro_series.csv"
@@ -52,7 +54,7 @@ def load_countries(d: Path | None = None) -> Countries:
         origin_b=df["study_b_origin"].to_numpy(dtype=object),
         admin_risk=df["admin_emigration_risk"].to_numpy(dtype=object),
         NOR=int(np.flatnonzero(codes == "NOR")[0]),
-        XXX=int(np.flatnonzero(codes == "XXX")[0]),
+        XXX=int(np.flatnonzero(codes == setting("unknown_country_code"))[0]),  # the unknown country's index
     )
     c._index = {k: i for i, k in enumerate(codes)}
     ga[c.XXX] = 3 if ga[c.XXX] == 0 else ga[c.XXX]  # [A §3.4] stateless/unknown -> group 3

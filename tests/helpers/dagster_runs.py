@@ -7,23 +7,37 @@ import hashlib
 import dagster as dg
 import duckdb
 
+from dagster_project.partitions import PARTITION_NAME
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years
-from tests.conftest import resources_for
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
+def clear_defs_state_storage() -> None:
+    """Forget the instance registered as current defs-state storage.
+
+    Creating a DagsterInstance registers its defs-state storage in a context variable until the instance is
+    disposed, and disposing restores the previous value, which may belong to an instance that has since been
+    garbage-collected. Loading definitions then fails with "Attempted to resolve undefined DagsterInstance weakref".
+    Called before every load of the definitions for a run, after every disposed instance, and around each test."""
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)
+
+
 def run_job(env, selection=None, years=None, log_messages: list | None = None):
     from dagster_project.definitions import build_definitions
+    from tests.conftest import resources_for  # conftest imports this module: import at call time
 
+    clear_defs_state_storage()
     defs = build_definitions(resources_for(env))
     years = years or delivery_years(env.landing)
     # Dispose the instance when done: it registers itself as the current defs-state storage (a
     # context variable) until disposed, and a later load would find a dead instance there.
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("register_year", delivery_years(env.landing))
+        instance.add_dynamic_partitions(PARTITION_NAME, delivery_years(env.landing))
         job = defs.resolve_job_def("full_rebuild")
         if selection is not None:
             job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
@@ -32,7 +46,8 @@ def run_job(env, selection=None, years=None, log_messages: list | None = None):
         )
         if log_messages is not None:
             log_messages.extend(e.user_message for e in instance.all_logs(result.run_id) if e.user_message)
-        return result
+    clear_defs_state_storage()
+    return result
 
 
 def raw_fingerprint(warehouse) -> dict[str, str]:
@@ -45,3 +60,9 @@ def raw_fingerprint(warehouse) -> dict[str, str]:
         return out
     finally:
         con.close()
+
+
+def snapshot(reports):
+    """The published report's target folder and every file's bytes (to prove a failed run left it untouched)."""
+    latest = (reports / "latest").resolve()
+    return latest, {str(p.relative_to(latest)): p.read_bytes() for p in sorted(latest.rglob("*")) if p.is_file()}

@@ -19,10 +19,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from models_py.contracts import DELIVERED_TABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
 DBT_BIN = Path(sys.executable).parent / "dbt"
-RAW_TABLES = ("persons", "population_status", "migration_events", "education", "income")
+RAW_TABLES = DELIVERED_TABLES
 # floats are compared after rounding to this many significant digits: the engines sum in different
 # orders, so the last bits of a double may differ; 9 digits is far below any published precision
 FLOAT_DIGITS = 9

@@ -8,8 +8,7 @@ import duckdb
 import yaml
 
 from models_py.publish import disclosure
-from tests.helpers.dagster_runs import run_job
-from tests.test_blocking import snapshot
+from tests.helpers.dagster_runs import run_job, snapshot
 
 
 def test_an_unprotectable_family_blocks_publishing_and_keeps_the_previous_report(

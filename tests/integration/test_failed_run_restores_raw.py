@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.partitions import PARTITION_NAME
 from models_py import ingest as gate
 from models_py import revisions
 from models_py.contracts import DELIVERED_TABLES
@@ -167,7 +168,7 @@ def test_a_run_whose_later_blocking_check_fails_leaves_raw_as_before(tmp_path):
     for year in years:
         write_delivery(landing, int(year))
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("register_year", years)
+        instance.add_dynamic_partitions(PARTITION_NAME, years)
 
         def run(fail_check: bool):
             return ingest_job(landing, warehouse, reports, fail_check).execute_in_process(
@@ -214,7 +215,7 @@ def test_a_refused_year_in_a_run_undoes_the_years_loaded_before_it(tmp_path):
     write_delivery(landing, YEAR, tables)
     before = raw_hashes(warehouse)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("register_year", years)
+        instance.add_dynamic_partitions(PARTITION_NAME, years)
         result = ingest_job(landing, warehouse, reports, fail_check=False).execute_in_process(
             instance=instance, tags=full_rebuild_tags(years), raise_on_error=False
         )

@@ -44,7 +44,7 @@ def parity(tmp_path_factory):
     import duckdb
 
     from models_py.simulator import simulate
-    from tests.test_dbt_simulated import load_landing
+    from tests.helpers.dbt import load_landing
 
     keep = os.environ.get("REGISTER_SPARK_PARITY_DIR")
     root = Path(keep) if keep else tmp_path_factory.mktemp("spark_parity")

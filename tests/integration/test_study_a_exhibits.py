@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -22,12 +19,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models_py.contracts import DELIVERED_TABLES
 from models_py.exhibits import registry
+from tests.helpers.dbt import load_landing, run_dbt
+from tests.helpers.recompute import immigrant_emigration_by_year_sex
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
 SEEDS = DBT_DIR / "seeds"
-TABLES = ["persons", "population_status", "migration_events", "education", "income"]
+TABLES = DELIVERED_TABLES
 FIRST, LAST = 1996, 2004  # conftest.TINY
 PERIODS = [[1997, 2000], [2001, 2004]]
 VARS = {
@@ -57,49 +57,6 @@ UNIT_TESTS = {
 DATING_FREE = {"a_fig_admin_dating", "a_fig_admin_dating_botid", "a_tab_5_1", "a_fig_admin_share"}
 
 
-def _dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    dbt = Path(sys.executable).parent / "dbt"
-    cmd = [
-        str(dbt),
-        *args,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(warehouse.parent / "dbt_target"),
-        "--log-path",
-        str(warehouse.parent / "dbt_logs"),
-    ]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
-    assert res.returncode == 0, f"dbt {' '.join(args)} failed:\n{res.stdout[-8000:]}\n{res.stderr[-2000:]}"
-    return res
-
-
-def _load_landing(landing: Path, con) -> None:
-    """The deliveries as raw.<table> with register_year and vintage from each manifest (ingestion stand-in; file
-    paths are bound as parameters, table names come from the fixed list above)."""
-    con.execute("create schema if not exists raw")
-    years = sorted(int(p.name) for p in landing.iterdir() if p.is_dir() and p.name.isdigit())
-    mans = {y: json.loads((landing / str(y) / "manifest.json").read_text()) for y in years}
-    con.register("vintages", pd.DataFrame({"ry": years, "vintage": [pd.Timestamp(mans[y]["vintage"]) for y in years]}))
-    for t in TABLES:
-        files = [str(landing / str(y) / mans[y]["tables"][t]["file"]) for y in years]
-        con.execute(
-            f"""
-            create or replace table raw.{t} as
-            select d.* exclude (filename), cast(v.ry as smallint) as register_year, cast(v.vintage as date) as vintage
-            from read_parquet(?, filename = true) as d
-            join vintages as v on v.ry = cast(regexp_extract(d.filename, '([0-9]{{4}})[/\\\\][^/\\\\]+$', 1) as integer)
-        """,
-            [files],
-        )
-        delivered = sum(m["tables"][t]["rows"] for m in mans.values())
-        assert con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] == delivered
-    con.unregister("vintages")
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, tiny_landing):
     """One build with the default settings (registered dating) and a copy rebuilt with back-dating."""
@@ -107,14 +64,14 @@ def built(tmp_path_factory, tiny_landing):
     wh = d / "registered" / "warehouse.duckdb"
     wh.parent.mkdir()
     con = duckdb.connect(str(wh))
-    _load_landing(tiny_landing, con)
+    load_landing(tiny_landing, con)
     con.close()
-    res = _dbt(wh, "build", "--select", *SELECT, "--vars", json.dumps(VARS))
+    res = run_dbt(wh, "build", "--select", *SELECT, "--vars", json.dumps(VARS))
     results = json.loads((wh.parent / "dbt_target" / "run_results.json").read_text())["results"]
     wh_b = d / "backdated" / "warehouse.duckdb"
     wh_b.parent.mkdir()
     shutil.copy(wh, wh_b)
-    _dbt(
+    run_dbt(
         wh_b,
         "run",
         "--select",
@@ -222,15 +179,7 @@ def test_fig_3_12_rates_recomputed_from_raw(built):
     resident on 1 January t, computed in pandas from the raw deliveries."""
     wh, _, _, _ = built
     persons, status, events = _raw(wh)
-    imm = set(persons.index[persons["immigrant_category"] == "B"])
-    st = status[(status["status"] == "resident") & status["person_id"].isin(imm)]
-    stock = st.assign(sex=st["person_id"].map(persons["sex"])).groupby(["register_year", "sex"]).size()
-    out = events[(events["direction"] == "out") & events["person_id"].isin(imm)]
-    emi = out.assign(sex=out["person_id"].map(persons["sex"])).groupby(["event_year", "sex"]).size()
-    exp = pd.DataFrame({"population_jan1": stock})
-    exp.index.names = ["year", "sex"]
-    exp["emigrations"] = emi.reindex(exp.index, fill_value=0).to_numpy()
-    exp = exp.reset_index()
+    exp = immigrant_emigration_by_year_sex(persons, status, events).reset_index()
     exp = exp[(exp["year"] >= VARS["study_a_micro_first_year"]) & (exp["year"] <= LAST)]
     exp["rate_per_100"] = 100.0 * exp["emigrations"] / exp["population_jan1"]
 

@@ -9,9 +9,6 @@ return window has cohorts with a delivered 1 January t+5, one (2008) whose horiz
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -21,6 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import TINY
+from tests.helpers.dbt import run_dbt
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
@@ -45,24 +43,6 @@ def _vars() -> dict:
     return v
 
 
-def _dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).parent / "dbt"
-    env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    cmd = [
-        str(dbt),
-        *args,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(warehouse.parent / "dbt_target"),
-        "--log-path",
-        str(warehouse.parent / "dbt_logs"),
-    ]
-    return subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, cwd=ROOT)
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     from models_py.ingest import ingest_table
@@ -84,7 +64,7 @@ def built(tmp_path_factory):
           and n_foreign_born_grandparents = 4 and mother_birth_country <> 'NOR' and birth_year <= 1990
         order by person_id limit 8)""")
     con.close()
-    res = _dbt(wh, "build")
+    res = run_dbt(wh, "build", check=False)
     return wh, res
 
 

@@ -54,20 +54,20 @@ select
     cast(coalesce(sy.n_returns_same_year, 0) > 0 as boolean)                as returned_same_year,
     -- destination
     n.country                                                               as destination_country,
-    cast(n.country is null or n.country = 'XXX' as boolean)                 as destination_unknown,
+    cast({{ country_unknown('n.country') }} as boolean)                    as destination_unknown,
     -- study B §2.1/§4.1: return = to the country of birth, onward = any other known country
-    cast(case when n.country is null or n.country = 'XXX' then 'unknown'
+    cast(case when {{ country_unknown('n.country') }} then 'unknown'
               when n.country = p.birth_country then 'return'
               else 'onward' end as {{ dbt.type_string() }})                 as dest_class_b,
     -- study C §2.7, §3.3: origin match on the 53 groups, seven destination categories
     cast(dc.group53_code as {{ dbt.type_string() }})                        as dest_group53,
     cast(dc.group19_code as {{ dbt.type_string() }})                        as dest_group19,
-    cast(n.country is not null and n.country <> 'XXX'
+    cast(not {{ country_unknown('n.country') }}
          and cast(dc.group53_code as {{ dbt.type_string() }}) = p.origin_group53 as boolean) as to_origin_c,
-    cast(case when n.country is null or n.country = 'XXX' then 'UNKNOWN'
+    cast(case when {{ country_unknown('n.country') }} then 'UNKNOWN'
               when cast(dc.group53_code as {{ dbt.type_string() }}) = p.origin_group53 then 'ORIGIN'
               else coalesce(dc.dest_cat, 'OTHER') end as {{ dbt.type_string() }}) as dest_cat7,
-    cast(case when n.country is null or n.country = 'XXX' then 'UNKNOWN'
+    cast(case when {{ country_unknown('n.country') }} then 'UNKNOWN'
               when cast(dc.group53_code as {{ dbt.type_string() }}) = p.origin_group53 then 'ORIGIN'
               else 'OTHER_KNOWN' end as {{ dbt.type_string() }})            as dest_type3,
     -- person attributes

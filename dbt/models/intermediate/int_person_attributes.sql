@@ -25,7 +25,7 @@ latest_cit as (
         select person_id, citizenship,
                row_number() over (partition by person_id order by year desc nulls last) as rn
         from {{ ref('stg_population_status') }}
-        where citizenship is not null and citizenship <> 'XXX'
+        where not {{ country_unknown('citizenship') }}
     ) as x where rn = 1
 ),
 imm_raw as (select * from {{ ref('int_immigration_history') }}),
@@ -116,7 +116,7 @@ classified as (
                 then cov.first_register_year - 1 - b.birth_year      -- upper bound, still a child
         end as age_at_immigration_for_groups,
         -- study A country background
-        case when b.birth_country is not null and b.birth_country <> 'XXX' then b.birth_country
+        case when not {{ country_unknown('b.birth_country') }} then b.birth_country
              when b.latest_citizenship is not null then b.latest_citizenship
         end as country_background,
         -- study C origin country (§2.7): own birth country for the foreign-born with two

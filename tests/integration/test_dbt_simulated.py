@@ -3,7 +3,6 @@ rate table of each study independently in pandas from the raw deliveries."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
@@ -11,30 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_dbt_build import TABLES, run_dbt
+from tests.helpers.dbt import load_landing, run_dbt
+from tests.helpers.recompute import immigrant_emigration_by_year_sex
 
 FIRST, LAST = 1996, 2013
 SCALE, SEED = 0.002, 11
-
-
-def load_landing(landing: Path, con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Minimal stand-in for the lead's ingestion: every year's parquet -> raw.<table> with
-    register_year and vintage from the manifest (one statement per table)."""
-    con.execute("create schema if not exists raw")
-    years = sorted(int(p.name) for p in landing.iterdir() if p.is_dir() and p.name.isdigit())
-    mans = {y: json.loads((landing / str(y) / "manifest.json").read_text()) for y in years}
-    vint = " union all ".join(f"select {y} as ry, cast('{m['vintage']}' as date) as vintage" for y, m in mans.items())
-    for t in TABLES:
-        files = [str(landing / str(y) / mans[y]["tables"][t]["file"]) for y in years]
-        con.execute(f"""
-            create or replace table raw.{t} as
-            select d.* exclude (filename), cast(v.ry as smallint) as register_year, v.vintage
-            from read_parquet({files!r}, filename = true) as d
-            join ({vint}) as v on v.ry = cast(regexp_extract(d.filename, '/([0-9]{{4}})/[^/]+$', 1) as integer)
-        """)
-        n = con.execute(f"select count(*) from raw.{t}").fetchall()[0][0]
-        assert n == sum(m["tables"][t]["rows"] for m in mans.values()), t
-    return years
 
 
 @pytest.fixture(scope="module")
@@ -120,14 +100,7 @@ def test_study_a_rate_recomputed_in_pandas(sim):
     _, wh, res, _ = sim
     assert res.returncode == 0
     persons, status, events, _ = _raw(wh)
-    imm = persons.index[persons["immigrant_category"] == "B"]
-    st = status[(status["status"] == "resident") & status["person_id"].isin(imm)]
-    stock = st.assign(sex=st["person_id"].map(persons["sex"])).groupby(["register_year", "sex"]).size()
-    out = events[(events["direction"] == "out") & events["person_id"].isin(imm)]
-    emi = out.assign(sex=out["person_id"].map(persons["sex"])).groupby(["event_year", "sex"]).size()
-    exp = pd.DataFrame({"population_jan1": stock})
-    exp.index.names = ["year", "sex"]
-    exp["emigrations"] = emi.reindex(exp.index, fill_value=0).to_numpy()
+    exp = immigrant_emigration_by_year_sex(persons, status, events)
     exp["rate_per_100"] = 100 * exp["emigrations"] / exp["population_jan1"]
     got = _df(
         wh,
@@ -234,7 +207,7 @@ def study_b_rows_from_raw(wh: Path, missing_destination: str) -> pd.DataFrame:
         }
     )[d0.notna()]
     countries = pd.read_csv(
-        Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "countries.csv", dtype=str, keep_default_na=False
+        Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "countries.csv", dtype=str, keep_default_na=False
     )
     nordic = set(countries.loc[countries["is_nordic"] == "true", "country_code"]) - {
         "NOR"

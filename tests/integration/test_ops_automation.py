@@ -20,6 +20,7 @@ import pytest
 
 from dagster_project import automation
 from dagster_project.automation import RANGE_END, RANGE_START, TAG_REFLAGGED, TAG_TRANSFORM_CODE
+from dagster_project.partitions import PARTITION_NAME
 from models_py import settings
 from tests.conftest import PipelineEnv, resources_for
 from tests.delivery_factory import valid_tables, write_delivery
@@ -112,7 +113,7 @@ def test_sensor_registers_a_new_year_and_fires_once_per_delivery(env, instance, 
     k = automation.lookahead_years()
     expected = [str(y) for y in range(2002 - k, 2002) if y >= 2000]
     assert third.run_requests[0].tags[TAG_REFLAGGED] == ",".join(expected)
-    assert instance.get_dynamic_partitions("register_year") == ["2000", "2001", "2002"]
+    assert instance.get_dynamic_partitions(PARTITION_NAME) == ["2000", "2001", "2002"]
 
     fourth = tick(defs, instance, third.cursor)
     assert not fourth.run_requests
@@ -205,7 +206,7 @@ def test_schedule_targets_full_rebuild_and_runs_only_what_is_stale(env, instance
 
     for year in (2000, 2001, 2002):
         write_delivery(env.landing, year)
-    instance.add_dynamic_partitions("register_year", ["2000", "2001", "2002"])
+    instance.add_dynamic_partitions(PARTITION_NAME, ["2000", "2001", "2002"])
     requests, _ = evaluate()  # nothing ingested yet: every registered year is stale
     assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in requests] == [("2000", "2002")]
 
@@ -262,12 +263,12 @@ def test_run_history_survives_a_restart(env, tmp_path, monkeypatch, defs_for):
     defs = defs_for(env)
     write_delivery(env.landing, 2000)
     with dg.DagsterInstance.get() as inst:
-        inst.add_dynamic_partitions("register_year", ["2000"])
+        inst.add_dynamic_partitions(PARTITION_NAME, ["2000"])
         run_id = ingest(defs, inst, ["2000"]).run_id
     with dg.DagsterInstance.get() as reopened:  # a new process would see the same
         run = reopened.get_run_by_id(run_id)
         assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
-        assert reopened.get_dynamic_partitions("register_year") == ["2000"]
+        assert reopened.get_dynamic_partitions(PARTITION_NAME) == ["2000"]
         assert reopened.get_latest_materialization_event(dg.AssetKey(["raw", "persons"])).run_id == run_id
     # and from another process
     code = (

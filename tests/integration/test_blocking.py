@@ -7,12 +7,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from models_py.delivery import delivery_years, sha256_file
-from tests.helpers.dagster_runs import raw_fingerprint, run_job
-
-
-def snapshot(reports):
-    latest = (reports / "latest").resolve()
-    return latest, {str(p.relative_to(latest)): p.read_bytes() for p in sorted(latest.rglob("*")) if p.is_file()}
+from tests.helpers.dagster_runs import raw_fingerprint, run_job, snapshot
 
 
 def truncate_population_status(folder, keep_share: float = 0.5) -> None:

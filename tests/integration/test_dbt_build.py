@@ -1,24 +1,16 @@
 """dbt project: build on a tiny hand-written register and check the panel's edge cases.
 
-Each test builds its own DuckDB file in a temporary directory. Helpers here are reused by the
-other tests/test_dbt_*.py modules.
+Each test builds its own DuckDB file in a temporary directory (dbt is run by tests/helpers/dbt.py).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DBT_DIR = ROOT / "dbt"
-DBT_BIN = Path(sys.executable).parent / "dbt"
-if not DBT_BIN.exists():  # pragma: no cover
-    DBT_BIN = ROOT / ".venv" / "bin" / "dbt"
+from tests.helpers.dbt import DBT_DIR, run_dbt
 
 RAW_DDL = {
     "persons": """person_id VARCHAR, sex TINYINT, birth_year SMALLINT, birth_month TINYINT,
@@ -41,28 +33,6 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for t, cols in RAW_DDL.items():
         con.execute(f"create or replace table raw.{t} ({cols}, register_year SMALLINT, vintage DATE)")
-
-
-def run_dbt(warehouse: Path, *args: str, check: bool = True, extra_env: dict | None = None):
-    env = dict(os.environ, REGISTER_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    env.update(extra_env or {})
-    target = warehouse.parent / "dbt_target"
-    cmd = [
-        str(DBT_BIN),
-        *args,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(warehouse.parent / "dbt_logs"),
-    ]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
-    if check and res.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{res.stdout[-8000:]}\n{res.stderr[-3000:]}")
-    return res
 
 
 # ---------------------------------------------------------------------------------------------

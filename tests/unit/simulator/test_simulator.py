@@ -12,11 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from models_py.contracts import DELIVERED_TABLES
 from models_py.simulator import load_params, simulate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 CONTRACTS = ROOT / "data_contracts"
-TABLES = ("persons", "population_status", "migration_events", "education", "income")
+TABLES = DELIVERED_TABLES
 ARROW_TO_SQL = {
     "string": "VARCHAR",
     "int8": "TINYINT",

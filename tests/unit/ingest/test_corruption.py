@@ -455,7 +455,7 @@ def test_the_valid_delivery_itself_passes_clean(tmp_path):
 
 
 def outcome_table() -> str:
-    """The closing note's table: kind -> outcome (python -c 'from tests.test_corruption import outcome_table; print(outcome_table())')."""
+    """The closing note's table: kind -> outcome (python -c 'from tests.unit.ingest.test_corruption import outcome_table; print(outcome_table())')."""
     lines = ["| kind | outcome |", "|---|---|"]
     for k in KINDS:
         if isinstance(k.outcome, Refused):

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SEEDS = ROOT / "dbt" / "seeds"
 CONTRACTS = ROOT / "data_contracts"
 SHARED_MACRO = Path("/work/shared/data/macro_series.csv")

@@ -14,8 +14,7 @@ import pytest
 from dagster_project.automation import dbt_build_args, lookahead_years, panel_window_start
 from models_py.panel import full_rebuild_reason
 from models_py.revisions import LOG_DDL
-from tests.test_dbt_build import run_dbt
-from tests.test_dbt_simulated import load_landing
+from tests.helpers.dbt import load_landing, run_dbt
 
 FIRST, LAST = 1996, 2004
 PANEL = "marts.fct_person_year"

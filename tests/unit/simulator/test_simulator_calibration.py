@@ -13,7 +13,8 @@ import math
 import pytest
 
 from models_py.simulator import load_params, simulate
-from models_py.simulator.calibration import AGE_GROUPS, DUR_BANDS, calibration_report
+from models_py.simulator.calibration import calibration_report
+from models_py.simulator.calibration_checks import AGE_GROUPS, DUR_BANDS
 
 
 @pytest.fixture(scope="module")

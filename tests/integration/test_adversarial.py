@@ -591,6 +591,7 @@ def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_suc
     from dagster_project.automation import full_rebuild_tags
     from dagster_project.checks.ingest_checks import ingest_checks
     from dagster_project.jobs import withdraw_register_year
+    from dagster_project.partitions import PARTITION_NAME
     from dagster_project.resources import RegisterPaths, Warehouse
 
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
@@ -609,10 +610,10 @@ def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_suc
     )
     ingest = defs.resolve_job_def("ingest_years")
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("register_year", [str(YEAR), str(future)])
+        instance.add_dynamic_partitions(PARTITION_NAME, [str(YEAR), str(future)])
 
         def run_ingest():
-            order = instance.get_dynamic_partitions("register_year")
+            order = instance.get_dynamic_partitions(PARTITION_NAME)
             return ingest.execute_in_process(
                 instance=instance, tags=full_rebuild_tags([order[0], order[-1]]), raise_on_error=False
             )
@@ -631,7 +632,7 @@ def test_a_registered_future_year_is_refused_then_withdrawn_and_the_next_run_suc
             instance=instance, run_config={"ops": {"withdraw_year": {"config": {"year": future}}}}
         )
         assert withdrawn.success
-        assert instance.get_dynamic_partitions("register_year") == [str(YEAR)]
+        assert instance.get_dynamic_partitions(PARTITION_NAME) == [str(YEAR)]
         third = run_ingest()
         assert third.success, failure_messages(third)
     con = duckdb.connect(str(warehouse), read_only=True)

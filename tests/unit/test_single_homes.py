@@ -1,0 +1,39 @@
+"""One home per definition (issue 18): the delivered tables' names and the partition name are written once; a
+copy that reappears anywhere in the Python code fails here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE = [
+    p
+    for d in ("dagster_project", "models_py", "tests", "benchmarks")
+    for p in (ROOT / d).rglob("*.py")
+    if p != Path(__file__).resolve()  # this file spells the patterns out
+]
+
+TABLE_LIST = re.compile(
+    r"""["']persons["']\s*,\s*["']population_status["']\s*,\s*["']migration_events["']\s*,\s*["']education["']"""
+    r"""\s*,\s*["']income["']"""
+)
+PARTITION_LITERAL = re.compile(r"""(dynamic_partitions|DynamicPartitionsDefinition)\([^)]*["']register_year["']""")
+
+
+def _offenders(pattern: re.Pattern, home: Path) -> list[str]:
+    return [str(p.relative_to(ROOT)) for p in CODE if p != home and pattern.search(p.read_text(encoding="utf-8"))]
+
+
+def test_the_delivered_tables_are_listed_only_in_the_contracts_module():
+    assert _offenders(TABLE_LIST, ROOT / "models_py" / "contracts.py") == [], "import DELIVERED_TABLES instead"
+
+
+def test_the_partition_name_is_written_only_in_partitions_py():
+    assert _offenders(PARTITION_LITERAL, ROOT / "dagster_project" / "partitions.py") == [], "use PARTITION_NAME"
+    assert "register_year" in (ROOT / "dagster_project" / "partitions.py").read_text()
+
+
+def test_the_patterns_find_a_copy():  # the two checks above can fail
+    assert TABLE_LIST.search('T = ("persons", "population_status", "migration_events", "education", "income")')
+    assert PARTITION_LITERAL.search('instance.add_dynamic_partitions("register_year", years)')
