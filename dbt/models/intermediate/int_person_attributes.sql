@@ -153,7 +153,7 @@ grouped as (
                  and c.n_foreign_born_grandparents = 4
                  and c.age_at_immigration_for_groups >= {{ g4_min_age }} then 'G4'
             when c.birth_country <> 'NOR' and {{ m }} and {{ f }}
-                 and c.n_foreign_born_grandparents = 4 then 'GX'
+                 and c.n_foreign_born_grandparents = 4 then '{{ var("study_c_group_unknown") }}'
             when c.birth_country = 'NOR'
                  and (({{ m }} and not {{ f }}) or ({{ f }} and not {{ m }}))
                  and c.n_foreign_born_grandparents >= 2 then 'G3'

@@ -11,14 +11,14 @@ by_group as (
     from py group by population_group
     union all
     select 'G1-G5', count(distinct person_id), count(*)
-    from py where population_group in ('G1', 'G2', 'G3', 'G4', 'G5')
+    from py where population_group in ({{ quoted_list(var('study_c_groups')) }})
 ),
 ev_group as (
     select population_group, count(*) as emigrations, count(distinct person_id) as emigrants
     from ev group by population_group
     union all
     select 'G1-G5', count(*), count(distinct person_id)
-    from ev where population_group in ('G1', 'G2', 'G3', 'G4', 'G5')
+    from ev where population_group in ({{ quoted_list(var('study_c_groups')) }})
 )
 select
     cast(b.population_group as {{ dbt.type_string() }})            as population_group,

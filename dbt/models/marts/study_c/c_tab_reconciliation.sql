@@ -5,11 +5,11 @@
 -- Groups G1-G5 only (the figures' N is the row sum of Table A1, §2.5).
 with ev as (
     select * from {{ ref('int_study_c_events') }}
-    where population_group in ('G1', 'G2', 'G3', 'G4', 'G5')
+    where population_group in ({{ quoted_list(var('study_c_groups')) }})
 ),
 py as (
     select * from {{ ref('int_study_c_person_years') }}
-    where population_group in ('G1', 'G2', 'G3', 'G4', 'G5')
+    where population_group in ({{ quoted_list(var('study_c_groups')) }})
 ),
 n as (
     select 'emigrations_g1_g5' as n_id, 'Emigrations, all groups (Figs 1L, 5L, 7L, 8L)' as description,
