@@ -62,3 +62,20 @@ case
 {%- endfor %}
   else null end
 {%- endmacro %}
+
+{#- The label of a band by position (0-based; -1 = the open top band), from the same var. -#}
+{% macro band_label(name, position) -%}'{{ var('bands')[name]['labels'][position] }}'{%- endmacro %}
+
+{#- The 1-based number of a band label (the SUR equations number the age groups), null for others. -#}
+{% macro band_number(name, label_sql) -%}
+case {{ label_sql }}
+{%- for label in var('bands')[name]['labels'] %} when '{{ label }}' then {{ loop.index }}{% endfor %} end
+{%- endmacro %}
+
+{#- A band from a value that may be unknown but bounded below (a first immigration before the deliveries): the
+    open top band when the lower bound is past the last cut point, else band(name, value). `known_below` is the
+    SQL condition under which the lower bound applies. -#}
+{% macro band_with_lower_bound(name, value, lower_bound, known_below) -%}
+case when {{ value }} is null and {{ known_below }} and {{ lower_bound }} > {{ var('bands')[name]['upper'][-1] }}
+     then {{ band_label(name, -1) }} else {{ band(name, value) }} end
+{%- endmacro %}

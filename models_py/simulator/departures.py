@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models_py import bands
+
 from .draws import interp_knots
 from .population import (
     DURATION_BANDS,
@@ -26,8 +28,8 @@ from .year import YearState
 
 CELL_LETTERS = "KM"  # K women (sex 2), M men (sex 1): cell index 2 - sex
 N_CELLS = 4 * 2 * 7  # country group 0..3 x letter x age group 0..6 (1..3 and 1..6 used)
-STUDY_B_DURATIONS = ("0-1", "2-4", "5-9", "10+")
-STUDY_B_EDUCATION = ("low", "medium", "high", "unknown")
+STUDY_B_DURATIONS = tuple(bands.labels("dur_band_b"))
+STUDY_B_EDUCATION = (*bands.labels("educ_b"), "unknown")
 
 
 def cell_key(group, sex, age_groups):

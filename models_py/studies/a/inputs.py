@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models_py import bands
+
 from .spec import MACRO_SERIES, SEXES, Atom, Spec, System, Term
 
 # Table A2 labels as the mart writes them (dbt macro age_group_a) -> the report's age-group number
-AGE_GROUPS = {"0-6": 1, "7-17": 2, "18-34": 3, "35-62": 4, "63-70": 5, "71+": 6}
+AGE_GROUPS = {label: number for number, label in enumerate(bands.labels("age_group_a"), start=1)}
 SEX_CODES = {2: "K", 1: "M"}  # register sex code -> the report's K (kvinner) / M (menn)
 CELL_SERIES = ("EMI", "ANKO", "ANME", "POP")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from models_py import bands
+
 from .spec import MACRO_SERIES, Spec
 
 COLUMNS = [
@@ -18,7 +20,7 @@ COLUMNS = [
     "other_rates",
     "trend",
 ]
-AGE_LABELS = {1: "0-6", 2: "7-17", 3: "18-34", 4: "35-62", 5: "63-70", 6: "71+"}
+AGE_LABELS = dict(enumerate(bands.labels("age_group_a"), start=1))
 
 
 def _lag(lag: int) -> str:

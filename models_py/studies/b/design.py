@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models_py import bands
+
 OUTCOMES = ["stay", "return", "onward"]  # y = 0, 1, 2; stay is the base
 
 # first level = reference (spec B §4.2). Levels the panel may add beyond the spec ('none' income:
 # no earned income in t-1; 'unknown' wealth) come after the listed ones.
 CATS: dict[str, list] = {
-    "age_band": ["20-27", "28-34", "35-39", "40-49", "50-65"],
-    "dur_band": ["0-1", "2-4", "5-9", "10+"],
-    "educ": ["medium", "low", "high", "unknown"],
+    "age_band": bands.labels("age_band_b"),
+    "dur_band": bands.labels("dur_band_b"),
+    "educ": ["medium", *(b for b in bands.labels("educ_b") if b != "medium"), "unknown"],
     "inc_group": [
         "P40-49",
         "P0-9",

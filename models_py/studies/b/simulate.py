@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models_py import bands
 from models_py.studies.b.design import Design
 
 INC_MID = {
@@ -121,8 +122,8 @@ def simulate_panel(
         wq[pos] = np.asarray(["Q1", "Q2", "Q3", "Q4", "Q5"], dtype=object)[
             np.minimum((np.argsort(np.argsort(wscore[pos])) * 5) // max(len(pos), 1), 4)
         ]
-        ab = _band(age, [27, 34, 39, 49], ["20-27", "28-34", "35-39", "40-49", "50-65"])
-        db = _band(dur, [1, 4, 9], ["0-1", "2-4", "5-9", "10+"])
+        ab = _band(age, bands.band_spec("age_band_b")["upper"], bands.labels("age_band_b"))
+        db = _band(dur, bands.band_spec("dur_band_b")["upper"], bands.labels("dur_band_b"))
         pc = pct * 100
         ig = np.where(
             pc >= 99,

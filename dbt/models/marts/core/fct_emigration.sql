@@ -75,12 +75,11 @@ select
     -- when the first immigration predates the deliveries, botid is at least the years since then
     cast(case when e.botid_at_event is null and e.immigrated_before_data
               then e.event_year - cov.first_register_year + 1 end as {{ dbt.type_int() }}) as botid_at_event_lower_bound,
-    cast(case when e.botid_at_event is null and e.immigrated_before_data
-                   and e.event_year - cov.first_register_year + 1 >= 10 then '10+'
-              else {{ botid_group_a3a('e.botid_at_event') }} end as {{ dbt.type_string() }}) as botid_group_a3a,
-    cast(case when e.botid_at_event is null and e.immigrated_before_data
-                   and e.event_year - cov.first_register_year + 1 >= 16 then '16+'
-              else {{ botid_group_a3b('e.botid_at_event') }} end as {{ dbt.type_string() }}) as botid_group_a3b,
+    {%- set lower_bound = 'e.event_year - cov.first_register_year + 1' %}
+    cast({{ band_with_lower_bound('botid_group_a3a', 'e.botid_at_event', lower_bound, 'e.immigrated_before_data') }}
+         as {{ dbt.type_string() }}) as botid_group_a3a,
+    cast({{ band_with_lower_bound('botid_group_a3b', 'e.botid_at_event', lower_bound, 'e.immigrated_before_data') }}
+         as {{ dbt.type_string() }}) as botid_group_a3b,
     e.duration_years,
     e.resident_jan1,
     e.municipality_2013,

@@ -148,10 +148,10 @@ select
     r.country_group_a, r.first_immigration_date, r.first_immigration_year, r.first_immigration_reason,
     r.age_at_first_immigration, r.immigrated_before_data, r.n_immigrations_to_date,
     r.duration_years, r.botid_jan1, r.botid_jan1_lower_bound,
-    cast(case when r.botid_jan1 is null and r.botid_jan1_lower_bound >= 10 then '10+'
-              else {{ botid_group_a3a('r.botid_jan1') }} end as {{ dbt.type_string() }}) as botid_group_a3a,
-    cast(case when r.botid_jan1 is null and r.botid_jan1_lower_bound >= 16 then '16+'
-              else {{ botid_group_a3b('r.botid_jan1') }} end as {{ dbt.type_string() }}) as botid_group_a3b,
+    cast({{ band_with_lower_bound('botid_group_a3a', 'r.botid_jan1', 'r.botid_jan1_lower_bound', 'true') }}
+         as {{ dbt.type_string() }}) as botid_group_a3a,
+    cast({{ band_with_lower_bound('botid_group_a3b', 'r.botid_jan1', 'r.botid_jan1_lower_bound', 'true') }}
+         as {{ dbt.type_string() }}) as botid_group_a3b,
     r.municipality_2013,
     cast(m.county_code as {{ dbt.type_string() }})                            as county_code,
     cast(m.centrality as {{ dbt.type_int() }})                                as centrality,

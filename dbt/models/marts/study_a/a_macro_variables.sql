@@ -10,8 +10,7 @@ with r as (
     where in_study_window and country_group in (1, 2, 3)
 ),
 cell as (
-    select r.*, case age_group when '0-6' then 1 when '7-17' then 2 when '18-34' then 3
-                               when '35-62' then 4 when '63-70' then 5 when '71+' then 6 end as age_index
+    select r.*, {{ band_number('age_group_a', 'age_group') }} as age_index
     from r where sex in (1, 2) and age_group <> 'all'
 ),
 grp as (select * from r where sex = 0 and age_group = 'all'),

@@ -18,8 +18,8 @@ ev as (
 st0 as (
     select year, country_group_a, sex, {{ age_group_a('age_a') }} as age_group, removed_by_backdating,
            count(*) as population_jan1,
-           sum(case when botid_group_a3a = '0-2' then 1 else 0 end) as n_botid_short,
-           sum(case when botid_group_a3a = '3-9' then 1 else 0 end) as n_botid_medium
+           sum(case when botid_group_a3a = {{ band_label('botid_group_a3a', 0) }} then 1 else 0 end) as n_botid_short,
+           sum(case when botid_group_a3a = {{ band_label('botid_group_a3a', 1) }} then 1 else 0 end) as n_botid_medium
     from {{ ref('int_study_a_stock') }}
     group by year, country_group_a, sex, {{ age_group_a('age_a') }}, removed_by_backdating
 ),
