@@ -29,7 +29,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install browser lint run test ui simulate lock prepare clean bench
+.PHONY: install browser lint run test test-unit ui simulate lock prepare clean bench
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ lint: install
 
 test: install browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the unit layer only (no dbt build, no Dagster run, no browser): a few minutes
+test-unit: install lint
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/pipeline_benchmark.py --scales $(SCALES) --seed $(SEED) --out "$(BENCH_OUT)"

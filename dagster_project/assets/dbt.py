@@ -23,7 +23,10 @@ class RegisterDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props.get("resource_type") == "seed":
             return "classifications"
-        # models/<layer>/...: staging, intermediate, marts
+        # models/<layer>/...: staging, intermediate; models/marts/<folder>/...: the study's own group (study_a, ...,
+        # shared with its Python assets and exhibits) or core (the panel, events and shared rates)
+        if len(fqn) > 3 and fqn[1] == "marts":
+            return fqn[2]
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 

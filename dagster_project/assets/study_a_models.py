@@ -24,7 +24,7 @@ from models_py.studies.a.sur import fit_system, tidy
 from models_py.studies.a.table_4_12 import table_4_12
 from models_py.warehouse import replace_table
 
-GROUP = "study_a_models"
+GROUP = "study_a"  # with the study's marts and exhibits: one group per study in the UI
 RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
 FIT_TABLES = ("coefficients", "diagnostics", "residual_cov", "systems")
 # Tables this module writes, for the exhibits that read them (models_py/exhibits/study_a.yaml).
