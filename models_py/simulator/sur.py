@@ -94,6 +94,44 @@ class SurProcess:
             h = self.history[-1]
         return h[key]
 
+    def _term(self, year: int, trend: int, comp: dict, current: dict[str, float], group: int, token: str) -> float:
+        """The value of one term of an equation, e.g. `EMI_K3[-1]`, `lnRELINNT1`, `Trend`, for a group."""
+        lag = 0
+        lagged = re.match(r"^(.*)\[(-?\d+)\]$", token)
+        if lagged:
+            token, lag = lagged.group(1), int(lagged.group(2))
+        at = year + lag
+        if token == "const":
+            return 1.0
+        if token == "Trend":
+            return float(trend)
+        if token.startswith("EMI_"):
+            key = f"{group}{token[4]}{token[5:]}"
+            return current[key] if lag == 0 else self._rate(at, key)
+        if token.startswith("ANKO_") or token.startswith("ANME_"):
+            sex, age = token[5], int(token[6:])
+            anko, anme = comp["shares"].get((group, sex, age), (0.0, 0.0))
+            return anko if token.startswith("ANKO_") else anme
+        if token.startswith("lnBEH"):
+            return math.log(max(comp["BEH"][int(token[5:])], 1.0))
+        if token.startswith("lnRELINNT"):
+            return math.log(self.macro.get("relinnt" + token[9:], at))
+        if token in ("LEDNOR", "LED1", "LED2"):
+            return self.macro.get(token.lower(), at)
+        raise KeyError(token)
+
+    def _draw_errors(self) -> dict[tuple[int, str], float]:
+        """One year's correlated equation errors per (group, equation), zero when errors are off."""
+        errors = {}
+        for system in self.systems:
+            if self.p.get("draw_errors", True):
+                draw = system["L"] @ self.rng.standard_normal(4)
+            else:
+                draw = np.zeros(4)
+            for k, name in enumerate(system["order"]):
+                errors[(system["g"], name)] = float(draw[k])
+        return errors
+
     def step(self, year: int, comp: dict) -> dict[str, float]:
         """comp: {(g, 'K', a): (anko, anme)}, {'BEH': {g: stock_at_scale1}}. Returns {'1K3': rate,...}."""
         if self.first_year is None:
@@ -101,59 +139,23 @@ class SurProcess:
             self.history[year - 1] = self.history[-1]
             self.history[year - 2] = self.history[-2]
         p = self.p
-        tb = int(self.trend_base_year)
-        trend = min(year, int(p["trend_freeze_after"])) - tb
-        cur: dict[str, float] = {}
-        m = self.macro
-
-        def var(g: int, tok: str) -> float:
-            lag = 0
-            mlag = re.match(r"^(.*)\[(-?\d+)\]$", tok)
-            if mlag:
-                tok, lag = mlag.group(1), int(mlag.group(2))
-            y = year + lag
-            if tok == "const":
-                return 1.0
-            if tok == "Trend":
-                return float(trend)
-            if tok.startswith("EMI_"):
-                key = f"{g}{tok[4]}{tok[5:]}"
-                if lag == 0:
-                    return cur[key]
-                return self._rate(y, key)
-            if tok.startswith("ANKO_") or tok.startswith("ANME_"):
-                s, a = tok[5], int(tok[6:])
-                anko, anme = comp["shares"].get((g, s, a), (0.0, 0.0))
-                return anko if tok.startswith("ANKO_") else anme
-            if tok.startswith("lnBEH"):
-                return math.log(max(comp["BEH"][int(tok[5:])], 1.0))
-            if tok.startswith("lnRELINNT"):
-                return math.log(m.get("relinnt" + tok[9:], y))
-            if tok in ("LEDNOR", "LED1", "LED2"):
-                return m.get(tok.lower(), y)
-            raise KeyError(tok)
-
-        errs = {}
-        for sysd in self.systems:
-            if p.get("draw_errors", True):
-                e = sysd["L"] @ self.rng.standard_normal(4)
-            else:
-                e = np.zeros(4)
-            for k, name in enumerate(sysd["order"]):
-                errs[(sysd["g"], name)] = float(e[k])
+        trend = min(year, int(p["trend_freeze_after"])) - int(self.trend_base_year)
+        current: dict[str, float] = {}
+        errors = self._draw_errors()
         # adults first, then elderly, then children (children use current adult rates)
         for ages in ((3, 4), (5, 6), (1, 2)):
-            for sysd in self.systems:
-                if tuple(sorted(int(x[1]) for x in sysd["order"][:2])) != ages:
+            for system in self.systems:
+                if tuple(sorted(int(x[1]) for x in system["order"][:2])) != ages:
                     continue
-                g = sysd["g"]
-                for name in sysd["order"]:
-                    val = 0.0
-                    for coef, parts in sysd["eqs"][name]:
-                        val += coef * sum(sg * var(g, t) for sg, t in parts)
-                    val += errs[(g, name)]
-                    a = int(name[1])
-                    val = min(max(val, float(p["clip_min"][a])), float(p["clip_max"][a]))
-                    cur[f"{g}{name}"] = val
-        self.history[year] = cur
-        return cur
+                group = system["g"]
+                for name in system["order"]:
+                    value = 0.0
+                    for coef, parts in system["eqs"][name]:
+                        value += coef * sum(
+                            sign * self._term(year, trend, comp, current, group, t) for sign, t in parts
+                        )
+                    value += errors[(group, name)]
+                    age = int(name[1])
+                    current[f"{group}{name}"] = min(max(value, float(p["clip_min"][age])), float(p["clip_max"][age]))
+        self.history[year] = current
+        return current
