@@ -33,9 +33,9 @@ from models_py.studies.b.runs import (
 from models_py.warehouse import replace_table
 
 GROUP = "study_b"
-PANEL_MODEL = "fct_person_year_study_b"
+PANEL_MODEL = "fct_b_person_year"
 # the same risk set under the other missing-destination rules (dbt var study_b_missing_destination_rules)
-VARIANTS_MODEL = "fct_person_year_study_b_md_variants"
+VARIANTS_MODEL = "fct_b_person_year_md_variants"
 PANEL_COLUMNS = [
     "person_id",
     "year",
@@ -208,7 +208,7 @@ def _panel(con) -> pd.DataFrame:
     group_name=GROUP,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
-    description="Study B model extract: the model's columns of fct_person_year_study_b (person-years 2000-2020 "
+    description="Study B model extract: the model's columns of fct_b_person_year (person-years 2000-2020 "
     "at risk, y = 0 stay / 1 return / 2 onward, covariates at t-1), and of its missing-destination variants "
     "(models.b_panel_md_variants). Internal (person-level): never published.",
 )

@@ -1,5 +1,5 @@
-{#- Study B's risk set (spec B §4.1), one definition for the main panel (fct_person_year_study_b) and its
-    missing-destination variants (fct_person_year_study_b_md_variants): md = person | censor | return,
+{#- Study B's risk set (spec B §4.1), one definition for the main panel (fct_b_person_year) and its
+    missing-destination variants (fct_b_person_year_md_variants): md = person | censor | return,
     se = person_year | person (see the vars study_b_missing_destination, study_b_self_employed). -#}
 {% macro study_b_panel(md, se) %}
 with base as (

@@ -23,13 +23,13 @@ def _build(path: Path, persons: int, seed: int) -> Path:
     panel = simulate_panel(persons, seed=seed)
     panel["nordic_route"] = panel["origin"] == "nordic"  # person-level flags of the mart
     panel["ever_self_employed"] = panel["person_id"] % 17 == 0
-    relation = relation_of("fct_person_year_study_b")
+    relation = relation_of("fct_b_person_year")
     con = duckdb.connect(str(path))
     con.execute(f"create schema if not exists {relation.split('.')[0]}")
     con.register("_p", panel)
     con.execute(f"create table {relation} as select * from _p")
     # the missing-destination variant mart: here one rule, 'return', with some onward moves coded as returns
-    variants = relation_of("fct_person_year_study_b_md_variants")
+    variants = relation_of("fct_b_person_year_md_variants")
     con.execute(
         f"create table {variants} as select 'return' as missing_destination, * replace "
         "(case when y = 2 and person_id % 7 = 0 then 1 else y end as y) from _p"

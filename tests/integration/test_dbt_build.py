@@ -277,10 +277,10 @@ def test_alternative_settings_build(tmp_path, vars_):
     run_dbt(wh, "build", "--exclude", "test_type:unit", "--vars", json.dumps(vars_))
     # the settings took effect
     if vars_.get("study_a_admin_emigration_dating") == "exclude":
-        assert q(wh, "select count(*) from intermediate.int_study_a_events where is_administrative")[0][0] == 0
+        assert q(wh, "select count(*) from intermediate.int_a_events where is_administrative")[0][0] == 0
     else:
         # back-dated: P4's administrative emigration counts in 2002
-        assert q(wh, "select year from intermediate.int_study_a_events where event_id = 'E7'")[0][0] == 2002
+        assert q(wh, "select year from intermediate.int_a_events where event_id = 'E7'")[0][0] == 2002
 
 
 def test_settings_live_in_dbt_project_vars():

@@ -273,7 +273,7 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
         wh, "select persons, person_years, returns, onward from marts.rate_b_descriptives where dimension = 'total'"
     ).iloc[0]
     assert len(exp) > 100 and (exp["y"] > 0).sum() > 5
-    panel = _df(wh, "select person_id as pid, year, y from marts.fct_person_year_study_b")
+    panel = _df(wh, "select person_id as pid, year, y from marts.fct_b_person_year")
     expected_rows, panel_rows = _row_set(exp), _row_set(panel)
     assert panel_rows == expected_rows, (sorted(panel_rows - expected_rows)[:5], sorted(expected_rows - panel_rows)[:5])
     assert got["person_years"] == len(exp)
@@ -284,14 +284,14 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
 
 @pytest.mark.parametrize("rule", ["censor", "return"])
 def test_study_b_missing_destination_variants_recomputed_in_pandas(sim, rule):
-    """The sensitivity panels (fct_person_year_study_b_md_variants) equal the risk set recomputed from
+    """The sensitivity panels (fct_b_person_year_md_variants) equal the risk set recomputed from
     raw under each missing-destination rule, and differ from the main panel where the rule bites."""
     _, wh, res, _ = sim
     assert res.returncode == 0
     exp = study_b_rows_from_raw(wh, rule)
     got = _df(
         wh,
-        "select person_id as pid, year, y from marts.fct_person_year_study_b_md_variants where missing_destination = ?",
+        "select person_id as pid, year, y from marts.fct_b_person_year_md_variants where missing_destination = ?",
         [rule],
     )
     main = _row_set(study_b_rows_from_raw(wh, "person"))

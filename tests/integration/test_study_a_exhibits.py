@@ -75,7 +75,7 @@ def built(tmp_path_factory, tiny_landing):
         wh_b,
         "run",
         "--select",
-        "a_variants+",
+        "dim_a_variants+",
         "--vars",
         json.dumps({**VARS, "study_a_admin_emigration_dating": "backdated"}),
     )
@@ -267,7 +267,7 @@ def test_registration_lag_triangle_recomputed_from_raw(built):
     imm = set(persons.index[persons["immigrant_category"] == "B"])
     out = events[(events["direction"] == "out") & events["person_id"].isin(imm)].copy()
     out["lag"] = (pd.to_datetime(out["registration_date"]).dt.year - out["event_year"]).clip(lower=0)
-    got = _q(wh, "select * from marts.a_registration_lag where country_group = 0 and lag <> 'all'")
+    got = _q(wh, "select * from marts.count_a_registration_lag where country_group = 0 and lag <> 'all'")
     assert len(got) > 0 and (got["event_year"] + got["lag_years"] <= LAST).all()
     for r in got.itertuples():
         in_year = out["event_year"] == r.event_year
@@ -279,7 +279,7 @@ def test_registration_lag_triangle_recomputed_from_raw(built):
         assert got.loc[edge & (got["event_year"] == LAST), "still_growing"].all()
     total = _q(
         wh,
-        "select event_year, emigrations_registered from marts.a_registration_lag "
+        "select event_year, emigrations_registered from marts.count_a_registration_lag "
         "where country_group = 0 and lag = 'all'",
     ).set_index("event_year")["emigrations_registered"]
     assert total.to_dict() == out.groupby("event_year").size().reindex(total.index, fill_value=0).to_dict()
@@ -287,7 +287,7 @@ def test_registration_lag_triangle_recomputed_from_raw(built):
 
 def test_variants_come_from_one_build(built):
     """Every dating x multi-migrant variant is in the *_variants marts of one build; back-dating moves year, age
-    and duration of residence by the same number of years and removes exactly the stocks a_backdated_absence
+    and duration of residence by the same number of years and removes exactly the stocks fct_a_backdated_absence
     lists."""
     wh, _, _, _ = built
     variants = _q(wh, "select distinct variant from marts.rate_a_micro_variants")["variant"]
@@ -299,8 +299,8 @@ def test_variants_come_from_one_build(built):
         """
         select b.shift_years, r.year - b.year as dy, r.age_a - b.age_a as dage, r.botid_a - b.botid_a as dbotid,
                r.botid_a as botid_r
-        from marts.fct_emigration_a_dated as r
-        join marts.fct_emigration_a_dated as b on b.event_id = r.event_id and b.dating = 'backdated'
+        from marts.fct_a_emigration_dated as r
+        join marts.fct_a_emigration_dated as b on b.event_id = r.event_id and b.dating = 'backdated'
         where r.dating = 'registered' and b.shift_years > 0""",
     )
     assert len(moved) > 0, "the simulated deliveries hold no back-datable administrative emigration"
@@ -315,11 +315,13 @@ def test_variants_come_from_one_build(built):
         from marts.rate_a_flows_variants as v
         where v.population = 'all' and v.multi_migrants = 'included' group by v.year""",
     ).set_index("year")["removed"]
-    absent = _q(wh, "select year, count(*) as n from marts.a_backdated_absence group by year").set_index("year")["n"]
+    absent = _q(wh, "select year, count(*) as n from marts.fct_a_backdated_absence group by year").set_index("year")[
+        "n"
+    ]
     assert stock.sum() > 0
     assert stock.to_dict() == absent.reindex(stock.index, fill_value=0).to_dict()
     excluded = _q(
-        wh, "select count(*) as n from marts.fct_emigration_a_dated where dating = 'excluded' and is_administrative"
+        wh, "select count(*) as n from marts.fct_a_emigration_dated where dating = 'excluded' and is_administrative"
     )
     assert excluded["n"].iloc[0] == 0
 

@@ -243,7 +243,7 @@ def _status_at_horizon(ev: pd.DataFrame, persons, status, events, last: int) -> 
 
 
 def test_figure_6_recomputed_in_pandas(built):
-    """return_c_shares Figure 6 (left panel, 1 January t+5): emigrations 2000-2019 with a known status, returned
+    """share_c_returns Figure 6 (left panel, 1 January t+5): emigrations 2000-2019 with a known status, returned
     (resident or dead), censored, by group; the right panel splits the known destinations."""
     wh, res = built
     assert res.returncode == 0
@@ -257,7 +257,7 @@ def test_figure_6_recomputed_in_pandas(built):
     assert (ev["event_year"] + H == last + 1).any(), "the test needs a cohort whose horizon is the last 31 December"
     got = _q(
         wh,
-        "select population_group, emigrations, returned, censored, dead_at_horizon from marts.return_c_shares "
+        "select population_group, emigrations, returned, censored, dead_at_horizon from marts.share_c_returns "
         "where exhibit = 'c_fig_6' and panel = 'L' and horizon_rule = 'jan1'",
     ).set_index("population_group")
     for g in ["G1", "G2", "G3", "G4", "G5", "GX", "G1+G2", "all"]:
@@ -278,7 +278,7 @@ def test_figure_6_recomputed_in_pandas(built):
     # the right panel holds the known destinations only: origin + other = known-status emigrations minus unknown
     right = _q(
         wh,
-        "select population_group, sum(emigrations) as n from marts.return_c_shares where exhibit = 'c_fig_6' "
+        "select population_group, sum(emigrations) as n from marts.share_c_returns where exhibit = 'c_fig_6' "
         "and panel = 'R' and horizon_rule = 'jan1' group by 1",
     ).set_index("population_group")["n"]
     unknown_dest = ev["country"].isna() | (ev["country"] == "XXX")
@@ -294,7 +294,7 @@ def test_horizon_rules_side_by_side(built):
     assert res.returncode == 0
     ev = _q(
         wh,
-        "select year, status_jan1, status_exact, status_jan1_from_events from intermediate.int_study_c_events "
+        "select year, status_jan1, status_exact, status_jan1_from_events from intermediate.int_c_events "
         "where population_group = 'all' and in_return_window",
     )
     edge = ev[ev["year"] + H == LAST + 1]
@@ -306,7 +306,7 @@ def test_horizon_rules_side_by_side(built):
     rules = _q(
         wh,
         "select horizon_rule, bool_and(is_primary_horizon) as primary_rule, sum(censored) as censored "
-        "from marts.return_c_shares where exhibit = 'c_fig_6' and panel = 'L' and population_group = 'all' "
+        "from marts.share_c_returns where exhibit = 'c_fig_6' and panel = 'L' and population_group = 'all' "
         "group by 1",
     ).set_index("horizon_rule")
     assert bool(rules.loc["jan1", "primary_rule"]) and not bool(rules.loc["exact", "primary_rule"])
@@ -319,20 +319,20 @@ def test_horizon_rules_side_by_side(built):
 def test_table_a1_totals_and_reconciliation(built):
     wh, res = built
     assert res.returncode == 0
-    a1 = _q(wh, "select * from marts.c_tab_a1").set_index("population_group")
+    a1 = _q(wh, "select * from marts.tab_c_a1").set_index("population_group")
     groups = [g for g in ["G1", "G2", "G3", "G4", "G5"] if g in a1.index]
     for col in ["persons", "emigrations", "person_years"]:
         assert a1.loc["G1-G5", col] == a1.loc[groups, col].sum()
         assert a1.loc["all", col] == a1.loc["G1-G5", col] + (a1.loc["GX", col] if "GX" in a1.index else 0)
     assert (a1["emigrants"] <= a1["emigrations"]).all() and (a1["emigrants"] <= a1["persons"]).all()
-    rec = _q(wh, "select n_id, pipeline_n from marts.c_tab_reconciliation").set_index("n_id")["pipeline_n"]
+    rec = _q(wh, "select n_id, pipeline_n from marts.tab_c_reconciliation").set_index("n_id")["pipeline_n"]
     assert rec["emigrations_g1_g5"] == a1.loc["G1-G5", "emigrations"]
     assert rec["person_years_g1_g5"] == a1.loc["G1-G5", "person_years"]
     assert (
         rec["emigrations_return_window"]
         >= rec["emigrations_return_window_origin"] + rec["emigrations_return_window_other"]
     )
-    diag = _q(wh, "select * from marts.c_group_diagnostics")
+    diag = _q(wh, "select * from marts.diag_c_groups")
     assert diag.loc[diag["diagnostic"] == "parent_rule", "persons"].sum() == a1.loc["all", "persons"]
     # the persons with an unknown father (fixture) are G1 under the delivered category, G3 under the other rule
     moved = diag[(diag["diagnostic"] == "parent_rule") & diag["depends_on_rule"]]
@@ -340,11 +340,11 @@ def test_table_a1_totals_and_reconciliation(built):
     assert moved["persons"].sum() > 0
     gx = diag[diag["diagnostic"] == "age_unknown"]
     assert int(gx["persons"].sum()) == (int(a1.loc["GX", "persons"]) if "GX" in a1.index else 0)
-    miss = _q(wh, "select * from marts.c_missing_education").set_index("population_group")
+    miss = _q(wh, "select * from marts.share_c_missing_education").set_index("population_group")
     py_missing = _q(
         wh,
         "select population_group, sum(case when nus_level is null then 1 else 0 end) as n from "
-        "(select p.*, f.nus_level from intermediate.int_study_c_person_years p join marts.fct_person_year f "
+        "(select p.*, f.nus_level from intermediate.int_c_person_years p join marts.fct_person_year f "
         "using (person_id, year)) group by 1",
     ).set_index("population_group")["n"]
     assert (

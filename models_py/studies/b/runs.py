@@ -4,7 +4,7 @@ estimator on a panel variant, with the disclosure gate of R8 applied before anyt
 Not estimated: person random effects (unobserved heterogeneity). statsmodels has no random-effects
 multinomial logit; spec B §4.4 shows cluster-robust SEs do not correct for frailty, so duration
 effects are read with care. The missing-destination variants (persons dropped / emigration year censored /
-coded as return) are panels of their own, built by dbt (fct_person_year_study_b_md_variants, one definition
+coded as return) are panels of their own, built by dbt (fct_b_person_year_md_variants, one definition
 with the main panel) and fitted by `run_missing_destination`.
 """
 

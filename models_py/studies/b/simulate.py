@@ -80,7 +80,7 @@ def simulate_panel(
     last_year: int = 2020,
     year_effects: bool = True,
 ) -> pd.DataFrame:
-    """One row per person-year at risk 2000-`last_year`, columns as fct_person_year_study_b plus
+    """One row per person-year at risk 2000-`last_year`, columns as fct_b_person_year plus
     inc_group and wealth_group. Vectorised over persons, one loop over calendar years.
     year_effects=False draws without the calendar-year trend (for fits without year dummies)."""
     rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@
 --   of calendar year t-1.
 --   outcome: registered emigrations dated in year t (administrative ones at the decision date).
 -- Samples: study A stock = resident_jan1; study C = resident_jan1 and age 18-35 (filters, see
---   in_study_c); study B has person-level risk-set rules -> separate model fct_person_year_study_b.
+--   in_study_c); study B has person-level risk-set rules -> separate model fct_b_person_year.
 with cov as (select * from {{ ref('int_register_coverage') }}),
 py as (select * from {{ ref('int_person_year_status') }}),
 p as (select * from {{ ref('int_person_attributes') }}),

@@ -1,13 +1,13 @@
 {{ config(materialized='table') }}
 -- Study A Figs 3.7-3.9: emigrations by immigrants pooled over var study_a_pooled_years (2009-2013),
--- dating per var study_a_admin_emigration_dating (int_study_a_events), multi-migrants per var
+-- dating per var study_a_admin_emigration_dating (int_a_events), multi-migrants per var
 -- study_a_macro_multi_migrants: single year of age x sex (3.7), single age x country group (3.8),
 -- single year of botid x country group (3.9). Ages/botid at the event (moved back with the event
 -- when back-dated). Unknown x (botid when the first immigration predates the deliveries) is left
 -- out: a published cell needs a code.
 {% set yrs = var('study_a_pooled_years') %}
 with ev as (
-    select * from {{ ref('int_study_a_events') }}
+    select * from {{ ref('int_a_events') }}
     where year between {{ yrs[0] }} and {{ yrs[1] }}
     {% if var('study_a_macro_multi_migrants') == 'exclude' %} and not multi_migrant {% endif %}
 )

@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Study A Figs 5.27-5.47 for every variant of a_variants: per county (2013 borders) and five-year
+-- Study A Figs 5.27-5.47 for every variant of dim_a_variants: per county (2013 borders) and five-year
 -- period (var study_a_county_periods), annual averages: the pooled rate sum(E) / sum(1 Jan stocks)
 -- x 100 and the mean of the annual rates (rate_per_100 follows var study_a_period_average, §3.1),
 -- plus the mean 1 January stock and its share of the county's immigrants (composition, Figs
@@ -14,12 +14,12 @@
     ['age_group', ['age_group']],
 ] %}
 with cov as (select * from {{ ref('int_register_coverage') }}),
-v as (select * from {{ ref('a_variants') }}),
+v as (select * from {{ ref('dim_a_variants') }}),
 ev as (
     select e.year, {{ period_a_county('e.year') }} as period, e.county_code, e.sex, e.country_group_a,
            e.botid_group_a3b, {{ age_group_a('e.age_a') }} as age_group, v.variant,
            count(*) as emigration, 0 as resident
-    from {{ ref('fct_emigration_a_dated') }} as e
+    from {{ ref('fct_a_emigration_dated') }} as e
     join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
     where e.county_code is not null
     group by e.year, e.county_code, e.sex, e.country_group_a, e.botid_group_a3b, {{ age_group_a('e.age_a') }}, v.variant
@@ -29,7 +29,7 @@ st0 as (
            botid_group_a3b, {{ age_group_a('age_a') }} as age_group,
            count(*) as n_registered,
            sum(case when removed_by_backdating then 0 else 1 end) as n_backdated
-    from {{ ref('int_study_a_stock') }}
+    from {{ ref('int_a_stock') }}
     where county_code is not null
     group by year, county_code, sex, country_group_a, botid_group_a3b, {{ age_group_a('age_a') }}
 ),

@@ -1,14 +1,14 @@
 {{ config(materialized='table') }}
--- Study A Figs 3.1-3.6 (flows) and 3.10 (rate) for every variant of a_variants: immigrations and
+-- Study A Figs 3.1-3.6 (flows) and 3.10 (rate) for every variant of dim_a_variants: immigrations and
 -- emigrations per year for the whole population, non-immigrants, immigrants and immigrants by
 -- country group, with the 1 January stock and the rate. The dating variant applies to every
 -- population's emigrations (so that 'all' = immigrants + non-immigrants): 'backdated' moves an
 -- administrative emigration to fct_emigration.backdated_year and drops the person from the
--- 1 January stocks in between (a_backdated_absence); 'excluded' drops administrative emigrations.
+-- 1 January stocks in between (fct_a_backdated_absence); 'excluded' drops administrative emigrations.
 -- multi_migrants 'excluded' drops every migration event of a person-year with both directions
 -- (registered years, §2.4). `selected` = the variant of the study's own exhibits (settings).
 with cov as (select * from {{ ref('int_register_coverage') }}),
-v as (select * from {{ ref('a_variants') }}),
+v as (select * from {{ ref('dim_a_variants') }}),
 pa as (select person_id, is_immigrant, country_group_a from {{ ref('int_person_attributes') }}),
 mig as (
     select e.person_id, e.direction, e.event_year, pa.is_immigrant, pa.country_group_a,
@@ -61,7 +61,7 @@ stock0 as (
     select py.year, p.population, count(*) as n_registered,
            sum(case when ab.person_id is null then 1 else 0 end) as n_backdated
     from {{ ref('fct_person_year') }} as py
-    left join {{ ref('a_backdated_absence') }} as ab on ab.person_id = py.person_id and ab.year = py.year
+    left join {{ ref('fct_a_backdated_absence') }} as ab on ab.person_id = py.person_id and ab.year = py.year
     join pops as p on p.population = 'all'
         or (p.population = 'non_immigrants' and not py.is_immigrant)
         or (p.population = 'immigrants' and py.is_immigrant)
@@ -78,7 +78,7 @@ stock as (
 select
     cast(s.year as {{ dbt.type_int() }})                       as year,
     cast(s.population as {{ dbt.type_string() }})              as population,
-    -- the flow the emigration counts and the rate belong to (a_flows_long has both flows): exhibits
+    -- the flow the emigration counts and the rate belong to (count_a_flows_long has both flows): exhibits
     -- of both marts then name the same cells for disclosure control
     cast('emigrations' as {{ dbt.type_string() }})             as flow,
     s.dating,

@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Study A chapter 4 input series (Table 4.1) and Figs 3.10/4.2 for every variant of a_variants:
+-- Study A chapter 4 input series (Table 4.1) and Figs 3.10/4.2 for every variant of dim_a_variants:
 -- per year, country group j, sex and age group i (Table A2): EMI = emigrations / 1 Jan stock as a
 -- FRACTION (and per 100), the 1 Jan shares with short (0-2, ANKO) and medium (3-9, ANME) botid,
 -- and BEH_j = immigrants of group j on 1 Jan (all ages and sexes). Multi-migrants 'excluded' drops
@@ -7,11 +7,11 @@
 -- are totals, country_group 0 = all immigrants. `selected` = the settings' variant
 -- (var study_a_admin_emigration_dating x var study_a_macro_multi_migrants).
 with cov as (select * from {{ ref('int_register_coverage') }}),
-v as (select * from {{ ref('a_variants') }}),
+v as (select * from {{ ref('dim_a_variants') }}),
 ev as (
     select e.year, e.country_group_a, e.sex, {{ age_group_a('e.age_a') }} as age_group, v.variant,
            count(*) as emigrations
-    from {{ ref('fct_emigration_a_dated') }} as e
+    from {{ ref('fct_a_emigration_dated') }} as e
     join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
     group by e.year, e.country_group_a, e.sex, {{ age_group_a('e.age_a') }}, v.variant
 ),
@@ -20,7 +20,7 @@ st0 as (
            count(*) as population_jan1,
            sum(case when botid_group_a3a = {{ band_label('botid_group_a3a', 0) }} then 1 else 0 end) as n_botid_short,
            sum(case when botid_group_a3a = {{ band_label('botid_group_a3a', 1) }} then 1 else 0 end) as n_botid_medium
-    from {{ ref('int_study_a_stock') }}
+    from {{ ref('int_a_stock') }}
     group by year, country_group_a, sex, {{ age_group_a('age_a') }}, removed_by_backdating
 ),
 st as (

@@ -1,8 +1,8 @@
 {{ config(materialized='table') }}
 -- Study A national and centrality series 2000-2013 (Figs 3.11-3.18, 5.1-5.26) for every variant
--- of a_variants: emigrations by immigrants in year t / immigrants resident on 1 January t, x 100,
--- by breakdown. Numerator from fct_emigration_a_dated (classified at the event or on 1 Jan, var
--- study_a_numerator_classification), denominator on 1 January (int_study_a_stock; the backdated
+-- of dim_a_variants: emigrations by immigrants in year t / immigrants resident on 1 January t, x 100,
+-- by breakdown. Numerator from fct_a_emigration_dated (classified at the event or on 1 Jan, var
+-- study_a_numerator_classification), denominator on 1 January (int_a_stock; the backdated
 -- variant drops the stocks back-dating removes). `selected` = the settings' variant
 -- (var study_a_admin_emigration_dating x var study_a_micro_multi_migrants).
 {% set bds = [
@@ -18,12 +18,12 @@
     ['centrality_x_age_group', ['centrality', 'age_group']],
 ] %}
 with cov as (select * from {{ ref('int_register_coverage') }}),
-v as (select * from {{ ref('a_variants') }}),
+v as (select * from {{ ref('dim_a_variants') }}),
 ev as (
     select e.year, e.sex, e.country_group_a, e.botid_group_a3b, e.centrality,
            {{ age_group_a('e.age_a') }} as age_group, v.variant,
            count(*) as emigration, 0 as resident
-    from {{ ref('fct_emigration_a_dated') }} as e
+    from {{ ref('fct_a_emigration_dated') }} as e
     join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
     where e.year >= {{ var('study_a_micro_first_year') }}
     group by e.year, e.sex, e.country_group_a, e.botid_group_a3b, e.centrality, {{ age_group_a('e.age_a') }}, v.variant
@@ -33,7 +33,7 @@ st0 as (
            {{ age_group_a('age_a') }} as age_group,
            count(*) as n_registered,
            sum(case when removed_by_backdating then 0 else 1 end) as n_backdated
-    from {{ ref('int_study_a_stock') }}
+    from {{ ref('int_a_stock') }}
     where year >= {{ var('study_a_micro_first_year') }}
     group by year, sex, country_group_a, botid_group_a3b, centrality, {{ age_group_a('age_a') }}
 ),

@@ -5,7 +5,7 @@
                'employed', 'welfare_any', 'origin', 'inc_group', 'wealth_group', 'year'] %}
 -- inc_group and wealth_group are the panel's own columns (one definition for descriptives and model).
 with b as (
-    select f.* from {{ ref('fct_person_year_study_b') }} as f
+    select f.* from {{ ref('fct_b_person_year') }} as f
 ),
 cells as (
     select cast('total' as {{ dbt.type_string() }}) as dimension, cast('all' as {{ dbt.type_string() }}) as level,

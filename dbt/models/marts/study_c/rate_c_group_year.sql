@@ -6,11 +6,11 @@
 with cov as (select * from {{ ref('int_register_coverage') }}),
 ev as (
     select year, population_group, count(*) as emigrations
-    from {{ ref('int_study_c_events') }} group by year, population_group
+    from {{ ref('int_c_events') }} group by year, population_group
 ),
 jan1 as (
     select year, population_group, count(*) as population_jan1
-    from {{ ref('int_study_c_person_years') }} group by year, population_group
+    from {{ ref('int_c_person_years') }} group by year, population_group
 ),
 dec31_base as (
     -- residents on 1 Jan t+1 whose age on 31 Dec t is 18-35

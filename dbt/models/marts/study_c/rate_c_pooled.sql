@@ -15,10 +15,10 @@
 with cov as (select * from {{ ref('int_register_coverage') }}),
 u as (
     select population_group, age, educ_c, origin_group19, period, provisional, 1 as emigration, 0 as person_year
-    from {{ ref('int_study_c_events') }}
+    from {{ ref('int_c_events') }}
     union all
     select population_group, age, educ_c, origin_group19, period_c as period, provisional, 0, 1
-    from {{ ref('int_study_c_person_years') }}
+    from {{ ref('int_c_person_years') }}
 ),
 cells as (
     {{ cells_union('u', bds, ['population_group'],

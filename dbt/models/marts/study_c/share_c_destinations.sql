@@ -5,7 +5,7 @@
 --   c_fig_5: group; c_fig_8: group x education; c_fig_14: descendants x origin;
 --   c_fig_16: descendants x origin x education with merged categories ORIGIN/UNKNOWN/NORDIC/OTHER [A];
 --   c_fig_18: group x destination group (19).
-with ev as (select * from {{ ref('int_study_c_events') }}),
+with ev as (select * from {{ ref('int_c_events') }}),
 cells as (
     select 'c_fig_5' as exhibit, 'L' as panel, population_group, 'all' as level1, 'all' as level2, dest_cat7 as destination, count(*) as n
     from ev group by population_group, dest_cat7

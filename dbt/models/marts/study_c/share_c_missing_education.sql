@@ -7,13 +7,13 @@ with py as (
     select population_group, count(*) as person_years,
            sum(case when educ_missing then 1 else 0 end) as person_years_educ_missing,
            sum(case when educ_c = 'low' then 1 else 0 end) as person_years_low
-    from {{ ref('int_study_c_person_years') }} group by population_group
+    from {{ ref('int_c_person_years') }} group by population_group
 ),
 ev as (
     select population_group, count(*) as emigrations,
            sum(case when educ_missing then 1 else 0 end) as emigrations_educ_missing,
            sum(case when educ_c = 'low' then 1 else 0 end) as emigrations_low
-    from {{ ref('int_study_c_events') }} group by population_group
+    from {{ ref('int_c_events') }} group by population_group
 )
 select
     cast(py.population_group as {{ dbt.type_string() }})                  as population_group,

@@ -4,11 +4,11 @@
 -- in models_py/published/study_c.yaml and the scorecard sets them beside these).
 -- Groups G1-G5 only (the figures' N is the row sum of Table A1, §2.5).
 with ev as (
-    select * from {{ ref('int_study_c_events') }}
+    select * from {{ ref('int_c_events') }}
     where population_group in ({{ quoted_list(var('study_c_groups')) }})
 ),
 py as (
-    select * from {{ ref('int_study_c_person_years') }}
+    select * from {{ ref('int_c_person_years') }}
     where population_group in ({{ quoted_list(var('study_c_groups')) }})
 ),
 n as (

@@ -1,13 +1,13 @@
 {{ config(materialized='table') }}
 -- Study A numerator, every dating variant in one table: one row per emigration by an immigrant
--- (SSB category B) and dating variant of a_variants (spec A §2.3, §7):
+-- (SSB category B) and dating variant of dim_a_variants (spec A §2.3, §7):
 --   registered : the registered date (administrative: the decision date), as the study;
 --   backdated  : an administrative emigration moves to the estimated real move, the same calendar
 --                day shift_years = event_year - backdated_year earlier (backdated_year = year after
 --                the last sign of life, fct_emigration). Year, age and duration of residence at the
 --                event all move back by shift_years; the last municipality stays. The 1 January
 --                stocks lose the person from the year after the back-dated year
---                (a_backdated_absence);
+--                (fct_a_backdated_absence);
 --   excluded   : administrative emigrations dropped.
 -- Classification per var study_a_numerator_classification ('event' | 'cohort': the person's 1 Jan
 -- row of the counted year; same-year arrivals drop) and var study_a_age_convention. multi_migrant
@@ -15,7 +15,7 @@
 {% set cls = var('study_a_numerator_classification') %}
 {% set agec = var('study_a_age_convention') %}
 with cov as (select * from {{ ref('int_register_coverage') }}),
-v as (select distinct dating, selected_dating from {{ ref('a_variants') }}),
+v as (select distinct dating, selected_dating from {{ ref('dim_a_variants') }}),
 e as (
     select e.*, v.dating, v.selected_dating,
            cast(case when v.dating = 'backdated' then e.event_year - e.backdated_year else 0 end

@@ -10,12 +10,12 @@ with pa as (select * from {{ ref('int_person_attributes') }}),
 persons as (
     select distinct py.person_id, pa.group5_c, pa.group5_c_other_parent_rule,
            pa.age_at_immigration_negative
-    from {{ ref('int_study_c_person_years') }} as py
+    from {{ ref('int_c_person_years') }} as py
     join pa on pa.person_id = py.person_id
     where py.population_group = 'all'
 ),
 ev as (
-    select person_id, count(*) as n from {{ ref('int_study_c_events') }}
+    select person_id, count(*) as n from {{ ref('int_c_events') }}
     where population_group = 'all' group by person_id
 ),
 p as (

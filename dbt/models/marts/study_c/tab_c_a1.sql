@@ -4,8 +4,8 @@
 -- descendants (G1+G2), the row sum of G1-G5 (the figures' N, 'G1-G5') and the total of everybody
 -- in the sample ('all', which also holds GX: immigrants whose age at immigration is unknown; the
 -- study's stated total is of this kind, §8.1).
-with py as (select * from {{ ref('int_study_c_person_years') }}),
-ev as (select * from {{ ref('int_study_c_events') }}),
+with py as (select * from {{ ref('int_c_person_years') }}),
+ev as (select * from {{ ref('int_c_events') }}),
 by_group as (
     select population_group, count(distinct person_id) as persons, count(*) as person_years
     from py group by population_group

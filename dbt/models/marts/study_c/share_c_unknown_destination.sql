@@ -2,7 +2,7 @@
 -- Study C §8.4 / App.1: share of emigrations with an unknown destination (administrative
 -- emigrations mostly) by group and year, and pooled over 2000-2023 and over the return window.
 -- breakdown 'year': one row per year; 'pooled': year is null, years names the span.
-with ev as (select * from {{ ref('int_study_c_events') }}),
+with ev as (select * from {{ ref('int_c_events') }}),
 cells as (
     select 'year' as breakdown, population_group, year,
            cast(year as {{ dbt.type_string() }}) as years,

@@ -2,7 +2,7 @@
 -- on that date (age in completed years on 1 Jan, or 31 Dec age per var study_a_age_convention;
 -- botid from the first immigration; municipality on 1 Jan, 2013 borders).
 -- removed_by_backdating: the person left before this 1 January once their administrative
--- emigration is back-dated (a_backdated_absence, §2.3/§7); the 'backdated' dating variant drops
+-- emigration is back-dated (fct_a_backdated_absence, §2.3/§7); the 'backdated' dating variant drops
 -- these rows, the 'registered' and 'excluded' variants keep them.
 select
     py.person_id,
@@ -19,5 +19,5 @@ select
     py.provisional,
     cast(ab.person_id is not null as boolean) as removed_by_backdating
 from {{ ref('fct_person_year') }} as py
-left join {{ ref('a_backdated_absence') }} as ab on ab.person_id = py.person_id and ab.year = py.year
+left join {{ ref('fct_a_backdated_absence') }} as ab on ab.person_id = py.person_id and ab.year = py.year
 where py.resident_jan1 and py.is_immigrant

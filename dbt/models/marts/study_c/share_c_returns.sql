@@ -3,10 +3,10 @@
 -- 2000-2019 (var study_c_return_last_emigration_year) whose status at the horizon is known
 -- (censored events are excluded and counted beside). Deaths count as returned (var).
 -- Both horizon rules side by side (horizon_rule 'jan1' = 1 January t+5, 'exact' = emigration
--- date + 5 years; int_study_c_events); is_primary_horizon marks var study_c_return_horizon_rule.
+-- date + 5 years; int_c_events); is_primary_horizon marks var study_c_return_horizon_rule.
 --   c_fig_6 : group (L) and group x ORIGIN / OTHER_KNOWN (R)   c_fig_9 : group x education
 --   c_fig_10: group x education, ORIGIN (L) / OTHER_KNOWN (R)  c_fig_17: descendants x origin (L), x education (R)
-with ev0 as (select * from {{ ref('int_study_c_events') }} where in_return_window),
+with ev0 as (select * from {{ ref('int_c_events') }} where in_return_window),
 ev as (
     select population_group, educ_c, origin_group19, dest_type3, 'jan1' as horizon_rule,
            returned_5y_jan1 as returned_5y, status_jan1 as status_at_horizon

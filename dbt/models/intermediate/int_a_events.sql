@@ -1,6 +1,6 @@
--- Study A numerator as the settings select it: the variant of fct_emigration_a_dated named by var
+-- Study A numerator as the settings select it: the variant of fct_a_emigration_dated named by var
 -- study_a_admin_emigration_dating ('registered' | 'backdated' | 'exclude', §7), one row per event.
--- All dating variants are built side by side in fct_emigration_a_dated (marts/study_a); see there
+-- All dating variants are built side by side in fct_a_emigration_dated (marts/study_a); see there
 -- for the definitions, the classification (var study_a_numerator_classification) and the age
 -- convention (var study_a_age_convention). multi_migrant is kept as a flag; each mart applies its
 -- own include/exclude var (§2.4).
@@ -22,5 +22,5 @@ select
     centrality,
     registered_year,
     shift_years
-from {{ ref('fct_emigration_a_dated') }}
+from {{ ref('fct_a_emigration_dated') }}
 where selected_dating
