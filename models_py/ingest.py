@@ -291,31 +291,23 @@ def _encoding_error(delivery: str, table: str, path: Path, contract: Contract) -
     )
 
 
-def _stage(
-    con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path, into: str = "stage"
-) -> int:
-    """Read the contract's columns of the file into a temp table `into` (delivered types) and check
-    the schema, the row count and that the table is not empty."""
-    delivery = str(delivery_dir)
+def _unreadable(delivery: str, table: str, path: Path, contract: Contract, exc: duckdb.Error) -> DeliveryError:
+    """A file DuckDB cannot read: invalid text is named by column and count, anything else by the error."""
+    return _encoding_error(delivery, table, path, contract) or DeliveryError(
+        delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}"
+    )
+
+
+def _check_schema(con, delivery: str, table: str, path: Path, contract: Contract) -> None:
     try:
         problem = _schema_problem(_file_schema(con, path), contract)
     except duckdb.Error as exc:
         raise DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}") from None
     if problem:
         raise DeliveryError(delivery, table, *problem)
-    cols = ", ".join(ident(c.name) for c in contract.columns)
-    try:
-        con.execute(
-            f"create or replace temp table {ident(into)} as"
-            f" select row_number() over () as _row, {cols} from read_parquet(?)",
-            [str(path)],
-        )
-    except duckdb.Error as exc:
-        raise (
-            _encoding_error(delivery, table, path, contract)
-            or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")
-        ) from None
-    delivered = con.execute(f"select count(*) from {ident(into)}").fetchone()[0]
+
+
+def _check_row_count(delivery: str, table: str, manifest: dict, delivered: int) -> None:
     expected = manifest["tables"][table].get("rows")
     if delivered != expected:
         raise DeliveryError(
@@ -333,6 +325,26 @@ def _stage(
             "table_not_empty",
             "the table has 0 rows; every register year delivers rows in every table",
         )
+
+
+def _stage(
+    con, delivery_dir: Path, table: str, contract: Contract, manifest: dict, path: Path, into: str = "stage"
+) -> int:
+    """Read the contract's columns of the file into a temp table `into` (delivered types) and check
+    the schema, the row count and that the table is not empty."""
+    delivery = str(delivery_dir)
+    _check_schema(con, delivery, table, path, contract)
+    cols = ", ".join(ident(c.name) for c in contract.columns)
+    try:
+        con.execute(
+            f"create or replace temp table {ident(into)} as"
+            f" select row_number() over () as _row, {cols} from read_parquet(?)",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise _unreadable(delivery, table, path, contract, exc) from None
+    delivered = con.execute(f"select count(*) from {ident(into)}").fetchone()[0]
+    _check_row_count(delivery, table, manifest, delivered)
     return delivered
 
 
@@ -378,12 +390,7 @@ def _scan(delivery_dir: Path, register_year: int, table: str) -> tuple[DeliveryE
         path = _table_file(delivery, delivery_dir, manifest, table, contract)
         con = duckdb.connect()
         try:
-            try:
-                problem = _schema_problem(_file_schema(con, path), contract)
-            except duckdb.Error as exc:
-                raise DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}") from None
-            if problem:
-                raise DeliveryError(delivery, table, *problem)
+            _check_schema(con, delivery, table, path, contract)
             # max(length(text)) decodes (and so validates) every text value without keeping any
             probes = "".join(f", max(length({ident(c.name)}))" for c in contract.columns if c.logical_type == "string")
             casts = ", ".join(f"try_cast({ident(c.name)} as {c.physical_type})" for c in contract.columns)
@@ -392,23 +399,10 @@ def _scan(delivery_dir: Path, register_year: int, table: str) -> tuple[DeliveryE
                     f"select count(*), sum(hash({casts})::hugeint){probes} from read_parquet(?)", [str(path)]
                 ).fetchone()[:2]
             except duckdb.Error as exc:
-                raise (
-                    _encoding_error(delivery, table, path, contract)
-                    or DeliveryError(delivery, table, None, "file_readable", f"{path.name}: {_scrub(exc)}")
-                ) from None
+                raise _unreadable(delivery, table, path, contract, exc) from None
         finally:
             con.close()
-        expected = manifest["tables"][table].get("rows")
-        if delivered != expected:
-            raise DeliveryError(
-                delivery,
-                table,
-                None,
-                "row_count_matches",
-                f"the file has {delivered} rows, the manifest says {_safe(expected, 20)}",
-            )
-        if delivered == 0:
-            raise DeliveryError(delivery, table, None, "table_not_empty", "the table has 0 rows")
+        _check_row_count(delivery, table, manifest, delivered)
     except DeliveryError as exc:
         return exc, None
     return None, f"{delivered}:{content}"

@@ -289,6 +289,29 @@ def _all_nine(context, con, spec) -> bool:
     return True
 
 
+def _simulate_with_both_coefficient_sets(context, warehouse: Warehouse, table: str, simulate) -> pd.DataFrame | None:
+    """Writes and returns `table`: the frames of `simulate(spec, coefficients, panel)`, once with the estimated
+    and once with the published coefficients (column `coefficients`). None, and the table dropped, unless all
+    nine systems were estimated: the systems feed each other (children from adults' rates, totals over groups)."""
+    spec = load_spec()
+    with warehouse.connect() as con:
+        if not _all_nine(context, con, spec):
+            _drop(con, table)
+            return None
+        panel = _panel(con)
+        out = pd.concat(
+            [
+                frame.assign(coefficients=source)
+                for source, coefs in _coefficients(con).items()
+                for frame in simulate(spec, coefs, panel)
+            ],
+            ignore_index=True,
+        )
+        _write(con, table, out)
+        _record_verdicts(con, {table: out}, {"system": float(_min_df(con))})
+    return out
+
+
 @dg.asset(
     deps=[a_sur_fit],
     group_name=GROUP,
@@ -299,22 +322,16 @@ def _all_nine(context, con, spec) -> bool:
     "(skipped unless all nine systems were estimated).",
 )
 def a_sur_simulation(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    spec = load_spec()
-    with warehouse.connect() as con:
-        if not _all_nine(context, con, spec):
-            _drop(con, "a_sur_simulation")
-            yield dg.MaterializeResult(metadata={"rows": 0})
-            return
-        panel = _panel(con)
-        frames = [
-            frame.assign(coefficients=source)
-            for source, coefs in _coefficients(con).items()
-            for frame in (sim.static_simulation(spec, coefs, panel), sim.dynamic_simulation(spec, coefs, panel))
-        ]
-        out = pd.concat(frames, ignore_index=True)
-        _write(con, "a_sur_simulation", out)
-        _record_verdicts(con, {"a_sur_simulation": out}, {"system": float(_min_df(con))})
-    yield dg.MaterializeResult(metadata={"rows": len(out)})
+    out = _simulate_with_both_coefficient_sets(
+        context,
+        warehouse,
+        "a_sur_simulation",
+        lambda spec, coefs, panel: (
+            sim.static_simulation(spec, coefs, panel),
+            sim.dynamic_simulation(spec, coefs, panel),
+        ),
+    )
+    yield dg.MaterializeResult(metadata={"rows": 0 if out is None else len(out)})
 
 
 @dg.asset(
@@ -327,22 +344,15 @@ def a_sur_simulation(context: dg.AssetExecutionContext, warehouse: Warehouse):
     "were estimated).",
 )
 def a_sur_counterfactuals(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    spec = load_spec()
-    with warehouse.connect() as con:
-        if not _all_nine(context, con, spec):
-            _drop(con, "a_sur_counterfactuals")
-            yield dg.MaterializeResult(metadata={"rows": 0})
-            return
-        panel = _panel(con)
-        out = pd.concat(
-            [
-                sim.counterfactuals(spec, coefs, panel).assign(coefficients=source)
-                for source, coefs in _coefficients(con).items()
-            ],
-            ignore_index=True,
-        )
-        _write(con, "a_sur_counterfactuals", out)
-        _record_verdicts(con, {"a_sur_counterfactuals": out}, {"system": float(_min_df(con))})
+    out = _simulate_with_both_coefficient_sets(
+        context,
+        warehouse,
+        "a_sur_counterfactuals",
+        lambda spec, coefs, panel: (sim.counterfactuals(spec, coefs, panel),),
+    )
+    if out is None:
+        yield dg.MaterializeResult(metadata={"rows": 0})
+        return
     est = out[out["coefficients"] == "estimated"].groupby("scenario")["difference"].sum()
     yield dg.MaterializeResult(
         metadata={"cumulative_estimated": dg.MetadataValue.json({k: round(float(v), 1) for k, v in est.items()})}
