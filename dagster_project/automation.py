@@ -27,7 +27,6 @@ from models_py.delivery import delivery_years, manifest_fingerprint, read_manife
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
-PARTITIONS = PARTITION_NAME
 
 TAG_TRIGGER = "register/trigger"  # sensor | nightly | make-run
 TAG_DELIVERIES = "register/deliveries"  # year:fingerprint[:12] of the deliveries the run takes in
@@ -107,7 +106,7 @@ def complete_deliveries(landing: Path, settle: float = 0.0, now: float | None = 
 # ---------------------------------------------------------------------------------------------
 def registered_years(instance: dg.DagsterInstance) -> list[str]:
     """Registered register-year partitions in partition order (= the order they were added)."""
-    return list(instance.get_dynamic_partitions(PARTITIONS))
+    return list(instance.get_dynamic_partitions(PARTITION_NAME))
 
 
 def ingested_signatures(instance: dg.DagsterInstance, years: list[str]) -> dict[str, tuple[str, str]]:

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.partitions import DUCKDB_POOL, deregister_year
 from dagster_project.resources import RegisterPaths, Warehouse
 
 # A failed run changes nothing in raw: each ingested year kept a restore point (models_py/revisions.py).
@@ -62,12 +62,10 @@ class WithdrawConfig(dg.Config):
 def withdraw_year(
     context: dg.OpExecutionContext, config: WithdrawConfig, warehouse: Warehouse, paths: RegisterPaths
 ) -> None:
-    from models_py.withdraw import PARTITIONS
     from models_py.withdraw import withdraw_year as withdraw
 
     removed = withdraw(warehouse.path, paths.landing_dir, config.year, run_id=context.run_id)
-    if str(config.year) in context.instance.get_dynamic_partitions(PARTITIONS):
-        context.instance.delete_dynamic_partition(PARTITIONS, str(config.year))
+    deregister_year(context.instance, config.year)
     context.log.info(f"register year {config.year} withdrawn; rows removed (counts): {removed}")
 
 

@@ -26,8 +26,6 @@ import duckdb
 from models_py import revisions, settings
 from models_py.contracts import DELIVERED_TABLES, ident
 
-PARTITIONS = "register_year"  # the dynamic partitions definition (dagster_project/partitions.py)
-
 
 class WithdrawError(Exception):
     pass
@@ -104,12 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     except WithdrawError as exc:
         print(f"withdraw refused: {exc}", file=sys.stderr)
         return 2
-    import dagster as dg  # only the command line touches the Dagster instance (DAGSTER_HOME)
+    # only the command line touches the Dagster instance (DAGSTER_HOME); the partition is the code location's
+    import dagster as dg
+
+    from dagster_project.partitions import deregister_year
 
     with dg.DagsterInstance.get() as instance:
-        registered = args.year is not None and str(args.year) in instance.get_dynamic_partitions(PARTITIONS)
-        if registered:
-            instance.delete_dynamic_partition(PARTITIONS, str(args.year))
+        registered = deregister_year(instance, args.year)
     print(
         f"register year {args.year} withdrawn: rows removed "
         + ", ".join(f"{t} {n}" for t, n in removed.items())

@@ -7,8 +7,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_project.automation import PARTITIONS, dbt_build_args, panel_window_start, run_years
-from dagster_project.partitions import DUCKDB_POOL
+from dagster_project.automation import dbt_build_args, panel_window_start, run_years
+from dagster_project.partitions import DUCKDB_POOL, PARTITION_NAME
 from dagster_project.resources import Warehouse
 from models_py import settings
 from models_py.panel import full_rebuild_reason
@@ -48,7 +48,7 @@ translator = RegisterDbtTranslator(
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt/profiles.yml reads the warehouse path from this variable: make it the resource's path.
     os.environ[settings.ENV_WAREHOUSE] = warehouse.path
-    order = context.instance.get_dynamic_partitions(PARTITIONS)
+    order = context.instance.get_dynamic_partitions(PARTITION_NAME)
     years = run_years(context.run.tags, order)
     window_start = panel_window_start(years, order)
     reason = None

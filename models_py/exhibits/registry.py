@@ -59,6 +59,16 @@ class Exhibit:
         """A `schema.table` written by a Python asset (models, quality, raw), not a dbt model."""
         return "." in self.source
 
+    def declared_columns(self) -> set[str]:
+        """The columns the disclosure declaration names: dimensions, counts and the persons behind them, rates with
+        numerator and denominator, R7 magnitudes, attributes and summaries. The gate refuses to publish a column
+        outside this set; `problems` checks that each is a column of the source."""
+        d = self.disclosure or {}
+        declared = set(d.get("dimensions") or []) | set(d.get("counts") or {}) | set((d.get("persons") or {}).values())
+        declared |= {c for r in d.get("rates") or [] for c in (r["column"], r["numerator"], r["denominator"])}
+        declared |= {m.get("column") for m in d.get("magnitudes") or []} - {None}
+        return declared | set(d.get("attributes") or []) | set(d.get("summaries") or [])
+
     def rule_inputs(self) -> list[str]:
         """Unpublished columns the disclosure gate needs (R7: persons behind a magnitude, its two largest
         contributions); extracted beside the published columns, dropped by the gate."""
@@ -145,15 +155,9 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
             found.append(f"{e.id}: source {e.source!r} does not exist")
             continue
         have = relation_columns[e.source]
-        named = set(e.columns) | set(e.where) | set(e.order_by) | set(e.labels)
         disclosure = e.disclosure or {}
-        named |= set(disclosure.get("dimensions", [])) | set(disclosure.get("counts", {}))
-        named |= set(disclosure.get("margins", {}))
-        for rate in disclosure.get("rates", []):
-            named |= {rate["column"], rate["numerator"], rate["denominator"]}
-        for magnitude in disclosure.get("magnitudes", []):
-            named |= {magnitude.get("column"), *e.rule_inputs()} - {None}
-        named |= set(disclosure.get("attributes") or []) | set(disclosure.get("summaries") or [])
+        named = set(e.columns) | set(e.where) | set(e.order_by) | set(e.labels) | e.declared_columns()
+        named |= set(disclosure.get("margins", {})) | set(e.rule_inputs())
         for column in sorted(named):
             if not IDENTIFIER.match(str(column)):
                 found.append(f"{e.id}: {column!r} is not a plain column name")

@@ -202,11 +202,7 @@ def _undeclared_columns(exhibit: Exhibit) -> list[str]:
     must be a dimension, a count, a rate (or its numerator or denominator, which the gate drops unless it is a count),
     an R7 magnitude, a person count behind a count, an attribute (counts no persons: a flag, a code, a name, a year,
     a public series) or a summary (a statistic of protected series, printed at the policy's significant digits)."""
-    d = exhibit.disclosure or {}
-    declared = set(d.get("dimensions") or []) | set(d.get("counts") or {}) | set((d.get("persons") or {}).values())
-    declared |= {c for r in d.get("rates") or [] for c in (r["column"], r["numerator"], r["denominator"])}
-    declared |= {m.get("column") for m in d.get("magnitudes") or []}
-    declared |= set(d.get("attributes") or []) | set(d.get("summaries") or [])
+    declared = exhibit.declared_columns()
     return [c for c in exhibit.columns if c not in declared]
 
 

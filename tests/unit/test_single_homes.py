@@ -18,7 +18,11 @@ TABLE_LIST = re.compile(
     r"""["']persons["']\s*,\s*["']population_status["']\s*,\s*["']migration_events["']\s*,\s*["']education["']"""
     r"""\s*,\s*["']income["']"""
 )
-PARTITION_LITERAL = re.compile(r"""(dynamic_partitions|DynamicPartitionsDefinition)\([^)]*["']register_year["']""")
+PARTITION_LITERAL = re.compile(
+    r"""(dynamic_partitions|DynamicPartitionsDefinition)\([^)]*["']register_year["']"""
+    r"""|^\s*[A-Z_]+\s*(:\s*str\s*)?=\s*["']register_year["']""",  # or a constant holding the name
+    re.MULTILINE,
+)
 
 
 def _offenders(pattern: re.Pattern, home: Path) -> list[str]:
@@ -37,3 +41,5 @@ def test_the_partition_name_is_written_only_in_partitions_py():
 def test_the_patterns_find_a_copy():  # the two checks above can fail
     assert TABLE_LIST.search('T = ("persons", "population_status", "migration_events", "education", "income")')
     assert PARTITION_LITERAL.search('instance.add_dynamic_partitions("register_year", years)')
+    assert PARTITION_LITERAL.search('import x\nPARTITIONS = "register_year"  # a copy')
+    assert not PARTITION_LITERAL.search('con.execute("select register_year from raw.persons")')
