@@ -1,6 +1,6 @@
 """Hostile and mistaken deliveries (issue 15): one test per case, each with its exact outcome.
 
-Every case starts from the hand-made valid delivery (tests/delivery_factory.py) of YEAR, usually
+Every case starts from the hand-made valid delivery (tests/helpers/delivery_factory.py) of YEAR, usually
 over a warehouse that already holds a good delivery, and asserts: the exception and the exact rule
 (and column) in the message, that no delivered or outside value appears in the message, that raw is
 unchanged where it must be, and that nothing was read outside the delivery or written outside the
@@ -28,12 +28,13 @@ from models_py import ingest as gate
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import sha256_file
 from models_py.ingest import DeliveryError, ingest_table, reconcile
-from tests.delivery_factory import (
+from tests.helpers.delivery_factory import (
     rewrite_manifest,
     to_arrow,
     valid_tables,
     write_delivery,
 )
+from tests.helpers.ingest import raw_snapshot
 
 YEAR = 2005
 
@@ -74,15 +75,6 @@ def connections(monkeypatch):
 
 
 # ------------------------------------------------------------------------------ helpers
-def snapshot(warehouse: Path) -> dict:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        snap = {t: con.execute(f'select * from raw."{t}" order by all').fetchall() for t in DELIVERED_TABLES}
-        snap["quarantine"] = con.execute("select * from raw.quarantine order by all").fetchall()
-        snap["ingest_log"] = con.execute("select * exclude (loaded_at) from raw.ingest_log order by all").fetchall()
-        return snap
-    finally:
-        con.close()
 
 
 def ingest_all(warehouse: Path, folder: Path, year: int = YEAR) -> dict:
@@ -134,14 +126,14 @@ def test_sql_injection_through_the_manifest_file_is_refused_and_runs_nothing(goo
     m = manifest(folder)
     m["tables"]["income"]["file"] = INJECTION
     write_manifest(folder, m)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     opened.clear()
     e = refused(warehouse, folder, "income", "file_name_plain")
     assert "copy raw.persons" not in str(e)  # the hostile name is not echoed
     for table in ("persons", "population_status", "migration_events", "education"):  # a year is all or nothing
         e = refused(warehouse, folder, table, "delivery_complete")
         assert "table income of this delivery fails rule file_name_plain" in e.detail
-    assert snapshot(warehouse) == before  # raw.persons neither emptied nor dropped
+    assert raw_snapshot(warehouse) == before  # raw.persons neither emptied nor dropped
     assert not (work / "x.csv").exists() and not (Path.cwd() / "x.csv").exists()
     assert not any(p.endswith("x.csv") for p in opened)
     assert files_under(work) == set()
@@ -201,7 +193,7 @@ def test_a_file_outside_the_year_folder_is_refused_unopened(shape, good, tmp_pat
     m = manifest(folder)
     m["tables"]["income"].update(file=name, sha256=sha256_file(target) if target.exists() else "0" * 64)
     write_manifest(folder, m)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     connections.clear()
     opened.clear()  # from here on, only the gate opens files
     e = refused(warehouse, folder, "income", "file_name_plain")
@@ -209,7 +201,7 @@ def test_a_file_outside_the_year_folder_is_refused_unopened(shape, good, tmp_pat
     assert not any(Path(p).resolve() == target.resolve() for p in opened if Path(p).exists())
     if target.exists():
         assert sha256_file(target)[:12] not in str(e)  # no hash (nor any content) of the outside file
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 def test_a_symlinked_file_is_refused_unopened(good, tmp_path, opened, connections):
@@ -221,13 +213,13 @@ def test_a_symlinked_file_is_refused_unopened(good, tmp_path, opened, connection
     rewrite = manifest(folder)
     rewrite["tables"]["income"]["sha256"] = sha256_file(secret)  # the supplier even got the checksum right
     write_manifest(folder, rewrite)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     opened.clear()
     connections.clear()
     e = refused(warehouse, folder, "income", "file_not_symlink")
     assert connections == [] and str(secret) not in opened
     assert sha256_file(secret)[:12] not in str(e).replace(rewrite["tables"]["income"]["sha256"][:12] + "...", "")
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 def test_a_symlinked_year_folder_or_manifest_is_refused(good, tmp_path, opened):
@@ -240,12 +232,12 @@ def test_a_symlinked_year_folder_or_manifest_is_refused(good, tmp_path, opened):
     folder = landing / str(YEAR)
     (folder / "manifest.json").unlink()
     (folder / "manifest.json").symlink_to(elsewhere / "manifest.json")
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     opened.clear()
     for table in DELIVERED_TABLES:
         refused(warehouse, folder, table, "manifest_not_symlink")
     assert str(elsewhere / "manifest.json") not in opened
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 def test_a_table_listed_twice_in_the_manifest_is_refused(good):
@@ -259,11 +251,11 @@ def test_a_table_listed_twice_in_the_manifest_is_refused(good):
         + f', "tables": {{"income": {first_income}, {tables_text}}}}}'
     )
     (folder / "manifest.json").write_text(text)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     for table in DELIVERED_TABLES:  # the manifest is ambiguous: nothing of it is ingested
         e = refused(warehouse, folder, table, "table_listed_once")
         assert "'income'" in e.detail
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 # ============================================================================== 3. numeric, id and text rules
@@ -349,14 +341,14 @@ def test_invalid_utf8_is_named_by_column_and_count_only(good):
     m = manifest(folder)
     m["tables"]["persons"]["sha256"] = sha256_file(folder / "persons.parquet")
     write_manifest(folder, m)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     e = refused(warehouse, folder, "persons", "text_encoding_valid", "person_id")
     assert e.detail == "values that are not valid UTF-8 text: column person_id: 2"
     assert "SECRET" not in str(e) and "42" not in str(e)
     # the other tables of the year are not replaced either, and say why without values
     e2 = refused(warehouse, folder, "income", "delivery_complete")
     assert "SECRET" not in str(e2) and "table persons of this delivery fails rule text_encoding_valid" in e2.detail
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 # ============================================================================== 4. year and vintage rules
@@ -374,11 +366,11 @@ def test_a_vintage_before_the_end_of_the_register_year_is_refused(vintage, good)
     warehouse, landing = good
     folder = landing / str(YEAR)
     rewrite_manifest(folder, vintage=vintage)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     for table in DELIVERED_TABLES:
         e = refused(warehouse, folder, table, "vintage_after_register_year")
         assert e.detail == f"vintage {vintage} is not after the end of register year {YEAR}"
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 def test_a_year_resent_under_the_next_number_is_refused(good):
@@ -391,11 +383,11 @@ def test_a_year_resent_under_the_next_number_is_refused(good):
         refused(warehouse, copy, table, "vintage_after_register_year", year=YEAR + 1)
     # a careful copier also moves the vintage on: the checksums still give it away
     rewrite_manifest(copy, vintage=f"{YEAR + 2}-03-31")
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     for table in DELIVERED_TABLES:
         e = refused(warehouse, copy, table, "not_a_copy_of_another_year", year=YEAR + 1)
         assert f"register year {YEAR}'s delivery" in e.detail
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
     # judged from the landing too: a fresh warehouse that has not ingested YEAR refuses the copy
     refused(warehouse.with_name("fresh.duckdb"), copy, "persons", "not_a_copy_of_another_year", year=YEAR + 1)
     # the original year itself still ingests (only the later copy is suspect)
@@ -413,11 +405,11 @@ def test_a_year_resent_re_encoded_is_refused_by_its_content(good):
         assert sha256_file(copy / entry["file"]) != entry["sha256"]
         entry["sha256"] = sha256_file(copy / entry["file"])
     write_manifest(copy, {**m, "register_year": YEAR + 1, "vintage": f"{YEAR + 2}-03-31"})
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     for table in DELIVERED_TABLES:
         e = refused(warehouse, copy, table, "not_a_copy_of_another_year", year=YEAR + 1)
         assert f"exactly the rows of register year {YEAR}'s delivery (re-encoded files)" in e.detail
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 def test_consecutive_genuine_years_are_not_taken_for_copies(tmp_path):
@@ -436,10 +428,10 @@ def test_an_empty_table_is_refused(good):
     tables["migration_events"] = tables["migration_events"].iloc[0:0]
     folder = write_delivery(landing, YEAR, tables, vintage=f"{YEAR + 1}-04-30")
     assert manifest(folder)["tables"]["migration_events"]["rows"] == 0  # the manifest is consistent
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     e = refused(warehouse, folder, "migration_events", "table_not_empty")
     assert "0 rows" in e.detail
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
 
 
 def _without_person(pid: str) -> dict[str, pd.DataFrame]:
@@ -451,7 +443,7 @@ def test_a_redelivery_dropping_persons_is_refused_with_the_number(good, monkeypa
     warehouse, landing = good
     monkeypatch.delenv(gate.ENV_ACCEPT_REMOVALS, raising=False)
     folder = write_delivery(landing, YEAR, _without_person("P1"), vintage=f"{YEAR + 1}-05-31")
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     e = refused(warehouse, folder, "persons", "persons_removed_within_threshold", "person_id")
     assert e.detail.startswith(
         f"the re-delivery removes 1 of the 5 persons loaded for {YEAR} (20.00 %), more than 0.1 %"
@@ -460,7 +452,7 @@ def test_a_redelivery_dropping_persons_is_refused_with_the_number(good, monkeypa
     for table in ("population_status", "migration_events", "education", "income"):  # the year waits whole
         e = refused(warehouse, folder, table, "delivery_complete")
         assert "table persons of this delivery fails rule persons_removed_within_threshold" in e.detail
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
     # an acceptance of another number accepts nothing
     monkeypatch.setenv(gate.ENV_ACCEPT_REMOVALS, f"{YEAR}:2")
     refused(warehouse, folder, "persons", "persons_removed_within_threshold", "person_id")
@@ -493,10 +485,10 @@ def test_withdrawing_a_year_removes_its_rows_and_logs_them(tmp_path):
     tables = valid_tables(YEAR + 1)
     tables["persons"].loc[1, "sex"] = 3  # one quarantined person (and their four rows)
     ingest_all(warehouse, write_delivery(landing, YEAR + 1, tables), YEAR + 1)
-    before = snapshot(warehouse)
+    before = raw_snapshot(warehouse)
     with pytest.raises(WithdrawError, match="still in the landing"):
         withdraw_year(warehouse, landing, YEAR + 1)
-    assert snapshot(warehouse) == before
+    assert raw_snapshot(warehouse) == before
     shutil.rmtree(landing / str(YEAR + 1))
     removed = withdraw_year(warehouse, landing, YEAR + 1, run_id="test")
     assert removed == {
@@ -536,7 +528,7 @@ def test_withdrawing_a_year_removes_its_rows_and_logs_them(tmp_path):
     finally:
         con.close()
     # the other year is untouched (raw rows end with register_year, vintage; the logs start with the year)
-    after = snapshot(warehouse)
+    after = raw_snapshot(warehouse)
     for name, rows in before.items():
         year_of = (lambda r: r[-2]) if name in DELIVERED_TABLES else (lambda r: r[0])
         assert after[name] == [r for r in rows if year_of(r) == YEAR], name

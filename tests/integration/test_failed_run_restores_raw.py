@@ -15,7 +15,7 @@ from models_py import ingest as gate
 from models_py import revisions
 from models_py.contracts import DELIVERED_TABLES
 from models_py.ingest import IngestResult, ingest_year
-from tests.delivery_factory import valid_tables, write_delivery
+from tests.helpers.delivery_factory import valid_tables, write_delivery
 
 YEAR = 2005
 # every raw table that holds per-year state (the restore point covers them all)

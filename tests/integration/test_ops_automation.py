@@ -1,6 +1,6 @@
 """Operations: the landing-folder sensor, the nightly schedule, the instance settings and run history.
 
-Deliveries come from tests/delivery_factory.py (tiny, valid, known content). Sensors and schedules are
+Deliveries come from tests/helpers/delivery_factory.py (tiny, valid, known content). Sensors and schedules are
 evaluated as the daemon would (build_sensor_context / build_schedule_context with a persistent test
 instance and the project's definitions); the dynamic-partition requests they return are applied
 by hand, as the daemon applies them.
@@ -23,7 +23,7 @@ from dagster_project.automation import RANGE_END, RANGE_START, TAG_REFLAGGED, TA
 from dagster_project.partitions import PARTITION_NAME
 from models_py import settings
 from tests.conftest import PipelineEnv, resources_for
-from tests.delivery_factory import valid_tables, write_delivery
+from tests.helpers.delivery_factory import valid_tables, write_delivery
 
 INGEST = dg.AssetSelection.groups("ingest")
 

@@ -3,7 +3,7 @@
 Landing folders:
 - `simulator`: the session's simulated register (tests/conftest.py `pipeline_env`), skipped with a
   reason while models_py.simulator cannot be imported; every test runs on it (marked slow);
-- `factory`: four register years written by tests/delivery_factory.py (tiny, always available), for
+- `factory`: four register years written by tests/helpers/delivery_factory.py (tiny, always available), for
   the tests that exercise ingestion only (hand-made rows are not meant to pass the dbt tests).
 Warehouses are compared by a sha256 per table over every row and column (`order by all`), leaving
 out only wall-clock timestamps and run ids, which differ between runs by design.
@@ -32,8 +32,8 @@ from models_py import settings
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years
 from tests.conftest import PipelineEnv, resources_for
-from tests.delivery_factory import write_delivery
 from tests.helpers.dagster_runs import clear_defs_state_storage
+from tests.helpers.delivery_factory import write_delivery
 
 FACTORY_YEARS = [str(y) for y in range(2000, 2004)]
 SOURCES = ["factory", pytest.param("simulator", marks=pytest.mark.slow)]

@@ -1,6 +1,6 @@
 """The corruption suite: named kinds of bad delivery, each with its exact outcome, and no row lost.
 
-Every kind starts from the hand-made valid delivery of tests/delivery_factory.py (five persons,
+Every kind starts from the hand-made valid delivery of tests/helpers/delivery_factory.py (five persons,
 known content) and breaks one thing. Two kinds of outcome:
 - Refused: the named tables raise DeliveryError with exactly this rule and column, the message names
   delivery, table, column and rule, and the warehouse (holding an earlier good delivery of the same
@@ -29,7 +29,8 @@ import pytest
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import sha256_file
 from models_py.ingest import DeliveryError, ingest_table, reconcile
-from tests.delivery_factory import rewrite_manifest, valid_tables, write_delivery
+from tests.helpers.delivery_factory import rewrite_manifest, valid_tables, write_delivery
+from tests.helpers.ingest import raw_snapshot
 
 YEAR = 2005
 d = dt.date
@@ -99,7 +100,7 @@ def _replace_file(folder: Path, table: str, data: bytes | pa.Table, update_manif
 
 def _retyped(table: str, column: str, values: list, typ: pa.DataType) -> pa.Table:
     df = valid_tables(YEAR)[table]
-    from tests.delivery_factory import to_arrow
+    from tests.helpers.delivery_factory import to_arrow
 
     arrow = to_arrow(table, df)
     i = arrow.schema.get_field_index(column)
@@ -366,18 +367,6 @@ KINDS = [
 ]
 
 
-def snapshot(warehouse: Path) -> dict:
-    """Everything ingestion writes, in a comparable form (the load timestamp left out)."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        snap = {t: con.execute(f"select * from raw.{t} order by all").fetchall() for t in DELIVERED_TABLES}
-        snap["quarantine"] = con.execute("select * from raw.quarantine order by all").fetchall()
-        snap["ingest_log"] = con.execute("select * exclude (loaded_at) from raw.ingest_log order by all").fetchall()
-        return snap
-    finally:
-        con.close()
-
-
 def assert_nothing_lost(warehouse: Path, folder: Path, tables) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -406,7 +395,7 @@ def test_corruption_kind(kind: Kind, tmp_path, good_warehouse):
     if isinstance(kind.outcome, Refused):
         shutil.copyfile(good_warehouse[0], warehouse)
         good = good_warehouse[1]
-        before = snapshot(warehouse)
+        before = raw_snapshot(warehouse)
         bad = kind.corrupt(tmp_path / "landing")
         for table in DELIVERED_TABLES:
             rule, column = kind.outcome.errors.get(table, ("delivery_complete", None))
@@ -420,7 +409,7 @@ def test_corruption_kind(kind: Kind, tmp_path, good_warehouse):
                     f"table {t} of this delivery fails rule {r} " in e.detail
                     for t, (r, _) in kind.outcome.errors.items()
                 ), e.detail
-        assert snapshot(warehouse) == before, "a refused delivery changed the warehouse"
+        assert raw_snapshot(warehouse) == before, "a refused delivery changed the warehouse"
         assert_nothing_lost(warehouse, good, DELIVERED_TABLES)
     else:
         bad = kind.corrupt(tmp_path / "landing")

@@ -7,7 +7,7 @@ import duckdb
 
 from models_py.contracts import DELIVERED_TABLES
 from models_py.ingest import DeliveryError, ingest_table, ingest_year, reconcile
-from tests.delivery_factory import valid_tables, write_delivery
+from tests.helpers.delivery_factory import valid_tables, write_delivery
 
 YEAR = 2005
 

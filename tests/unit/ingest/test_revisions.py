@@ -11,7 +11,7 @@ import pytest
 from models_py import revisions
 from models_py.contracts import DELIVERED_TABLES
 from models_py.ingest import DeliveryError, ingest_table
-from tests.delivery_factory import rewrite_manifest, valid_tables, write_delivery
+from tests.helpers.delivery_factory import rewrite_manifest, valid_tables, write_delivery
 
 
 def load(warehouse, landing, year, tables=DELIVERED_TABLES, finalize=True):

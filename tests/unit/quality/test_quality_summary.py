@@ -9,7 +9,7 @@ from models_py.contracts import DELIVERED_TABLES
 from models_py.ingest import ingest_table
 from models_py.quality.summary import COLUMNS, dq_summary, dq_summary_markdown
 from models_py.settings import setting
-from tests.delivery_factory import valid_tables, write_delivery
+from tests.helpers.delivery_factory import valid_tables, write_delivery
 
 YEARS = (2003, 2004, 2005)
 

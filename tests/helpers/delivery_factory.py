@@ -128,7 +128,7 @@ def write_delivery(
     manifest = {
         "register_year": year,
         "vintage": vintage or f"{year + 1}-03-31",
-        "producer": "tests.delivery_factory",
+        "producer": "tests.helpers.delivery_factory",
         "tables": entries,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
