@@ -5,19 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.dagster_runs import clear_defs_state_storage
+from tests.helpers.pipeline import TINY, PipelineEnv
 
 # dbt (and dagster-webserver) are console scripts beside this interpreter: make them findable even
 # when the venv is not activated (dagster-dbt's manifest preparer looks dbt up on PATH).
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-
-# A tiny register: enough people for every table and some emigrations, fast enough for CI.
-TINY = {"scale": 0.001, "first_year": 1996, "last_year": 2004, "seed": 7}
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +33,6 @@ def tiny_landing(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tiny")
     simulate(root / "landing", truth_dir=root / "truth", **TINY)
     return root / "landing"
-
-
-@dataclass
-class PipelineEnv:
-    landing: Path
-    warehouse: Path
-    reports: Path
 
 
 @pytest.fixture
@@ -81,16 +71,6 @@ def published_report(published_pipeline) -> Path:
     env, result = published_pipeline
     assert result.success, "the shared full run failed"
     return env.reports / "latest"
-
-
-def resources_for(env: PipelineEnv) -> dict:
-    from dagster_project.resources import RegisterPaths, Warehouse, dbt_resource
-
-    return {
-        "warehouse": Warehouse(path=str(env.warehouse)),
-        "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports)),
-        "dbt": dbt_resource(),
-    }
 
 
 @pytest.fixture(autouse=True)

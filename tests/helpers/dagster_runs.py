@@ -29,7 +29,7 @@ def clear_defs_state_storage() -> None:
 
 def run_job(env, selection=None, years=None, log_messages: list | None = None):
     from dagster_project.definitions import build_definitions
-    from tests.conftest import resources_for  # conftest imports this module: import at call time
+    from tests.helpers.pipeline import resources_for  # pipeline.py imports this module: import at call time
 
     clear_defs_state_storage()
     defs = build_definitions(resources_for(env))

@@ -22,8 +22,8 @@ from dagster_project import automation
 from dagster_project.automation import RANGE_END, RANGE_START, TAG_REFLAGGED, TAG_TRANSFORM_CODE
 from dagster_project.partitions import PARTITION_NAME
 from models_py import settings
-from tests.conftest import PipelineEnv, resources_for
 from tests.helpers.delivery_factory import valid_tables, write_delivery
+from tests.helpers.pipeline import PipelineEnv, resources_for
 
 INGEST = dg.AssetSelection.groups("ingest")
 

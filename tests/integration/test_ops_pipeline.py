@@ -31,9 +31,8 @@ from dagster_project.partitions import PARTITION_NAME
 from models_py import settings
 from models_py.contracts import DELIVERED_TABLES
 from models_py.delivery import delivery_years
-from tests.conftest import PipelineEnv, resources_for
-from tests.helpers.dagster_runs import clear_defs_state_storage
 from tests.helpers.delivery_factory import write_delivery
+from tests.helpers.pipeline import PipelineEnv, run_years
 
 FACTORY_YEARS = [str(y) for y in range(2000, 2004)]
 SOURCES = ["factory", pytest.param("simulator", marks=pytest.mark.slow)]
@@ -139,50 +138,6 @@ def assert_consistent(path: Path) -> None:
         con.close()
 
 
-def job_for(env: PipelineEnv, mode: str) -> dg.JobDefinition:
-    """mode "full": the project's full_rebuild job. mode "ingest": the same ingest assets and balance
-    checks (same code, same pool) in a lean code location without dbt, GX and statsmodels, so that
-    the tests' subprocesses start in seconds."""
-    if mode == "full":
-        from dagster_project.definitions import build_definitions
-
-        return build_definitions(resources_for(env)).resolve_job_def("full_rebuild")
-    from dagster_project.assets.ingest import ingest_assets
-    from dagster_project.checks.ingest_checks import ingest_checks
-    from dagster_project.resources import RegisterPaths, Warehouse
-
-    defs = dg.Definitions(
-        assets=ingest_assets,
-        asset_checks=ingest_checks,
-        jobs=[dg.define_asset_job("ingest_years", selection=dg.AssetSelection.all())],
-        resources={
-            "warehouse": Warehouse(path=str(env.warehouse)),
-            "paths": RegisterPaths(landing=str(env.landing), reports=str(env.reports)),
-        },
-        executor=dg.in_process_executor,
-    )
-    return defs.resolve_job_def("ingest_years")
-
-
-def run(env: PipelineEnv, years: list[str], instance=None, mode: str = "full") -> dg.ExecuteInProcessResult:
-    from dagster_project.automation import full_rebuild_tags
-
-    clear_defs_state_storage()  # see tests/helpers/dagster_runs.py
-    job = job_for(env, mode)
-    own = instance is None
-    instance = instance or dg.DagsterInstance.ephemeral()
-    known = set(instance.get_dynamic_partitions(PARTITION_NAME))
-    instance.add_dynamic_partitions(PARTITION_NAME, [y for y in delivery_years(env.landing) if y not in known])
-    try:
-        return job.execute_in_process(
-            instance=instance, tags=full_rebuild_tags([years[0], years[-1]]), raise_on_error=False
-        )
-    finally:
-        if own:
-            instance.dispose()
-            clear_defs_state_storage()
-
-
 def failures(result) -> list[str]:
     steps = [e.step_key for e in result.all_events if e.is_step_failure]
     checks = [
@@ -197,14 +152,14 @@ def failures(result) -> list[str]:
 def test_range_backfill_equals_single_year_runs_raw_layer(ops_env):
     years = delivery_years(ops_env.landing)[:3]
     one, many = sibling(ops_env, "range"), sibling(ops_env, "singles")
-    result = run(one, years, mode="ingest")
+    result = run_years(one, years, mode="ingest")
     assert result.success, failures(result)
     # one ingest step for the five tables, and the balance check of each table
     succeeded = {e.step_key for e in result.all_events if e.step_key and e.is_step_success}
     assert "ingest" in succeeded and len({k for k in succeeded if k.startswith("raw__")}) >= 5, succeeded
     with dg.instance_for_test() as inst:
         for year in years:
-            single = run(many, [year], instance=inst, mode="ingest")
+            single = run_years(many, [year], instance=inst, mode="ingest")
             assert single.success, failures(single)
     hashes = warehouse_hashes(one.warehouse)
     assert hashes == warehouse_hashes(many.warehouse)
@@ -219,11 +174,11 @@ def test_range_backfill_equals_single_year_runs_raw_layer(ops_env):
 def test_range_backfill_equals_single_year_runs_whole_warehouse(sim_env):
     years = delivery_years(sim_env.landing)[:3]
     one, many = sibling(sim_env, "range"), sibling(sim_env, "singles")
-    result = run(one, years)
+    result = run_years(one, years)
     assert result.success, failures(result)
     with dg.instance_for_test() as inst:
         for year in years:
-            single = run(many, [year], instance=inst)
+            single = run_years(many, [year], instance=inst)
             assert single.success, failures(single)
     # The published layer is left out: under R11 each single-year run is a release, and a later release suppresses
     # cells whose counts moved by 1-9 since the one before, which the range run (one release) has no reason to do.
@@ -244,7 +199,7 @@ def reference_hashes(env: PipelineEnv) -> dict[str, str]:
     if key not in REFERENCE:
         ref = sibling(env, "reference")
         years = delivery_years(env.landing)
-        result = run(ref, years)
+        result = run_years(ref, years)
         assert result.success, failures(result)
         REFERENCE[key] = warehouse_hashes(ref.warehouse)
     return REFERENCE[key]
@@ -255,10 +210,10 @@ def test_rerun_gives_identical_tables_and_leaves_nothing_stale(sim_env, tmp_path
     ops_env = sim_env
     years = delivery_years(ops_env.landing)
     with dg.instance_for_test() as inst:
-        first = run(ops_env, years, instance=inst)
+        first = run_years(ops_env, years, instance=inst)
         assert first.success, failures(first)
         before = warehouse_hashes(ops_env.warehouse)
-        second = run(ops_env, years, instance=inst)
+        second = run_years(ops_env, years, instance=inst)
         assert second.success, failures(second)
         assert warehouse_hashes(ops_env.warehouse) == before
         assert before == reference_hashes(ops_env)  # and equal to a run in a fresh warehouse
@@ -277,8 +232,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {root!r})
     import dagster as dg
-    from tests.conftest import PipelineEnv
-    from tests.integration.test_ops_pipeline import run
+    from tests.helpers.pipeline import PipelineEnv, run_years
     args = json.loads(sys.argv[1])
     env = PipelineEnv(Path(args["landing"]), Path(args["warehouse"]), Path(args["reports"]))
     if args.get("freeze_at"):
@@ -298,7 +252,7 @@ CHILD = textwrap.dedent("""
             Path(args["barrier"] + "." + args["name"]).touch()
             while not Path(args["barrier"]).exists():
                 time.sleep(0.05)
-        result = run(env, args["years"], instance=instance, mode=args["mode"])
+        result = run_years(env, args["years"], instance=instance, mode=args["mode"])
         print(json.dumps({{"run_id": result.run_id, "success": result.success}}))
 """)
 
@@ -388,7 +342,7 @@ def kill_and_rerun(ops_env: PipelineEnv, tmp_path: Path, kill_point: str) -> Non
     mode = "ingest" if kill_point == "ingest" else "full"
     if mode == "ingest":
         ref = sibling(ops_env, "reference")
-        result = run(ref, years, mode="ingest")
+        result = run_years(ref, years, mode="ingest")
         assert result.success, failures(result)
         expected = warehouse_hashes(ref.warehouse)
     else:
@@ -417,7 +371,7 @@ def kill_and_rerun(ops_env: PipelineEnv, tmp_path: Path, kill_point: str) -> Non
         assert inst.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
         assert inst.event_log_storage.get_concurrency_info("duckdb").active_slot_count == 0
 
-        rerun = run(ops_env, years, instance=inst, mode=mode)
+        rerun = run_years(ops_env, years, instance=inst, mode=mode)
         assert rerun.success, failures(rerun)
     got = warehouse_hashes(ops_env.warehouse)
     leftovers = sorted(set(got) - set(expected))

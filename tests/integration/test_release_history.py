@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from tests.conftest import PipelineEnv
 from tests.helpers.dagster_runs import run_job
+from tests.helpers.pipeline import PipelineEnv
 
 PUBLISH = dg.AssetSelection.assets("disclosure_gate", "scorecard", "emigration_report")
 HISTORY = "exhibits_published.suppression_history"

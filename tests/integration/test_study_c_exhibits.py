@@ -2,7 +2,7 @@
 straight from the raw tables equal the marts, the registry entries and the published claims resolve, and the
 diagnostics add up.
 
-The register is the session's tiny simulation (tests/conftest.py TINY) run to 2013 instead of 2004, so that the
+The register is the session's tiny simulation (tests/helpers/pipeline.py TINY) run to 2013 instead of 2004, so that the
 return window has cohorts with a delivered 1 January t+5, one (2008) whose horizon is the last delivery's
 31 December, and later ones that stay censored. Ingestion is the production contract gate (models_py.ingest).
 """
@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import TINY
 from tests.helpers.dbt import run_dbt
+from tests.helpers.pipeline import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"

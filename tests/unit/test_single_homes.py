@@ -43,3 +43,26 @@ def test_the_patterns_find_a_copy():  # the two checks above can fail
     assert PARTITION_LITERAL.search('instance.add_dynamic_partitions("register_year", years)')
     assert PARTITION_LITERAL.search('import x\nPARTITIONS = "register_year"  # a copy')
     assert not PARTITION_LITERAL.search('con.execute("select register_year from raw.persons")')
+
+
+def _test_module_imports(path: Path) -> list[str]:
+    """Imports of a test module or conftest (shared code belongs in tests/helpers/)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        found += [n for n in names if n.startswith("tests.") and not n.startswith("tests.helpers")]
+    return found
+
+
+def test_no_test_imports_another_test_module():
+    offenders = {str(p.relative_to(ROOT)): _test_module_imports(p) for p in (ROOT / "tests").rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_test_import_check_can_fail(tmp_path):
+    planted = tmp_path / "test_x.py"
+    planted.write_text("from tests.integration.test_ops_pipeline import run\nimport tests.conftest\n")
+    assert _test_module_imports(planted) == ["tests.integration.test_ops_pipeline", "tests.conftest"]
