@@ -60,9 +60,12 @@ browser:
 	  else echo "note: chromium/chromedriver missing and not root: the browser test will be skipped"; fi; }
 
 # ruff: lint and format check (configuration in pyproject.toml)
+# ruff (Python) and sqlfluff (the dbt models as dbt compiles them, DuckDB dialect; rules in .sqlfluff).
+# sqlfluff's dbt templater only compiles: it gets a throw-away warehouse path, never the real one.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	REGISTER_WAREHOUSE=$(CURDIR)/dbt/target/sqlfluff.duckdb $(BIN)/sqlfluff lint dbt/models dbt/tests
 
 test: install browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,5 +12,5 @@ b as (
 )
 select b.breakdown, b.year, b.emigrations, t.emigrations as total_emigrations,
        b.population_jan1, t.population_jan1 as total_population_jan1
-from b join t on t.year = b.year
+from b inner join t on t.year = b.year
 where b.emigrations <> t.emigrations or b.population_jan1 <> t.population_jan1

@@ -26,7 +26,7 @@ sample as (
 ev as (
     select e.*
     from {{ ref('fct_emigration') }} as e
-    join sample as s on s.person_id = e.person_id
+    inner join sample as s on s.person_id = e.person_id
     where e.event_year between {{ var('study_c_first_year') }} and {{ var('study_c_last_year') }}
       and e.age between {{ var('study_c_min_age') }} and {{ var('study_c_max_age') }}
 ),
@@ -54,7 +54,7 @@ last_move as (
                                   order by m.event_date desc nulls last, m.registration_date desc nulls last,
                                            m.event_id desc nulls last) as rn
         from horizon_long as hl
-        join {{ ref('stg_migration_events') }} as m
+        inner join {{ ref('stg_migration_events') }} as m
           on m.person_id = hl.person_id
          and m.event_date >= hl.event_date
          and m.event_date < hl.horizon_date
@@ -87,8 +87,8 @@ ret as (
         sj.status_from_events as status_jan1_from_events
     from ev
     cross join cov
-    join event_status as sj on sj.event_id = ev.event_id and sj.horizon_rule = 'jan1'
-    join event_status as sx on sx.event_id = ev.event_id and sx.horizon_rule = 'exact'
+    inner join event_status as sj on sj.event_id = ev.event_id and sj.horizon_rule = 'jan1'
+    inner join event_status as sx on sx.event_id = ev.event_id and sx.horizon_rule = 'exact'
 ),
 ev_ret as (
     select
@@ -105,7 +105,7 @@ ev_ret as (
              end as {{ dbt.type_int() }}) as returned_5y_{{ v }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from ev
-    join ret as r on r.event_id = ev.event_id
+    inner join ret as r on r.event_id = ev.event_id
 ),
 groups as (
     select e.*, e.group5_c as population_group from ev_ret as e

@@ -13,14 +13,14 @@ imm as (
 sol as (select * from {{ ref('int_signs_of_life') }}),
 last_sol as (
     select e.event_id, max(sol.year) as last_sign_of_life_year
-    from e join sol on sol.person_id = e.person_id and sol.year < e.event_year
+    from e inner join sol on sol.person_id = e.person_id and sol.year < e.event_year
     group by e.event_id
 ),
 same_year_imm as (
     select e.event_id,
            count(*) as n_immigrations_same_year,
            sum(case when imm.event_date >= e.event_date then 1 else 0 end) as n_returns_same_year
-    from e join imm on imm.person_id = e.person_id and imm.event_year = e.event_year
+    from e inner join imm on imm.person_id = e.person_id and imm.event_year = e.event_year
     group by e.event_id
 ),
 st as (

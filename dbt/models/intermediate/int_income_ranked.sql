@@ -25,4 +25,4 @@ select
     cast(r.pct_all as {{ type_double() }})   as income_pct_all,
     cast(r.pct_20_65 as {{ type_double() }}) as income_pct_20_65
 from {{ ref('stg_income') }} as i
-join ranked as r on r.person_id = i.person_id and r.income_year = i.income_year
+inner join ranked as r on r.person_id = i.person_id and r.income_year = i.income_year

@@ -10,13 +10,14 @@ base as (
            cast(py.resident_jan1
                 and sol.person_id is null
                 and py.year <= cov.last_activity_year
-                and py.year - p.birth_year between {{ var('overcoverage_min_age') }} and {{ var('overcoverage_max_age') }}
+                and py.year - p.birth_year between {{ var('overcoverage_min_age') }}
+                                               and {{ var('overcoverage_max_age') }}
                 as boolean) as is_quiet,
            cast(py.year > cov.last_activity_year as boolean) as unobserved,
            cov.last_activity_year
     from {{ ref('int_person_years') }} as py
     cross join cov
-    join {{ ref('int_person_attributes') }} as p on p.person_id = py.person_id
+    inner join {{ ref('int_person_attributes') }} as p on p.person_id = py.person_id
     left join {{ ref('int_signs_of_life') }} as sol on sol.person_id = py.person_id and sol.year = py.year
 ),
 quiet as (
@@ -26,20 +27,25 @@ quiet as (
     where is_quiet
 ),
 runs as (
-    select person_id, run_key, count(*) as run_length, max(year) as run_end, max(last_activity_year) as last_activity_year
+    select person_id, run_key, count(*) as run_length, max(year) as run_end,
+           max(last_activity_year) as last_activity_year
     from quiet group by person_id, run_key
+),
+sol_flag as (
+    select person_id, year, true as has_sign_of_life from {{ ref('int_signs_of_life') }}
 )
 select
     b.person_id,
     b.year,
     {{ year_start('b.year') }} as period_start,
     cast(sol_flag.has_sign_of_life as boolean) as has_sign_of_life,
-    cast(coalesce(r.run_length >= {{ var('overcoverage_no_sign_of_life_years') }}, false) as boolean) as suspected_overcoverage,
+    cast(coalesce(r.run_length >= {{ var('overcoverage_no_sign_of_life_years') }}, false) as boolean)
+        as suspected_overcoverage,
     cast(b.unobserved
          or coalesce(r.run_length < {{ var('overcoverage_no_sign_of_life_years') }}
                      and r.run_end = r.last_activity_year, false) as boolean) as overcoverage_provisional
 from base as b
 left join quiet as q on q.person_id = b.person_id and q.year = b.year
 left join runs as r on r.person_id = q.person_id and r.run_key = q.run_key
-left join (select person_id, year, true as has_sign_of_life from {{ ref('int_signs_of_life') }}) as sol_flag
+left join sol_flag
        on sol_flag.person_id = b.person_id and sol_flag.year = b.year

@@ -29,21 +29,24 @@ latest_cit as (
     ) as x where rn = 1
 ),
 imm_raw as (select * from {{ ref('int_immigration_history') }}),
+first_resident as (
+    select person_id, min(year) as fry from {{ ref('stg_population_status') }}
+    where is_resident group by person_id
+),
 imm as (
     -- the first immigration in the deliveries is the person's first immigration only if the person
     -- was not already resident on an earlier 1 January (else it is a re-immigration and the first
     -- one predates the deliveries: unknown)
     select i.*
     from imm_raw as i
-    left join (select person_id, min(year) as fry from {{ ref('stg_population_status') }}
-               where is_resident group by person_id) as r on r.person_id = i.person_id
+    left join first_resident as r on r.person_id = i.person_id
     where r.fry is null or i.first_immigration_year < r.fry
 ),
 cit_at_imm as (
     -- citizenship on the first 1 January after the first immigration
     select s.person_id, s.citizenship
     from {{ ref('stg_population_status') }} as s
-    join imm on imm.person_id = s.person_id and s.year = imm.first_immigration_year + 1
+    inner join imm on imm.person_id = s.person_id and s.year = imm.first_immigration_year + 1
 ),
 base as (
     select
@@ -139,10 +142,10 @@ grouped as (
     -- foreign-born parents with four foreign-born grandparents but an unknown age at immigration
     -- (neither G2 nor G4: counted apart and reported, not in G1-G5)
     select
-        c.*
+        c.*,
         {%- for rule in ['immigrant_category', 'norway'] %}
         {%- set m = 'c.mother_foreign_born_' ~ rule %}{% set f = 'c.father_foreign_born_' ~ rule %}
-        , case
+        case
             when c.birth_country = 'NOR' and {{ m }} and {{ f }}
                  and c.n_foreign_born_grandparents = 4 then 'G1'
             when c.birth_country <> 'NOR' and {{ m }} and {{ f }}
@@ -158,7 +161,7 @@ grouped as (
                  and (({{ m }} and not {{ f }}) or ({{ f }} and not {{ m }}))
                  and c.n_foreign_born_grandparents >= 2 then 'G3'
             else 'G5'
-        end as group5_c_{{ rule }}
+        end as group5_c_{{ rule }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from classified as c
 ),
@@ -183,7 +186,7 @@ select
     -- study B
     cast(coalesce(cb.study_b_origin, 'non_europe') as {{ dbt.type_string() }}) as origin_b,
     cast(g.is_immigrant
-         and (g.first_immigration_reason in ({% for r in var('study_b_immigration_reasons') %}'{{ r }}'{% if not loop.last %}, {% endif %}{% endfor %})
+         and (g.first_immigration_reason in ({{ quoted_list(var('study_b_immigration_reasons')) }})
               {% if var('study_b_include_nordic_citizens') %}
               or g.first_immigration_reason = 'nordic'
               or coalesce(cn.is_nordic and cn.country_code <> 'NOR', false)  -- Norway is no Nordic origin

@@ -23,16 +23,16 @@ changes as (
 fwd as (
     select c1.old_code,
            c1.valid_to_year,
-           case when c1.new_code in (select code from m2013) then c1.new_code
-                when c2.new_code in (select code from m2013) then c2.new_code
-                when c3.new_code in (select code from m2013) then c3.new_code
-                when c4.new_code in (select code from m2013) then c4.new_code
+           case when c1.new_code in (select m2013.code from m2013) then c1.new_code
+                when c2.new_code in (select m2013.code from m2013) then c2.new_code
+                when c3.new_code in (select m2013.code from m2013) then c3.new_code
+                when c4.new_code in (select m2013.code from m2013) then c4.new_code
            end as municipality_2013
-    from changes c1
-    left join changes c2 on c2.old_code = c1.new_code and c2.valid_to_year >= c1.valid_to_year
-    left join changes c3 on c3.old_code = c2.new_code and c3.valid_to_year >= c2.valid_to_year
-    left join changes c4 on c4.old_code = c3.new_code and c4.valid_to_year >= c3.valid_to_year
-    where c1.old_code not in (select code from m2013) and c1.valid_to_year <= 2013
+    from changes as c1
+    left join changes as c2 on c2.old_code = c1.new_code and c2.valid_to_year >= c1.valid_to_year
+    left join changes as c3 on c3.old_code = c2.new_code and c3.valid_to_year >= c2.valid_to_year
+    left join changes as c4 on c4.old_code = c3.new_code and c4.valid_to_year >= c3.valid_to_year
+    where c1.old_code not in (select m2013.code from m2013) and c1.valid_to_year <= 2013
 ),
 fwd_dedup as (
     select old_code, municipality_2013, valid_to_year,
@@ -43,22 +43,22 @@ fwd_dedup as (
 -- backward: codes created after 2013 from 2013 codes (possibly via intermediate codes)
 bwd as (
     select c2.new_code as code, c1.old_code as municipality_2013, c1.valid_to_year
-    from changes c1
-    join changes c2 on c2.old_code = c1.new_code and c2.valid_to_year > c1.valid_to_year
-    where c1.old_code in (select code from m2013) and c1.valid_to_year >= 2013
-      and c2.new_code not in (select code from m2013)
+    from changes as c1
+    inner join changes as c2 on c2.old_code = c1.new_code and c2.valid_to_year > c1.valid_to_year
+    where c1.old_code in (select m2013.code from m2013) and c1.valid_to_year >= 2013
+      and c2.new_code not in (select m2013.code from m2013)
     union all
     select c1.new_code as code, c1.old_code as municipality_2013, c1.valid_to_year
-    from changes c1
-    where c1.old_code in (select code from m2013) and c1.valid_to_year >= 2013
-      and c1.new_code not in (select code from m2013)
+    from changes as c1
+    where c1.old_code in (select m2013.code from m2013) and c1.valid_to_year >= 2013
+      and c1.new_code not in (select m2013.code from m2013)
 ),
 bwd_ranked as (
     select b.code, b.municipality_2013, min(b.valid_to_year) as from_year_minus_1,
            count(*) over (partition by b.code) as n_sources,
            row_number() over (partition by b.code order by max(m.pop_share_2013) desc nulls last,
                               b.municipality_2013 asc nulls last) as rn
-    from bwd b join m2013 m on m.code = b.municipality_2013
+    from bwd as b inner join m2013 as m on m.code = b.municipality_2013
     group by b.code, b.municipality_2013
 )
 select code as municipality_code, cast(1800 as {{ dbt.type_int() }}) as valid_from_year,
@@ -72,4 +72,4 @@ from fwd_dedup where rn = 1
 union all
 select code, cast(from_year_minus_1 as {{ dbt.type_int() }}), cast(2200 as {{ dbt.type_int() }}),
        municipality_2013, cast(n_sources > 1 as boolean)
-from bwd_ranked where rn = 1 and code not in (select code from m2013)
+from bwd_ranked where rn = 1 and code not in (select m2013.code from m2013)

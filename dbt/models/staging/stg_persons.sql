@@ -13,7 +13,7 @@ with newest as (
 ranked as (
     select p.*
     from {{ source('raw', 'persons') }} as p
-    join newest as n on n.person_id = p.person_id and n.register_year = p.register_year
+    inner join newest as n on n.person_id = p.person_id and n.register_year = p.register_year
 )
 select
     cast(person_id as {{ dbt.type_string() }})                 as person_id,

@@ -17,7 +17,7 @@ status_at_horizon as (
         select e.event_id, st.status,
                row_number() over (partition by e.event_id order by st.year desc nulls last) as rn
         from e
-        join st on st.person_id = e.person_id
+        inner join st on st.person_id = e.person_id
                and st.year > e.event_year
                and st.year <= e.event_year + {{ var('study_c_return_horizon_years') }}
     ) as x where rn = 1
@@ -25,7 +25,7 @@ status_at_horizon as (
 later_imm as (
     select e.event_id, min(i.event_date) as next_immigration_date
     from e
-    join {{ ref('stg_migration_events') }} as i
+    inner join {{ ref('stg_migration_events') }} as i
       on i.person_id = e.person_id and i.direction = 'in' and i.event_date >= e.event_date
     group by e.event_id
 ),
@@ -74,7 +74,8 @@ select
     e.botid_at_event,
     -- when the first immigration predates the deliveries, botid is at least the years since then
     cast(case when e.botid_at_event is null and e.immigrated_before_data
-              then e.event_year - cov.first_register_year + 1 end as {{ dbt.type_int() }}) as botid_at_event_lower_bound,
+              then e.event_year - cov.first_register_year + 1 end as {{ dbt.type_int() }})
+         as botid_at_event_lower_bound,
     {%- set lower_bound = 'e.event_year - cov.first_register_year + 1' %}
     cast({{ band_with_lower_bound('botid_group_a3a', 'e.botid_at_event', lower_bound, 'e.immigrated_before_data') }}
          as {{ dbt.type_string() }}) as botid_group_a3a,

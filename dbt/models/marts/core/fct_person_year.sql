@@ -29,7 +29,8 @@ em_year as (
         min(case when emigration_rank = 1 then event_id end)          as first_event_id
     from (
         select e.*, row_number() over (partition by e.person_id, e.event_year
-                                       order by e.event_date asc nulls last, e.event_id asc nulls last) as emigration_rank
+                                       order by e.event_date asc nulls last, e.event_id asc nulls last)
+                    as emigration_rank
         from {{ ref('int_emigrations') }} as e
     ) as x
     group by person_id, event_year
@@ -46,7 +47,7 @@ imm_to_date as (
     -- depends on later deliveries (the panel is rebuilt only from the lookback window on)
     select py.person_id, py.year, count(*) as n_immigrations_to_date
     from py
-    join {{ ref('stg_migration_events') }} as e
+    inner join {{ ref('stg_migration_events') }} as e
       on e.person_id = py.person_id and e.direction = 'in' and e.event_year <= py.year
     group by py.person_id, py.year
 ),
@@ -57,7 +58,7 @@ death_place as (
                row_number() over (partition by e.person_id
                                   order by e.event_date desc nulls last, e.event_id desc nulls last) as rn
         from {{ ref('stg_migration_events') }} as e
-        join p on p.person_id = e.person_id
+        inner join p on p.person_id = e.person_id
         where p.death_date is not null and e.event_date <= p.death_date
     ) as x where rn = 1
 ),
@@ -105,7 +106,8 @@ base as (
         p.origin_group19_name,
         p.age_at_immigration_imputed,
         -- status on 1 January t (= 31 Dec t-1)
-        cast(coalesce(py.municipality_2013, iy.arrival_municipality_2013) as {{ dbt.type_string() }}) as municipality_2013,
+        cast(coalesce(py.municipality_2013, iy.arrival_municipality_2013) as {{ dbt.type_string() }})
+                                                                           as municipality_2013,
         py.citizenship,
         cast(py.citizenship = 'NOR' as boolean)                            as norwegian_citizen,
         py.marital_status,
@@ -133,7 +135,7 @@ base as (
         cast(py.year > cov.last_final_year as boolean)                     as provisional
     from py
     cross join cov
-    join p on p.person_id = py.person_id
+    inner join p on p.person_id = py.person_id
     left join {{ ref('int_person_year_econ') }} as ec on ec.person_id = py.person_id and ec.year = py.year
     left join em_year as em on em.person_id = py.person_id and em.year = py.year
     left join imm_year as iy on iy.person_id = py.person_id and iy.year = py.year
@@ -169,7 +171,8 @@ select
     r.origin_group19_name, r.age_at_immigration_imputed,
     cast({{ period_c('r.year') }} as {{ dbt.type_string() }})                 as period_c,
     cast(r.resident_jan1 and r.age between {{ var('study_c_min_age') }} and {{ var('study_c_max_age') }}
-         and r.year between {{ var('study_c_first_year') }} and {{ var('study_c_last_year') }} as boolean) as in_study_c,
+         and r.year between {{ var('study_c_first_year') }} and {{ var('study_c_last_year') }} as boolean)
+                                                                              as in_study_c,
     r.n_emigrations, r.emigrated, r.n_administrative_emigrations, r.emigration_type,
     r.dest_class_b, r.dest_cat7, r.destination_country, r.emigration_event_id,
     r.n_immigrations, r.multi_migrant, r.died,

@@ -6,12 +6,16 @@
 -- both are kept beside the rate so variants can be derived (study A §2.4, §7).
 with cov as (select * from {{ ref('int_register_coverage') }}),
 pops as (
-    select 'all' as population union all select 'immigrants' union all select 'non_immigrants'
+    select 'all' as population
+    union all
+    select 'immigrants'
+    union all
+    select 'non_immigrants'
 ),
 stock as (
     select py.year, py.sex, pops.population, count(*) as population_jan1
     from {{ ref('fct_person_year') }} as py
-    join pops on pops.population = 'all'
+    inner join pops on pops.population = 'all'
               or (pops.population = 'immigrants' and py.is_immigrant)
               or (pops.population = 'non_immigrants' and not py.is_immigrant)
     where py.resident_jan1
@@ -23,7 +27,7 @@ events as (
            sum(case when e.is_administrative then 1 else 0 end) as administrative_emigrations,
            sum(case when e.multi_migrant then 1 else 0 end) as multi_migrant_emigrations
     from {{ ref('fct_emigration') }} as e
-    join pops on pops.population = 'all'
+    inner join pops on pops.population = 'all'
               or (pops.population = 'immigrants' and e.is_immigrant)
               or (pops.population = 'non_immigrants' and not e.is_immigrant)
     cross join cov

@@ -19,6 +19,7 @@ from ev group by age_a, sex
 union all
 select 'a_fig_3_8', 'age', age_a, 'country_group', country_group_a, count(*) from ev group by age_a, country_group_a
 union all
-select 'a_fig_3_9', 'botid', botid_a, 'country_group', country_group_a, count(*) from ev group by botid_a, country_group_a
+select 'a_fig_3_9', 'botid', botid_a, 'country_group', country_group_a, count(*)
+from ev group by botid_a, country_group_a
 ) as c
 where x is not null

@@ -12,22 +12,27 @@ with cov as (select * from {{ ref('int_register_coverage') }}),
 e as (
     select event_year, country_group_a, is_administrative,
            -- the registration date the delivery carries; its register year when it lacks one
-           greatest(0, coalesce({{ date_part_int('year', 'registration_date') }}, registration_year) - event_year) as lag_years
+           greatest(0, coalesce({{ date_part_int('year', 'registration_date') }}, registration_year) - event_year)
+               as lag_years
     from {{ ref('fct_emigration') }}
     where is_immigrant
 ),
 cells as (
-    select event_year, country_group_a, lag_years, count(*) as n, sum(case when is_administrative then 1 else 0 end) as n_admin
+    select event_year, country_group_a, lag_years, count(*) as n,
+           sum(case when is_administrative then 1 else 0 end) as n_admin
     from e group by event_year, country_group_a, lag_years
     union all
     select event_year, 0, lag_years, count(*), sum(case when is_administrative then 1 else 0 end)
     from e group by event_year, lag_years
 ),
 max_lag as (select max(lag_years) as max_lag_years from e),
+series as (
+    select * from ({{ dbt.generate_series(60) }}) as gs
+),
 grid as (
     select y.event_year, y.country_group_a, cast(s.generated_number - 1 as {{ dbt.type_int() }}) as lag_years
     from (select distinct event_year, country_group_a from cells) as y
-    cross join ({{ dbt.generate_series(60) }}) as s
+    cross join series as s
     cross join cov
     cross join max_lag as ml
     where s.generated_number - 1 <= ml.max_lag_years

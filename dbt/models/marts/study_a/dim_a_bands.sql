@@ -2,7 +2,10 @@
 -- Study A Appendix A2 (age groups) and A3 (duration of residence: A3a macro model, A3b regional
 -- analyses): each band's first and last year, derived from the band macros themselves (the one home
 -- of the definitions) over 0..119 years. last_year null = open top band.
-with n as (select cast(generated_number - 1 as {{ dbt.type_int() }}) as years from ({{ dbt.generate_series(120) }}) as s),
+with n as (
+    select cast(generated_number - 1 as {{ dbt.type_int() }}) as years
+    from ({{ dbt.generate_series(120) }}) as s
+),
 b as (
     select 'a_tab_a2' as classification, {{ age_group_a('years') }} as band, years from n
     union all
@@ -12,7 +15,8 @@ b as (
 )
 select
     cast(classification as {{ dbt.type_string() }}) as classification,
-    cast(row_number() over (partition by classification order by min(years) asc nulls last) as {{ dbt.type_int() }}) as band_number,
+    cast(row_number() over (partition by classification order by min(years) asc nulls last) as {{ dbt.type_int() }})
+                                                     as band_number,
     cast(band as {{ dbt.type_string() }})           as band,
     cast(min(years) as {{ dbt.type_int() }})        as first_year,
     cast(case when max(years) < 119 then max(years) end as {{ dbt.type_int() }}) as last_year

@@ -20,12 +20,15 @@
 {% set dating_variant = 'excluded' if dating == 'exclude' else dating %}
 with d as (
     select 'registered' as dating, 1 as dating_order
-    union all select 'backdated', 2
-    union all select 'excluded', 3
+    union all
+    select 'backdated', 2
+    union all
+    select 'excluded', 3
 ),
 m as (
     select 'included' as multi_migrants, 1 as mm_order
-    union all select 'excluded', 2
+    union all
+    select 'excluded', 2
 )
 select
     cast(d.dating as {{ dbt.type_string() }})                                    as dating,

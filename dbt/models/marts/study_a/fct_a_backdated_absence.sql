@@ -12,5 +12,5 @@ select distinct
     py.person_id,
     cast(py.year as {{ dbt.type_int() }}) as year
 from {{ ref('fct_person_year') }} as py
-join e on e.person_id = py.person_id and py.year > e.backdated_year and py.year <= e.event_year
+inner join e on e.person_id = py.person_id and py.year > e.backdated_year and py.year <= e.event_year
 where py.resident_jan1

@@ -63,9 +63,11 @@ select
          as {{ dbt.type_int() }})                                     as age_a,
     cast(ev.botid_moved as {{ dbt.type_int() }})                      as botid_a,
     -- first immigration before the deliveries: the lower bound decides the open top group
-    cast({{ band_with_lower_bound('botid_group_a3a', 'ev.botid_moved', 'ev.botid_lower_bound_moved', 'ev.immigrated_before_data') }}
+    cast({{ band_with_lower_bound('botid_group_a3a', 'ev.botid_moved', 'ev.botid_lower_bound_moved',
+                                  'ev.immigrated_before_data') }}
          as {{ dbt.type_string() }}) as botid_group_a3a,
-    cast({{ band_with_lower_bound('botid_group_a3b', 'ev.botid_moved', 'ev.botid_lower_bound_moved', 'ev.immigrated_before_data') }}
+    cast({{ band_with_lower_bound('botid_group_a3b', 'ev.botid_moved', 'ev.botid_lower_bound_moved',
+                                  'ev.immigrated_before_data') }}
          as {{ dbt.type_string() }}) as botid_group_a3b,
     ev.municipality_2013,
     ev.county_code,

@@ -20,7 +20,7 @@ ev as (
            e.botid_group_a3b, {{ age_group_a('e.age_a') }} as age_group, v.variant,
            count(*) as emigration, 0 as resident
     from {{ ref('fct_a_emigration_dated') }} as e
-    join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
+    inner join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
     where e.county_code is not null
     group by e.year, e.county_code, e.sex, e.country_group_a, e.botid_group_a3b, {{ age_group_a('e.age_a') }}, v.variant
 ),
@@ -52,7 +52,8 @@ u2 as (
     from u
 ),
 annual as (
-    {{ cells_union('u2', bds, ['variant', 'period', 'county_code', 'year'], 'sum(emigration) as emigrations, sum(resident) as population_jan1') }}
+    {{ cells_union('u2', bds, ['variant', 'period', 'county_code', 'year'],
+                   'sum(emigration) as emigrations, sum(resident) as population_jan1') }}
 ),
 county_total as (
     -- every year of the period, also those in which a cell of the breakdown is empty
@@ -71,16 +72,14 @@ agg as (
     from annual as a
     cross join cov
     group by a.breakdown, a.dim1, a.level1, a.variant, a.period, a.county_code
-)
+),
+counties as (select distinct county_code, county_name from {{ ref('municipalities_2013') }})
 select
     a.breakdown, a.dim1, a.level1,
     cast(a.period as {{ dbt.type_string() }})                     as period,
     cast(a.county_code as {{ dbt.type_string() }})                as county_code,
     cast(m.county_name as {{ dbt.type_string() }})                as county_name,
-    v.dating, v.multi_migrants, v.variant, v.dating_order, v.mm_order,
-    cast(v.selected_dating and v.selected_mm_micro as boolean)    as selected,
-    cast(v.selected_dating as boolean)                            as selected_dating,
-    cast(v.selected_mm_micro as boolean)                          as selected_multi_migrants,
+    {{ variant_columns('v', 'micro') }},
     cast(a.n_years as {{ dbt.type_int() }})                       as n_years,
     cast(a.emigrations as {{ dbt.type_bigint() }})                as emigrations,
     cast(a.population_jan1_sum as {{ dbt.type_bigint() }})        as population_jan1_sum,
@@ -91,11 +90,12 @@ select
     cast({% if var('study_a_period_average') == 'mean_of_rates' %} a.rate_mean_of_years_per_100
          {% else %} 100.0 * a.emigrations / nullif(a.population_jan1_sum, 0) {% endif %}
          as {{ type_double() }})                                  as rate_per_100,
-    cast(100.0 * a.population_jan1_sum / nullif(ct.county_population_jan1_sum, 0) as {{ type_double() }}) as composition_share_pct,
+    cast(100.0 * a.population_jan1_sum / nullif(ct.county_population_jan1_sum, 0) as {{ type_double() }})
+                                                                  as composition_share_pct,
     {{ small_cell('a.emigrations', 'a.population_jan1_sum') }}    as small_cell,
     cast(a.any_provisional = 1 as boolean)                        as provisional
 from agg as a
-join v on v.variant = a.variant
+inner join v on v.variant = a.variant
 left join county_total as ct on ct.variant = a.variant and ct.period = a.period and ct.county_code = a.county_code
-left join (select distinct county_code, county_name from {{ ref('municipalities_2013') }}) as m
+left join counties as m
        on m.county_code = a.county_code

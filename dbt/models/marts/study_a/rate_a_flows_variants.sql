@@ -15,7 +15,7 @@ mig as (
            cast(coalesce(fe.is_administrative, false) as boolean) as is_administrative,
            coalesce(fe.backdated_year, e.event_year) as backdated_year
     from {{ ref('stg_migration_events') }} as e
-    join pa on pa.person_id = e.person_id
+    inner join pa on pa.person_id = e.person_id
     left join {{ ref('fct_emigration') }} as fe on fe.event_id = e.event_id
 ),
 mm as (
@@ -29,8 +29,17 @@ flagged as (
     from mig as m left join mm on mm.person_id = m.person_id and mm.event_year = m.event_year
 ),
 pops as (
-    select 'all' as population union all select 'non_immigrants' union all select 'immigrants'
-    union all select 'group_1' union all select 'group_2' union all select 'group_3'
+    select 'all' as population
+    union all
+    select 'non_immigrants'
+    union all
+    select 'immigrants'
+    union all
+    select 'group_1'
+    union all
+    select 'group_2'
+    union all
+    select 'group_3'
 ),
 dated as (
     select v.dating, v.multi_migrants, f.direction, f.is_immigrant, f.country_group_a, f.multi_migrant,
@@ -49,12 +58,14 @@ flows as (
                     then 1 else 0 end) as emigrations,
            sum(case when f.multi_migrant and f.direction = 'out' then 1 else 0 end) as multi_migrant_emigrations,
            sum(case when f.is_administrative and f.direction = 'out'
-                     and (f.multi_migrants = 'included' or not f.multi_migrant) then 1 else 0 end) as administrative_emigrations
+                     and (f.multi_migrants = 'included' or not f.multi_migrant) then 1 else 0 end)
+               as administrative_emigrations
     from dated as f
-    join pops as p on p.population = 'all'
+    inner join pops as p on p.population = 'all'
         or (p.population = 'non_immigrants' and not f.is_immigrant)
         or (p.population = 'immigrants' and f.is_immigrant)
-        or (p.population = {{ dbt.concat(["'group_'", "cast(f.country_group_a as " ~ dbt.type_string() ~ ")"]) }} and f.is_immigrant)
+        or (p.population = {{ dbt.concat(["'group_'", "cast(f.country_group_a as " ~ dbt.type_string() ~ ")"]) }}
+            and f.is_immigrant)
     group by f.year, p.population, f.dating, f.multi_migrants
 ),
 stock0 as (
@@ -62,10 +73,11 @@ stock0 as (
            sum(case when ab.person_id is null then 1 else 0 end) as n_backdated
     from {{ ref('fct_person_year') }} as py
     left join {{ ref('fct_a_backdated_absence') }} as ab on ab.person_id = py.person_id and ab.year = py.year
-    join pops as p on p.population = 'all'
+    inner join pops as p on p.population = 'all'
         or (p.population = 'non_immigrants' and not py.is_immigrant)
         or (p.population = 'immigrants' and py.is_immigrant)
-        or (p.population = {{ dbt.concat(["'group_'", "cast(py.country_group_a as " ~ dbt.type_string() ~ ")"]) }} and py.is_immigrant)
+        or (p.population = {{ dbt.concat(["'group_'", "cast(py.country_group_a as " ~ dbt.type_string() ~ ")"]) }}
+            and py.is_immigrant)
     where py.resident_jan1
     group by py.year, p.population
 ),
@@ -81,14 +93,7 @@ select
     -- the flow the emigration counts and the rate belong to (count_a_flows_long has both flows): exhibits
     -- of both marts then name the same cells for disclosure control
     cast('emigrations' as {{ dbt.type_string() }})             as flow,
-    s.dating,
-    s.multi_migrants,
-    s.variant,
-    s.dating_order,
-    s.mm_order,
-    cast(s.selected_dating and s.selected_mm_macro as boolean) as selected,
-    cast(s.selected_dating as boolean)                         as selected_dating,
-    cast(s.selected_mm_macro as boolean)                       as selected_multi_migrants,
+    {{ variant_columns('s', 'macro') }},
     cast(coalesce(f.immigrations, 0) as {{ dbt.type_bigint() }}) as immigrations,
     cast(coalesce(f.emigrations, 0) as {{ dbt.type_bigint() }})  as emigrations,
     cast(coalesce(f.multi_migrant_emigrations, 0) as {{ dbt.type_bigint() }}) as multi_migrant_emigrations,
@@ -96,7 +101,8 @@ select
     cast(s.population_jan1 as {{ dbt.type_bigint() }})         as population_jan1,
     cast(100.0 * coalesce(f.emigrations, 0) / nullif(s.population_jan1, 0) as {{ type_double() }}) as rate_per_100,
     cast(s.year > cov.last_final_year as boolean)              as provisional,
-    cast(s.year between {{ var('study_a_first_year') }} and {{ var('study_a_last_year') }} as boolean) as in_study_window
+    cast(s.year between {{ var('study_a_first_year') }} and {{ var('study_a_last_year') }} as boolean)
+                                                               as in_study_window
 from stock as s
 cross join cov
 left join flows as f

@@ -12,7 +12,7 @@ ev as (
     select e.year, e.country_group_a, e.sex, {{ age_group_a('e.age_a') }} as age_group, v.variant,
            count(*) as emigrations
     from {{ ref('fct_a_emigration_dated') }} as e
-    join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
+    inner join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
     group by e.year, e.country_group_a, e.sex, {{ age_group_a('e.age_a') }}, v.variant
 ),
 st0 as (
@@ -29,7 +29,7 @@ st as (
            sum(s.n_botid_short) as n_botid_short,
            sum(s.n_botid_medium) as n_botid_medium
     from st0 as s
-    join v on v.dating <> 'backdated' or not s.removed_by_backdating
+    inner join v on v.dating <> 'backdated' or not s.removed_by_backdating
     group by s.year, s.country_group_a, s.sex, s.age_group, v.variant
 ),
 cells as (
@@ -48,26 +48,26 @@ cells as (
      and e.sex = s.sex and e.age_group = s.age_group
 ),
 with_totals as (
-    select year, variant, country_group_a, sex, age_group, emigrations, population_jan1, n_botid_short, n_botid_medium from cells
+    select year, variant, country_group_a, sex, age_group, emigrations, population_jan1, n_botid_short, n_botid_medium
+    from cells
     union all
-    select year, variant, country_group_a, 0, 'all', sum(emigrations), sum(population_jan1), sum(n_botid_short), sum(n_botid_medium)
+    select year, variant, country_group_a, 0, 'all', sum(emigrations), sum(population_jan1), sum(n_botid_short),
+           sum(n_botid_medium)
     from cells group by year, variant, country_group_a
     union all
     select year, variant, 0, 0, 'all', sum(emigrations), sum(population_jan1), sum(n_botid_short), sum(n_botid_medium)
     from cells group by year, variant
 ),
 beh as (
-    select year, variant, country_group_a, sum(population_jan1) as beh from cells group by year, variant, country_group_a
+    select year, variant, country_group_a, sum(population_jan1) as beh
+    from cells group by year, variant, country_group_a
 )
 select
     cast(t.year as {{ dbt.type_int() }})                    as year,
     cast(t.country_group_a as {{ dbt.type_int() }})         as country_group,
     cast(t.sex as {{ dbt.type_int() }})                     as sex,
     cast(t.age_group as {{ dbt.type_string() }})            as age_group,
-    v.dating, v.multi_migrants, v.variant, v.dating_order, v.mm_order,
-    cast(v.selected_dating and v.selected_mm_macro as boolean) as selected,
-    cast(v.selected_dating as boolean)                      as selected_dating,
-    cast(v.selected_mm_macro as boolean)                    as selected_multi_migrants,
+    {{ variant_columns('v', 'macro') }},
     cast(t.emigrations as {{ dbt.type_bigint() }})          as emigrations,
     cast(t.population_jan1 as {{ dbt.type_bigint() }})      as population_jan1,
     cast(1.0 * t.emigrations / nullif(t.population_jan1, 0) as {{ type_double() }})   as emi,
@@ -84,9 +84,10 @@ select
     cast(m.relinnt3 as {{ type_double() }})                 as relinnt3,
     {{ small_cell('t.emigrations', 't.population_jan1') }}  as small_cell,
     cast(t.year > cov.last_final_year as boolean)           as provisional,
-    cast(t.year between {{ var('study_a_first_year') }} and {{ var('study_a_last_year') }} as boolean) as in_study_window
+    cast(t.year between {{ var('study_a_first_year') }} and {{ var('study_a_last_year') }} as boolean)
+                                                            as in_study_window
 from with_totals as t
-join v on v.variant = t.variant
+inner join v on v.variant = t.variant
 cross join cov
 left join beh as b on b.year = t.year and b.variant = t.variant and b.country_group_a = t.country_group_a
 left join {{ ref('macro_series') }} as m on m.year = t.year

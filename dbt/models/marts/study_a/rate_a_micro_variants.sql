@@ -24,7 +24,7 @@ ev as (
            {{ age_group_a('e.age_a') }} as age_group, v.variant,
            count(*) as emigration, 0 as resident
     from {{ ref('fct_a_emigration_dated') }} as e
-    join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
+    inner join v on v.dating = e.dating and (v.multi_migrants = 'included' or not e.multi_migrant)
     where e.year >= {{ var('study_a_micro_first_year') }}
     group by e.year, e.sex, e.country_group_a, e.botid_group_a3b, e.centrality, {{ age_group_a('e.age_a') }}, v.variant
 ),
@@ -43,17 +43,19 @@ st as (
            case when v.dating = 'backdated' then s.n_backdated else s.n_registered end as resident
     from st0 as s cross join v
 ),
-unioned as (select * from ev union all select * from st),
+unioned as (
+    select * from ev
+    union all
+    select * from st
+),
 cells as (
-    {{ cells_union('unioned', bds, ['variant', 'year'], 'sum(emigration) as emigrations, sum(resident) as population_jan1') }}
+    {{ cells_union('unioned', bds, ['variant', 'year'],
+                   'sum(emigration) as emigrations, sum(resident) as population_jan1') }}
 )
 select
     c.breakdown, c.dim1, c.level1, c.dim2, c.level2,
     cast(c.year as {{ dbt.type_int() }})                   as year,
-    v.dating, v.multi_migrants, v.variant, v.dating_order, v.mm_order,
-    cast(v.selected_dating and v.selected_mm_micro as boolean) as selected,
-    cast(v.selected_dating as boolean)                     as selected_dating,
-    cast(v.selected_mm_micro as boolean)                   as selected_multi_migrants,
+    {{ variant_columns('v', 'micro') }},
     cast(c.emigrations as {{ dbt.type_bigint() }})         as emigrations,
     cast(c.population_jan1 as {{ dbt.type_bigint() }})     as population_jan1,
     cast(100.0 * c.emigrations / nullif(c.population_jan1, 0) as {{ type_double() }}) as rate_per_100,
@@ -61,5 +63,5 @@ select
     cast(c.year > cov.last_final_year as boolean)          as provisional,
     cast(c.year <= {{ var('study_a_last_year') }} as boolean) as in_study_window
 from cells as c
-join v on v.variant = c.variant
+inner join v on v.variant = c.variant
 cross join cov

@@ -19,7 +19,8 @@ p as (
     from py group by centrality
 ),
 levels as (
-    select m.centrality, m.municipalities, coalesce(p.residents, 0) as residents, coalesce(p.immigrants, 0) as immigrants
+    select m.centrality, m.municipalities, coalesce(p.residents, 0) as residents,
+           coalesce(p.immigrants, 0) as immigrants
     from m left join p on p.centrality = m.centrality
 ),
 with_total as (

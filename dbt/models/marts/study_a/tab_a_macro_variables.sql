@@ -11,7 +11,7 @@ with r as (
 ),
 cell as (
     select r.*, {{ band_number('age_group_a', 'age_group') }} as age_index
-    from r where sex in (1, 2) and age_group <> 'all'
+    from r where r.sex in (1, 2) and r.age_group <> 'all'
 ),
 grp as (select * from r where sex = 0 and age_group = 'all'),
 long as (
@@ -22,7 +22,8 @@ long as (
     select 3, 'ANME', country_group, year, anme, population_jan1, sex, age_index from cell
     union all
     select 4, 'RELINNT', country_group, year,
-           ln(case country_group when 1 then relinnt1 when 2 then relinnt2 else relinnt3 end), cast(null as {{ dbt.type_bigint() }}), 0, 0
+           ln(case country_group when 1 then relinnt1 when 2 then relinnt2 else relinnt3 end),
+           cast(null as {{ dbt.type_bigint() }}), 0, 0
     from grp
     union all
     select 5, 'LEDNOR', country_group, year, lednor, cast(null as {{ dbt.type_bigint() }}), 0, 0 from grp
@@ -38,14 +39,27 @@ long as (
     from grp
 ),
 defs as (
-    select 'EMI' as variable, 'EMI_Ki / EMI_Mi' as name, 'Emigration rate of women / men in age group i (Table A2), group j, year t; multi-migrants per the macro setting' as definition, 'fraction' as entered
-    union all select 'ANKO', 'ANKO_Ki / ANKO_Mi', 'Share with short duration of residence (0-2 years) among immigrants of that sex x age group, 1 January t', 'share'
-    union all select 'ANME', 'ANME_Ki / ANME_Mi', 'Share with medium duration of residence (3-9 years), defined the same way', 'share'
-    union all select 'RELINNT', 'RELINNTj', 'GDP per capita (PPP) Norway / GDP per capita (PPP) group j', 'natural log'
-    union all select 'LEDNOR', 'LEDNOR', 'Unemployment rate in Norway (LFS), %', 'level'
-    union all select 'LED', 'LEDj', 'Unemployment rate in group j (j = 1, 2), population-weighted, %', 'level'
-    union all select 'BEH', 'BEHj', 'Immigrants from group j resident on 1 January t (network)', 'natural log'
-    union all select 'Trend', 'Trend', 'Time trend, 1 in 1990 rising by 1 a year', 'level'
+    select 'EMI' as variable, 'EMI_Ki / EMI_Mi' as name,
+    'Emigration rate of women / men in age group i (Table A2), group j, year t; multi-migrants per the macro setting'
+           as definition,
+           'fraction' as entered
+    union all
+    select 'ANKO', 'ANKO_Ki / ANKO_Mi',
+           'Share with short duration of residence (0-2 years) among immigrants of that sex x age group, 1 January t',
+           'share'
+    union all
+    select 'ANME', 'ANME_Ki / ANME_Mi',
+           'Share with medium duration of residence (3-9 years), defined the same way', 'share'
+    union all
+    select 'RELINNT', 'RELINNTj', 'GDP per capita (PPP) Norway / GDP per capita (PPP) group j', 'natural log'
+    union all
+    select 'LEDNOR', 'LEDNOR', 'Unemployment rate in Norway (LFS), %', 'level'
+    union all
+    select 'LED', 'LEDj', 'Unemployment rate in group j (j = 1, 2), population-weighted, %', 'level'
+    union all
+    select 'BEH', 'BEHj', 'Immigrants from group j resident on 1 January t (network)', 'natural log'
+    union all
+    select 'Trend', 'Trend', 'Time trend, 1 in 1990 rising by 1 a year', 'level'
 )
 select
     cast(min(l.ord) as {{ dbt.type_int() }})                  as variable_order,
@@ -53,7 +67,9 @@ select
     cast(l.country_group as {{ dbt.type_int() }})             as country_group,
     cast(d.definition as {{ dbt.type_string() }})             as definition,
     cast(d.entered as {{ dbt.type_string() }})                as entered_as,
-    cast(count(distinct {{ dbt.concat(["cast(l.sex as " ~ dbt.type_string() ~ ")", "'_'", "cast(l.age_index as " ~ dbt.type_string() ~ ")"]) }}) as {{ dbt.type_int() }}) as n_series,
+    cast(count(distinct {{ dbt.concat(["cast(l.sex as " ~ dbt.type_string() ~ ")", "'_'",
+                                       "cast(l.age_index as " ~ dbt.type_string() ~ ")"]) }})
+         as {{ dbt.type_int() }})                             as n_series,
     cast(min(l.year) as {{ dbt.type_int() }})                 as first_year,
     cast(max(l.year) as {{ dbt.type_int() }})                 as last_year,
     cast(count(l.value) as {{ dbt.type_int() }})              as n_values,
@@ -62,5 +78,5 @@ select
     cast(max(l.value) as {{ type_double() }})                 as max_value,
     cast(min(l.population_jan1) as {{ dbt.type_bigint() }})   as min_population_jan1
 from long as l
-join defs as d on d.variable = l.variable
+inner join defs as d on d.variable = l.variable
 group by d.name, l.country_group, d.definition, d.entered

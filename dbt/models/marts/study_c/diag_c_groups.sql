@@ -11,7 +11,7 @@ persons as (
     select distinct py.person_id, pa.group5_c, pa.group5_c_other_parent_rule,
            pa.age_at_immigration_negative
     from {{ ref('int_c_person_years') }} as py
-    join pa on pa.person_id = py.person_id
+    inner join pa on pa.person_id = py.person_id
     where py.population_group = 'all'
 ),
 ev as (
@@ -27,10 +27,10 @@ cells as (
            group5_c_other_parent_rule as other_group, count(*) as persons, sum(emigrations) as emigrations
     from p group by group5_c, group5_c_other_parent_rule
     union all
-    select 'age_unknown', group5_c, group5_c, count(*), sum(emigrations)
+    select 'age_unknown', group5_c as population_group, group5_c as other_group, count(*), sum(emigrations)
     from p where group5_c = 'GX' group by group5_c
     union all
-    select 'age_negative', group5_c, group5_c, count(*), sum(emigrations)
+    select 'age_negative', group5_c as population_group, group5_c as other_group, count(*), sum(emigrations)
     from p where coalesce(age_at_immigration_negative, false) group by group5_c
 )
 select

@@ -23,8 +23,10 @@ dec31_base as (
 dec31 as (
     select year, population_group, count(*) as population_dec31 from (
         select year, group5_c as population_group from dec31_base
-        union all select year, 'G1+G2' from dec31_base where is_descendant_c
-        union all select year, 'all' from dec31_base
+        union all
+        select year, 'G1+G2' from dec31_base where is_descendant_c
+        union all
+        select year, 'all' from dec31_base
     ) as x group by year, population_group
 )
 select

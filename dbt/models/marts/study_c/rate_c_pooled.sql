@@ -12,8 +12,7 @@
     ['c_fig_15', ['origin_group19', 'educ_c']],
     ['total', []],
 ] %}
-with cov as (select * from {{ ref('int_register_coverage') }}),
-u as (
+with u as (
     select population_group, age, educ_c, origin_group19, period, provisional, 1 as emigration, 0 as person_year
     from {{ ref('int_c_events') }}
     union all

@@ -7,7 +7,8 @@
 --   c_fig_18: group x destination group (19).
 with ev as (select * from {{ ref('int_c_events') }}),
 cells as (
-    select 'c_fig_5' as exhibit, 'L' as panel, population_group, 'all' as level1, 'all' as level2, dest_cat7 as destination, count(*) as n
+    select 'c_fig_5' as exhibit, 'L' as panel, population_group, 'all' as level1, 'all' as level2,
+           dest_cat7 as destination, count(*) as n
     from ev group by population_group, dest_cat7
     union all
     select 'c_fig_5', 'R', population_group, 'all', 'all', dest_cat7, count(*)
@@ -45,18 +46,23 @@ categories as (
     select distinct exhibit, panel, destination from cells
     {%- for ex in ['c_fig_5', 'c_fig_8', 'c_fig_14'] %}
     {%- for d in ['ORIGIN', 'UNKNOWN', 'NORDIC', 'UK', 'USA_CAN', 'GERMANY', 'OTHER'] %}
-    union select '{{ ex }}', 'L', '{{ d }}'
-    {%- if d not in ['ORIGIN', 'UNKNOWN'] %} union select '{{ ex }}', 'R', '{{ d }}'{% endif %}
+    union
+    select '{{ ex }}', 'L', '{{ d }}'
+    {%- if d not in ['ORIGIN', 'UNKNOWN'] %}
+    union
+    select '{{ ex }}', 'R', '{{ d }}'
+    {%- endif %}
     {%- endfor %}
     {%- endfor %}
     {%- for d in ['ORIGIN', 'UNKNOWN', 'NORDIC', 'OTHER'] %}
-    union select 'c_fig_16', 'L', '{{ d }}'
+    union
+    select 'c_fig_16', 'L', '{{ d }}'
     {%- endfor %}
 ),
 grid as (
     select k.exhibit, k.panel, k.population_group, k.level1, k.level2, c.destination, coalesce(x.n, 0) as n
     from keys as k
-    join categories as c on c.exhibit = k.exhibit and c.panel = k.panel
+    inner join categories as c on c.exhibit = k.exhibit and c.panel = k.panel
     left join cells as x
       on x.exhibit = k.exhibit and x.panel = k.panel and x.population_group = k.population_group
      and x.level1 = k.level1 and x.level2 = k.level2 and x.destination = c.destination
@@ -69,7 +75,8 @@ select
     cast(level2 as {{ dbt.type_string() }})           as level2,
     cast(destination as {{ dbt.type_string() }})      as destination,
     cast(n as {{ dbt.type_bigint() }})                as emigrations,
-    cast(sum(n) over (partition by exhibit, panel, population_group, level1, level2) as {{ dbt.type_bigint() }}) as cell_emigrations,
+    cast(sum(n) over (partition by exhibit, panel, population_group, level1, level2) as {{ dbt.type_bigint() }})
+                                                      as cell_emigrations,
     cast(100.0 * n / nullif(sum(n) over (partition by exhibit, panel, population_group, level1, level2), 0)
          as {{ type_double() }})                      as share_pct,
     {{ small_cell('sum(n) over (partition by exhibit, panel, population_group, level1, level2)') }} as small_cell

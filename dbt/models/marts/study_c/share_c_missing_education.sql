@@ -19,13 +19,17 @@ select
     cast(py.population_group as {{ dbt.type_string() }})                  as population_group,
     cast(py.person_years as {{ dbt.type_bigint() }})                      as person_years,
     cast(py.person_years_educ_missing as {{ dbt.type_bigint() }})         as person_years_educ_missing,
-    cast(100.0 * py.person_years_educ_missing / nullif(py.person_years, 0) as {{ type_double() }}) as person_years_missing_pct,
+    cast(100.0 * py.person_years_educ_missing / nullif(py.person_years, 0) as {{ type_double() }})
+                                                                          as person_years_missing_pct,
     -- the part of 'low' that is missing education
-    cast(100.0 * py.person_years_educ_missing / nullif(py.person_years_low, 0) as {{ type_double() }}) as person_years_low_missing_pct,
+    cast(100.0 * py.person_years_educ_missing / nullif(py.person_years_low, 0) as {{ type_double() }})
+                                                                          as person_years_low_missing_pct,
     cast(coalesce(ev.emigrations, 0) as {{ dbt.type_bigint() }})          as emigrations,
     cast(coalesce(ev.emigrations_educ_missing, 0) as {{ dbt.type_bigint() }}) as emigrations_educ_missing,
-    cast(100.0 * coalesce(ev.emigrations_educ_missing, 0) / nullif(ev.emigrations, 0) as {{ type_double() }}) as emigrations_missing_pct,
-    cast(100.0 * coalesce(ev.emigrations_educ_missing, 0) / nullif(ev.emigrations_low, 0) as {{ type_double() }}) as emigrations_low_missing_pct,
+    cast(100.0 * coalesce(ev.emigrations_educ_missing, 0) / nullif(ev.emigrations, 0) as {{ type_double() }})
+                                                                          as emigrations_missing_pct,
+    cast(100.0 * coalesce(ev.emigrations_educ_missing, 0) / nullif(ev.emigrations_low, 0) as {{ type_double() }})
+                                                                          as emigrations_low_missing_pct,
     {{ small_cell('coalesce(ev.emigrations, 0)', 'py.person_years') }}   as small_cell
 from py
 left join ev on ev.population_group = py.population_group

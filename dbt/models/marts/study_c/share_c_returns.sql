@@ -17,7 +17,8 @@ ev as (
     from ev0
 ),
 cells as (
-    select 'c_fig_6' as exhibit, 'L' as panel, horizon_rule, population_group, 'all' as level1, 'all' as level2, returned_5y, status_at_horizon
+    select 'c_fig_6' as exhibit, 'L' as panel, horizon_rule, population_group, 'all' as level1, 'all' as level2,
+           returned_5y, status_at_horizon
     from ev
     union all
     select 'c_fig_6', 'R', horizon_rule, population_group, dest_type3, 'all', returned_5y, status_at_horizon
@@ -25,7 +26,8 @@ cells as (
     union all
     select 'c_fig_9', 'L', horizon_rule, population_group, educ_c, 'all', returned_5y, status_at_horizon from ev
     union all
-    select 'c_fig_10', case when dest_type3 = 'ORIGIN' then 'L' else 'R' end, horizon_rule, population_group, educ_c, 'all', returned_5y, status_at_horizon
+    select 'c_fig_10', case when dest_type3 = 'ORIGIN' then 'L' else 'R' end, horizon_rule, population_group, educ_c,
+           'all', returned_5y, status_at_horizon
     from ev where dest_type3 <> 'UNKNOWN'
     union all
     select 'c_fig_17', 'L', horizon_rule, population_group, origin_group19, 'all', returned_5y, status_at_horizon
@@ -47,7 +49,8 @@ select
     cast(sum(case when status_at_horizon = 'dead' then 1 else 0 end) as {{ dbt.type_bigint() }}) as dead_at_horizon,
     cast(sum(case when returned_5y is null then 1 else 0 end) as {{ dbt.type_bigint() }})      as censored,
     cast(100.0 * sum(case when returned_5y = 1 then 1 else 0 end)
-         / nullif(sum(case when returned_5y is not null then 1 else 0 end), 0) as {{ type_double() }}) as return_share_pct,
+         / nullif(sum(case when returned_5y is not null then 1 else 0 end), 0) as {{ type_double() }})
+                                                      as return_share_pct,
     {{ small_cell('sum(case when returned_5y is not null then 1 else 0 end)') }} as small_cell
 from cells
 group by exhibit, panel, horizon_rule, population_group, level1, level2

@@ -27,7 +27,8 @@ select
     -- §8.8 events vs persons: one person can emigrate more than once
     cast(coalesce(e.emigrants, 0) as {{ dbt.type_bigint() }})      as emigrants,
     cast(b.person_years as {{ dbt.type_bigint() }})                as person_years,
-    cast(100.0 * coalesce(e.emigrations, 0) / nullif(b.persons, 0) as {{ type_double() }}) as emigrations_per_100_persons,
+    cast(100.0 * coalesce(e.emigrations, 0) / nullif(b.persons, 0) as {{ type_double() }})
+                                                                   as emigrations_per_100_persons,
     {{ small_cell('coalesce(e.emigrations, 0)', 'b.persons') }}   as small_cell
 from by_group as b
 left join ev_group as e on e.population_group = b.population_group
