@@ -193,10 +193,11 @@ def aliased_columns(X: np.ndarray, names: list[str], tol: float = 1e-9) -> tuple
 
 
 def merge_sparse_levels(
-    panel: pd.DataFrame, spec: DesignSpec, min_persons: int, pid: str = "person_id"
+    panel: pd.DataFrame, spec: DesignSpec, min_persons: int, pid: str = "person_id", outcome: str | None = "y"
 ) -> tuple[pd.DataFrame, DesignSpec, list[str]]:
-    """R8: an ordered level with fewer than `min_persons` persons is merged into its neighbour
-    (the previous level, the next for the first); nominal levels are left for the check to refuse.
+    """R8: an ordered level with fewer than `min_persons` persons, or in which an outcome category of the panel
+    never occurs (its coefficient would not exist: separation), is merged into its neighbour (the previous
+    level, the next for the first); nominal levels are left for the checks to refuse.
     Returns the panel with merged labels, the spec with merged level lists and what was merged."""
     panel = panel.copy()
     cats = {k: list(v) for k, v in spec.cats.items()}
@@ -207,10 +208,14 @@ def merge_sparse_levels(
             continue
         while True:
             persons = panel.groupby(c, observed=True)[pid].nunique()
+            empty = set()
+            if outcome is not None:
+                cells = pd.crosstab(panel[c], panel[outcome])
+                empty = set(cells.index[(cells == 0).any(axis=1)])
             natural = sorted(lv, key=_natural_key) if c != "year" else sorted(lv)
             # only numbered bands have neighbours ('none', 'unknown' are left for the check)
             natural = [v for v in natural if v in persons.index and _natural_key(v)[0] == 0]
-            small = [v for v in natural if persons[v] < min_persons]
+            small = [v for v in natural if persons[v] < min_persons or v in empty]
             if not small or len(natural) < 2:
                 break
             v = small[0]

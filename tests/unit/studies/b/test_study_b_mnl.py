@@ -21,6 +21,7 @@ from models_py.studies.b.mnl import (
     probs,
     rrr_table,
 )
+from models_py.studies.b.runs import empty_outcome_cells
 from models_py.studies.b.simulate import simulate_panel, true_params
 
 
@@ -188,3 +189,20 @@ def test_design_refuses_unknown_levels_and_merges_sparse_bands():
     assert "age_band: 50-65 -> 40-49" in notes and "50-65" not in set(merged["age_band"])
     assert "50-65" not in spec.cats["age_band"]
     assert build_design(merged, spec).names.count("age_band=40-49") == 1
+
+
+def test_an_ordered_level_without_an_outcome_is_merged_a_nominal_one_is_refused():
+    """A year (or band) in which no one moves on has no onward coefficient (separation): merged into its
+    neighbour, as R8 allows, instead of refusing the whole model; a nominal level stays refused."""
+    panel = simulate_panel(3_000, seed=5)
+    years = sorted(panel["year"].unique())
+    quiet_year = years[len(years) // 2]
+    no_onward = panel[~((panel["year"] == quiet_year) & (panel["y"] == 2))]
+    spec = DesignSpec(year_fe=True)
+    assert any(p.startswith(f"year={quiet_year}: no onward") for p in empty_outcome_cells(no_onward, spec))
+    merged, merged_spec, notes = merge_sparse_levels(no_onward, spec, min_persons=10)
+    assert [n for n in notes if n.startswith(f"year: {quiet_year} -> ")], notes
+    assert quiet_year not in set(merged["year"]) and empty_outcome_cells(merged, merged_spec) == []
+    nominal = panel[~((panel["origin"] == "nordic") & (panel["y"] == 2))]
+    still, still_spec, _ = merge_sparse_levels(nominal, DesignSpec(year_fe=False), min_persons=10)
+    assert "origin=nordic: no onward outcome" in empty_outcome_cells(still, still_spec)
