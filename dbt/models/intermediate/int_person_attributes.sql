@@ -60,22 +60,17 @@ base as (
         -- (var study_c_unknown_parent_rule; study C §2.5). Both are kept so the diagnostic can
         -- count the persons whose group depends on the rule.
         {%- for rule in ['immigrant_category', 'norway'] %}
+        {#- (parent, other parent, the parent's answer under E when both are unknown) #}
+        {%- for parent, other, both_unknown in [('mother', 'father', 'true'), ('father', 'mother', 'false')] %}
         cast(case
-            when p.mother_birth_country is not null then p.mother_birth_country <> 'NOR'
+            when p.{{ parent }}_birth_country is not null then p.{{ parent }}_birth_country <> 'NOR'
             when p.birth_country <> 'NOR' then true
             {%- if rule == 'immigrant_category' %}
             when p.immigrant_category = 'C' then true
-            when p.immigrant_category = 'E' then coalesce(p.father_birth_country = 'NOR', true)
+            when p.immigrant_category = 'E' then coalesce(p.{{ other }}_birth_country = 'NOR', {{ both_unknown }})
             {%- endif %}
-            else false end as boolean) as mother_foreign_born_{{ rule }},
-        cast(case
-            when p.father_birth_country is not null then p.father_birth_country <> 'NOR'
-            when p.birth_country <> 'NOR' then true
-            {%- if rule == 'immigrant_category' %}
-            when p.immigrant_category = 'C' then true
-            when p.immigrant_category = 'E' then coalesce(p.mother_birth_country = 'NOR', false)
-            {%- endif %}
-            else false end as boolean) as father_foreign_born_{{ rule }},
+            else false end as boolean) as {{ parent }}_foreign_born_{{ rule }},
+        {%- endfor %}
         {%- endfor %}
         -- first_immigration_date comes with p.* (the delivered date); a second column of that name is ambiguous on Spark
         imm.first_immigration_year, imm.first_immigration_month,
