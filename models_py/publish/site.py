@@ -176,26 +176,28 @@ def write_site(site: Site, out_dir: Path) -> Path:
         path = out_dir / pages[key]
         path.write_text(html, encoding="utf-8")
         record(path)
-    scorecard_html = TEMPLATES.get_template("table_page.html.j2").render(
-        title="Reproduction scorecard",
-        intro="Each published number or stated direction of the studies beside "
-        "the pipeline's value, computed from the published (disclosure-protected) exhibits.",
-        table=table_html(site.scorecard, max_rows=10_000),
-        **common,
-    )
-    (out_dir / "scorecard.html").write_text(scorecard_html, encoding="utf-8")
-    record(out_dir / "scorecard.html")
+    table_pages = {  # a whole table on a page of its own: file, title, intro, frame
+        "scorecard": (
+            "Reproduction scorecard",
+            "Each published number or stated direction of the studies beside "
+            "the pipeline's value, computed from the published (disclosure-protected) exhibits.",
+            site.scorecard,
+        ),
+        "disclosure": (
+            "Disclosure control",
+            "The disclosure gate's record per published table: the rules applied, "
+            "the cells suppressed (primary and secondary) and the result of the exact and interval audits.",
+            site.disclosure_record,
+        ),
+    }
+    for name, (title, intro, frame) in table_pages.items():
+        html = TEMPLATES.get_template("table_page.html.j2").render(
+            title=title, intro=intro, table=table_html(frame, max_rows=10_000), **common
+        )
+        (out_dir / f"{name}.html").write_text(html, encoding="utf-8")
+        record(out_dir / f"{name}.html")
     site.scorecard.to_csv(out_dir / "scorecard.csv", index=False)
     record(out_dir / "scorecard.csv")
-    disclosure_html = TEMPLATES.get_template("table_page.html.j2").render(
-        title="Disclosure control",
-        intro="The disclosure gate's record per published table: the rules applied, "
-        "the cells suppressed (primary and secondary) and the result of the exact and interval audits.",
-        table=table_html(site.disclosure_record, max_rows=10_000),
-        **common,
-    )
-    (out_dir / "disclosure.html").write_text(disclosure_html, encoding="utf-8")
-    record(out_dir / "disclosure.html")
 
     _workbook(out_dir / "workbook.xlsx", site.exhibits)
     record(out_dir / "workbook.xlsx")
