@@ -18,3 +18,16 @@ def immigrant_emigration_by_year_sex(persons: pd.DataFrame, status: pd.DataFrame
     expected.index.names = ["year", "sex"]
     expected["emigrations"] = emigrations.reindex(expected.index, fill_value=0).to_numpy()
     return expected
+
+
+def assert_group_year_rates_equal(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Study C's annual rates (rate_c_group_year columns) against a recomputation, row for row: counts exactly,
+    the mean population and the rate to floating-point precision."""
+    import numpy as np
+
+    for c in ["emigrations", "population_jan1"]:
+        np.testing.assert_array_equal(got[c].to_numpy(dtype=float), expected[c].to_numpy(dtype=float), err_msg=c)
+    for c in ["population_dec31", "rate_per_100"]:
+        np.testing.assert_allclose(
+            got[c].to_numpy(dtype=float), expected[c].to_numpy(dtype=float), rtol=1e-12, err_msg=c
+        )
