@@ -41,3 +41,29 @@ def connect(path, read_only: bool = False, wait_seconds: float = 30.0):
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def drop_orphaned_relations(con, expected: set[tuple[str, str]]) -> list[str]:
+    """Drop the tables and views in the schemas of `expected` (schema, name) that are not in it, and name them.
+
+    Why: dbt never drops a relation whose model was renamed or removed, so an existing warehouse would keep
+    yesterday's marts beside today's (the 2026-11 renames left `marts.a_bands` beside `marts.dim_a_bands`).
+    Only the schemas dbt builds into are touched; the names come from the warehouse's own catalogue."""
+    schemas = sorted({schema for schema, _ in expected})
+    if not schemas:
+        return []
+    rows = con.execute(
+        "select table_schema, table_name, table_type from information_schema.tables"
+        " where table_schema in (select unnest(?::varchar[]))",
+        [schemas],
+    ).fetchall()
+    from models_py.contracts import ident
+
+    dropped = []
+    for schema, name, kind in sorted(rows):
+        if (schema, name) in expected or not (IDENTIFIER.match(schema) and IDENTIFIER.match(name)):
+            continue  # a name dbt could not have made is not dbt's to drop
+        statement = "drop view" if kind == "VIEW" else "drop table"
+        con.execute(f"{statement} if exists {ident(schema)}.{ident(name)}")
+        dropped.append(f"{schema}.{name}")
+    return dropped

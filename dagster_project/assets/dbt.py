@@ -12,6 +12,7 @@ from dagster_project.partitions import DUCKDB_POOL, PARTITION_NAME
 from dagster_project.resources import Warehouse
 from models_py import settings
 from models_py.panel import full_rebuild_reason
+from models_py.warehouse import drop_orphaned_relations
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 # Only acts under `dagster dev` (DAGSTER_IS_DEV_CLI); tests and `make` prepare the manifest explicitly.
@@ -62,14 +63,33 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     args = dbt_build_args(window_start, order, reason)
     context.log.info(f"dbt {' '.join(args)}" + (f" ({reason})" if reason else ""))
     yield from dbt.cli(args, context=context).stream()
+    # reached only when the build succeeded: relations of renamed or removed models go
+    with warehouse.connect() as con:
+        dropped = drop_orphaned_relations(con, dbt_relations())
+    if dropped:
+        context.log.info(f"dropped {len(dropped)} relations that no dbt model builds any more: {', '.join(dropped)}")
+
+
+def _manifest_relations() -> dict[str, tuple[str, str]]:
+    """model or seed name -> (schema, relation name) dbt builds it as, from the manifest."""
+    import json
+
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    return {
+        node["name"]: (node["schema"], node.get("alias") or node["name"])
+        for node in manifest["nodes"].values()
+        if node.get("resource_type") in ("model", "seed")
+    }
+
+
+def dbt_relations() -> set[tuple[str, str]]:
+    return set(_manifest_relations().values())
 
 
 def relation_of(model_name: str) -> str:
     """The warehouse relation (schema.table) dbt built for a model, from the manifest."""
-    import json
-
-    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
-    for node in manifest["nodes"].values():
-        if node.get("resource_type") in ("model", "seed") and node["name"] == model_name:
-            return f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
-    raise KeyError(f"dbt model {model_name!r} not in the manifest")
+    relations = _manifest_relations()
+    if model_name not in relations:
+        raise KeyError(f"dbt model {model_name!r} not in the manifest")
+    schema, name = relations[model_name]
+    return f'"{schema}"."{name}"'
