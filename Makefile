@@ -67,8 +67,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	REGISTER_WAREHOUSE=$(CURDIR)/dbt/target/sqlfluff.duckdb $(BIN)/sqlfluff lint dbt/models dbt/tests
 
+# --durations: the slowest tests at the end of every run, to see where CI time goes
 test: install browser lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 # the unit layer only (no dbt build, no Dagster run, no browser): a few minutes
 test-unit: install lint
