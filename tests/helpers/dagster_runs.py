@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import dagster as dg
-import duckdb
 
+from dagster_project.automation import RANGE_END, RANGE_START
 from dagster_project.partitions import PARTITION_NAME
-from models_py.contracts import DELIVERED_TABLES
+from models_py.contracts import DELIVERED_TABLES, ident
 from models_py.delivery import delivery_years
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from tests.helpers.warehouse import read_only
 
 
 def clear_defs_state_storage() -> None:
@@ -51,15 +49,15 @@ def run_job(env, selection=None, years=None, log_messages: list | None = None):
 
 
 def raw_fingerprint(warehouse) -> dict[str, str]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        out = {}
-        for table in (*DELIVERED_TABLES, "quarantine"):
-            rows = con.execute(f"select * exclude (vintage) from raw.{table} order by all").fetchall()
-            out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
+    with read_only(warehouse) as con:
+        return {
+            table: hashlib.sha256(
+                repr(
+                    con.execute(f"select * exclude (vintage) from raw.{ident(table)} order by all").fetchall()
+                ).encode()
+            ).hexdigest()
+            for table in (*DELIVERED_TABLES, "quarantine")
+        }
 
 
 def snapshot(reports):

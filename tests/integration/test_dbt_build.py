@@ -5,12 +5,11 @@ Each test builds its own DuckDB file in a temporary directory (dbt is run by tes
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
 
 from tests.helpers.dbt import DBT_DIR, run_dbt
+from tests.helpers.warehouse import query_rows
 
 RAW_DDL = {
     "persons": """person_id VARCHAR, sex TINYINT, birth_year SMALLINT, birth_month TINYINT,
@@ -187,14 +186,6 @@ def tiny_warehouse(tmp_path_factory):
     return wh, res
 
 
-def q(wh: Path, sql: str):
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_build_passes(tiny_warehouse):
     wh, res = tiny_warehouse
     assert res.returncode == 0, res.stdout[-8000:]
@@ -206,7 +197,7 @@ def test_edge_cases_in_the_marts(tiny_warehouse):
     assert res.returncode == 0
     em = {
         r[0]: r[1:]
-        for r in q(
+        for r in query_rows(
             wh,
             """
         select event_id, event_year, registration_year, backdated_year, multi_migrant, dest_class_b,
@@ -226,7 +217,7 @@ def test_edge_cases_in_the_marts(tiny_warehouse):
     assert em["E4"][8] == 2
     py = {
         (r[0], r[1]): r[2:]
-        for r in q(
+        for r in query_rows(
             wh,
             """
         select person_id, year, resident_jan1, arrived_in_year, municipality_2013, died, emigrated,
@@ -277,10 +268,10 @@ def test_alternative_settings_build(tmp_path, vars_):
     run_dbt(wh, "build", "--exclude", "test_type:unit", "--vars", json.dumps(vars_))
     # the settings took effect
     if vars_.get("study_a_admin_emigration_dating") == "exclude":
-        assert q(wh, "select count(*) from intermediate.int_a_events where is_administrative")[0][0] == 0
+        assert query_rows(wh, "select count(*) from intermediate.int_a_events where is_administrative")[0][0] == 0
     else:
         # back-dated: P4's administrative emigration counts in 2002
-        assert q(wh, "select year from intermediate.int_a_events where event_id = 'E7'")[0][0] == 2002
+        assert query_rows(wh, "select year from intermediate.int_a_events where event_id = 'E7'")[0][0] == 2002
 
 
 def test_settings_live_in_dbt_project_vars():

@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers.dbt import load_landing, run_dbt
 from tests.helpers.recompute import assert_group_year_rates_equal, immigrant_emigration_by_year_sex
+from tests.helpers.warehouse import query_df
 
 FIRST, LAST = 1996, 2013
 SCALE, SEED = 0.002, 11
@@ -31,14 +32,6 @@ def sim(tmp_path_factory):
     return d, wh, res, summary
 
 
-def _df(wh: Path, sql: str, params: list | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql, params).df()
-    finally:
-        con.close()
-
-
 def test_build_on_simulated_deliveries_passes(sim):
     _, _, res, _ = sim
     assert res.returncode == 0, res.stdout[-10000:]
@@ -49,15 +42,15 @@ def test_panel_reconciles_with_simulator_truth(sim):
     assert res.returncode == 0
     truth = pd.read_csv(d / "truth" / "yearly.csv").set_index("year")
     # person-years in the 1 January stock, per year
-    py = _df(wh, "select year, count(*) as n from marts.fct_person_year where resident_jan1 group by year").set_index(
-        "year"
-    )["n"]
+    py = query_df(
+        wh, "select year, count(*) as n from marts.fct_person_year where resident_jan1 group by year"
+    ).set_index("year")["n"]
     assert py.to_dict() == truth["residents_1jan"].to_dict()
     # persons: everybody ever registered (newest delivery)
-    n_persons = _df(wh, "select count(*) as n from staging.stg_persons")["n"].iloc[0]
+    n_persons = query_df(wh, "select count(*) as n from staging.stg_persons")["n"].iloc[0]
     assert n_persons == truth.loc[LAST, "persons"]
     # registered immigrations per registration year
-    imm = _df(
+    imm = query_df(
         wh,
         "select registration_year as year, count(*) as n from staging.stg_migration_events "
         "where direction = 'in' group by 1",
@@ -66,7 +59,7 @@ def test_panel_reconciles_with_simulator_truth(sim):
     # emigrations by registration year, event year and type
     t_em = pd.read_csv(d / "truth" / "emigrations_by_registration_event_type.csv")
     t_em = t_em.groupby(["registration_year", "event_year", "registration_type"])["n"].sum()
-    f_em = _df(
+    f_em = query_df(
         wh,
         "select registration_year, event_year, registration_type, count(*) as n "
         "from marts.fct_emigration group by 1, 2, 3",
@@ -102,7 +95,7 @@ def test_study_a_rate_recomputed_in_pandas(sim):
     persons, status, events, _ = _raw(wh)
     exp = immigrant_emigration_by_year_sex(persons, status, events)
     exp["rate_per_100"] = 100 * exp["emigrations"] / exp["population_jan1"]
-    got = _df(
+    got = query_df(
         wh,
         "select year, sex, emigrations, population_jan1, rate_per_100 "
         "from marts.rate_emigration_year_sex where population = 'immigrants'",
@@ -162,7 +155,7 @@ def test_study_c_rates_recomputed_in_pandas(sim):
                 }
             )
     exp = pd.DataFrame(rows).set_index(["population_group", "year"]).sort_index()
-    got = _df(
+    got = query_df(
         wh,
         """
         select population_group, year, emigrations, population_jan1, population_dec31, rate_per_100
@@ -262,11 +255,11 @@ def test_study_b_risk_set_recomputed_in_pandas(sim):
     _, wh, res, _ = sim
     assert res.returncode == 0
     exp = study_b_rows_from_raw(wh, "person")
-    got = _df(
+    got = query_df(
         wh, "select persons, person_years, returns, onward from marts.rate_b_descriptives where dimension = 'total'"
     ).iloc[0]
     assert len(exp) > 100 and (exp["y"] > 0).sum() > 5
-    panel = _df(wh, "select person_id as pid, year, y from marts.fct_b_person_year")
+    panel = query_df(wh, "select person_id as pid, year, y from marts.fct_b_person_year")
     expected_rows, panel_rows = _row_set(exp), _row_set(panel)
     assert panel_rows == expected_rows, (sorted(panel_rows - expected_rows)[:5], sorted(expected_rows - panel_rows)[:5])
     assert got["person_years"] == len(exp)
@@ -282,7 +275,7 @@ def test_study_b_missing_destination_variants_recomputed_in_pandas(sim, rule):
     _, wh, res, _ = sim
     assert res.returncode == 0
     exp = study_b_rows_from_raw(wh, rule)
-    got = _df(
+    got = query_df(
         wh,
         "select person_id as pid, year, y from marts.fct_b_person_year_md_variants where missing_destination = ?",
         [rule],

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from models_py.delivery import delivery_years
-from tests.helpers.dagster_runs import RANGE_END, RANGE_START, raw_fingerprint, run_job  # noqa: F401
+from tests.helpers.dagster_runs import raw_fingerprint, run_job
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.automation import RANGE_END, RANGE_START
 from models_py.contracts import delivered_contracts
 from models_py.ingest import ensure_raw_schema
 from models_py.quality.expectations import SemanticRule, semantic_rules, validate_year
@@ -357,7 +358,7 @@ def test_dagster_check_is_partitioned_blocking_and_runs_every_year_of_a_range(tm
         warehouse,
         "population_status",
         ["persons"],
-        tags={"dagster/asset_partition_range_start": str(YEAR - 1), "dagster/asset_partition_range_end": str(YEAR)},
+        tags={RANGE_START: str(YEAR - 1), RANGE_END: str(YEAR)},
     )
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()

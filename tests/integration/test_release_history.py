@@ -13,22 +13,17 @@ import pandas as pd
 
 from tests.helpers.dagster_runs import run_job
 from tests.helpers.pipeline import PipelineEnv
+from tests.helpers.warehouse import query_df
 
 PUBLISH = dg.AssetSelection.assets("disclosure_gate", "scorecard", "emigration_report")
 HISTORY = "exhibits_published.suppression_history"
 
 
-def _query(warehouse, sql: str, params=()) -> pd.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql, list(params)).df()
-    finally:
-        con.close()
-
-
 def _published(warehouse) -> dict[str, pd.DataFrame]:
-    ids = _query(warehouse, "select exhibit_id from exhibits_published.gate_record where status in ('pass', 'review')")
-    return {i: _query(warehouse, f'select * from exhibits_published."{i}"') for i in ids["exhibit_id"]}
+    ids = query_df(
+        warehouse, "select exhibit_id from exhibits_published.gate_record where status in ('pass', 'review')"
+    )
+    return {i: query_df(warehouse, f'select * from exhibits_published."{i}"') for i in ids["exhibit_id"]}
 
 
 def test_each_report_is_a_release_and_the_next_gate_suppresses_small_revisions(
@@ -44,26 +39,26 @@ def test_each_report_is_a_release_and_the_next_gate_suppresses_small_revisions(
         monkeypatch.setenv(getattr(settings, name), str(value))
 
     # the full run published one release: its cells are the published count cells, flagged as published
-    history = _query(env.warehouse, f"select * from {HISTORY}")
+    history = query_df(env.warehouse, f"select * from {HISTORY}")
     assert history["release"].nunique() == 1 and len(history) > 100
     first = _published(env.warehouse)
     flagged = history.groupby("exhibit_id")["suppressed"].sum()
     for exhibit_id, n in flagged.items():
-        mask = _query(env.warehouse, f'select * from exhibits_published."{exhibit_id}__suppressed"')
+        mask = query_df(env.warehouse, f'select * from exhibits_published."{exhibit_id}__suppressed"')
         columns = history.loc[history["exhibit_id"] == exhibit_id, "column_name"].unique()
         assert n == int(mask[list(columns)].to_numpy().sum()), exhibit_id
 
     # publishing the same data again: the gate reads the release, and nothing changes
     again = run_job(env, selection=PUBLISH)
     assert again.success
-    assert _query(env.warehouse, f"select count(distinct release) n from {HISTORY}")["n"].iloc[0] == 2
+    assert query_df(env.warehouse, f"select count(distinct release) n from {HISTORY}")["n"].iloc[0] == 2
     second = _published(env.warehouse)
     assert second.keys() == first.keys()
     for exhibit_id, table in first.items():
         pd.testing.assert_frame_equal(second[exhibit_id], table, check_dtype=False, obj=exhibit_id)
 
     # a published cell of at least 20 persons that the last release printed 3 lower: a revision of 3 persons
-    newest = _query(env.warehouse, f"select * from {HISTORY} where release = (select max(release) from {HISTORY})")
+    newest = query_df(env.warehouse, f"select * from {HISTORY} where release = (select max(release) from {HISTORY})")
     candidates = newest[~newest["suppressed"] & (newest["value"] >= 20) & (newest["cell"] != "")]
     assert not candidates.empty, "no published cell of 20 or more persons: the test proves nothing"
     target = candidates.iloc[0]
@@ -78,8 +73,8 @@ def test_each_report_is_a_release_and_the_next_gate_suppresses_small_revisions(
     gate_meta = revised.asset_materializations_for_node("disclosure_gate")[0].metadata
     assert gate_meta["previous_release"].value == target["release"]
     exhibit_id, column = target["exhibit_id"], target["column_name"]
-    table = _query(env.warehouse, f'select * from exhibits_published."{exhibit_id}"')
-    mask = _query(env.warehouse, f'select * from exhibits_published."{exhibit_id}__suppressed"')
+    table = query_df(env.warehouse, f'select * from exhibits_published."{exhibit_id}"')
+    mask = query_df(env.warehouse, f'select * from exhibits_published."{exhibit_id}__suppressed"')
     cell = json.loads(target["cell"])
     row = pd.Series(True, index=table.index)
     for dim, code in cell.items():
@@ -87,5 +82,5 @@ def test_each_report_is_a_release_and_the_next_gate_suppresses_small_revisions(
     assert row.sum() == 1
     assert bool(mask.loc[row, column].iloc[0]), "the revised cell was published"
     assert pd.isna(table.loc[row, column].iloc[0])
-    record = _query(env.warehouse, "select * from exhibits_published.gate_record where exhibit_id = ?", [exhibit_id])
+    record = query_df(env.warehouse, "select * from exhibits_published.gate_record where exhibit_id = ?", [exhibit_id])
     assert "R11" in str(record["rules"].iloc[0])

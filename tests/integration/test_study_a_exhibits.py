@@ -23,6 +23,7 @@ from models_py.contracts import DELIVERED_TABLES
 from models_py.exhibits import registry
 from tests.helpers.dbt import load_landing, run_dbt
 from tests.helpers.recompute import immigrant_emigration_by_year_sex
+from tests.helpers.warehouse import query_df
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
@@ -82,14 +83,6 @@ def built(tmp_path_factory, tiny_landing):
     return wh, wh_b, results, res
 
 
-def _q(wh: Path, sql: str, params=None) -> pd.DataFrame:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
-
-
 def _exhibits() -> dict[str, registry.Exhibit]:
     registry._load_file.cache_clear()
     registry.load_labels.cache_clear()
@@ -108,10 +101,10 @@ def _extract(wh: Path, exhibit: registry.Exhibit) -> pd.DataFrame:
 # Raw tables, read apart from dbt
 # ---------------------------------------------------------------------------------------------
 def _raw(wh: Path):
-    persons = _q(wh, "select * from raw.persons")
+    persons = query_df(wh, "select * from raw.persons")
     persons = persons.sort_values("register_year").groupby("person_id").tail(1).set_index("person_id")
-    status = _q(wh, "select * from raw.population_status")
-    events = _q(wh, "select * from raw.migration_events")
+    status = query_df(wh, "select * from raw.population_status")
+    events = query_df(wh, "select * from raw.migration_events")
     events = events.sort_values("register_year").groupby("event_id").tail(1)
     events["event_year"] = pd.to_datetime(events["event_date"]).dt.year
     return persons, status, events
@@ -151,7 +144,7 @@ def test_build_passes_with_the_backdating_unit_tests(built):
 
 def test_registry_entries_resolve_and_cover_the_catalogue(built):
     wh, _, _, _ = built
-    cols = _q(wh, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
+    cols = query_df(wh, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
     relation_columns = cols.groupby("table_name")["column_name"].apply(set).to_dict()
     # chapter 4's model outputs are checked against a fitted warehouse in test_a_sur_assets.py
     exhibits = {k: e for k, e in _exhibits().items() if not e.is_model_output}
@@ -267,7 +260,7 @@ def test_registration_lag_triangle_recomputed_from_raw(built):
     imm = set(persons.index[persons["immigrant_category"] == "B"])
     out = events[(events["direction"] == "out") & events["person_id"].isin(imm)].copy()
     out["lag"] = (pd.to_datetime(out["registration_date"]).dt.year - out["event_year"]).clip(lower=0)
-    got = _q(wh, "select * from marts.count_a_registration_lag where country_group = 0 and lag <> 'all'")
+    got = query_df(wh, "select * from marts.count_a_registration_lag where country_group = 0 and lag <> 'all'")
     assert len(got) > 0 and (got["event_year"] + got["lag_years"] <= LAST).all()
     for r in got.itertuples():
         in_year = out["event_year"] == r.event_year
@@ -277,7 +270,7 @@ def test_registration_lag_triangle_recomputed_from_raw(built):
     assert not got.loc[~edge, "still_growing"].any()
     if int(out["lag"].max()) > 0:
         assert got.loc[edge & (got["event_year"] == LAST), "still_growing"].all()
-    total = _q(
+    total = query_df(
         wh,
         "select event_year, emigrations_registered from marts.count_a_registration_lag "
         "where country_group = 0 and lag = 'all'",
@@ -290,11 +283,11 @@ def test_variants_come_from_one_build(built):
     and duration of residence by the same number of years and removes exactly the stocks fct_a_backdated_absence
     lists."""
     wh, _, _, _ = built
-    variants = _q(wh, "select distinct variant from marts.rate_a_micro_variants")["variant"]
+    variants = query_df(wh, "select distinct variant from marts.rate_a_micro_variants")["variant"]
     assert set(variants) == {
         f"{d}/{m}" for d in ("registered", "backdated", "excluded") for m in ("included", "excluded")
     }
-    moved = _q(
+    moved = query_df(
         wh,
         """
         select b.shift_years, r.year - b.year as dy, r.age_a - b.age_a as dage, r.botid_a - b.botid_a as dbotid,
@@ -307,7 +300,7 @@ def test_variants_come_from_one_build(built):
     assert (moved["dy"] == moved["shift_years"]).all() and (moved["dage"] == moved["shift_years"]).all()
     known = moved.dropna(subset=["botid_r"])
     assert ((known["dbotid"] == known["shift_years"]) | (known["botid_r"] < known["shift_years"])).all()
-    stock = _q(
+    stock = query_df(
         wh,
         """
         select v.year, sum(case when v.dating = 'registered' then v.population_jan1 else 0 end)
@@ -315,12 +308,12 @@ def test_variants_come_from_one_build(built):
         from marts.rate_a_flows_variants as v
         where v.population = 'all' and v.multi_migrants = 'included' group by v.year""",
     ).set_index("year")["removed"]
-    absent = _q(wh, "select year, count(*) as n from marts.fct_a_backdated_absence group by year").set_index("year")[
-        "n"
-    ]
+    absent = query_df(wh, "select year, count(*) as n from marts.fct_a_backdated_absence group by year").set_index(
+        "year"
+    )["n"]
     assert stock.sum() > 0
     assert stock.to_dict() == absent.reindex(stock.index, fill_value=0).to_dict()
-    excluded = _q(
+    excluded = query_df(
         wh, "select count(*) as n from marts.fct_a_emigration_dated where dating = 'excluded' and is_administrative"
     )
     assert excluded["n"].iloc[0] == 0
@@ -331,7 +324,7 @@ def test_dating_setting_reaches_every_rate_exhibit(built):
     chosen dating, and the plain marts equal the chosen variant of the same build's *_variants marts."""
     wh_r, wh_b, _, _ = built
     exhibits = _exhibits()
-    cols = _q(wh_r, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
+    cols = query_df(wh_r, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
     with_dating = set(cols.loc[cols["column_name"] == "dating", "table_name"])
     rate_exhibits = {e.id for e in exhibits.values() if (e.disclosure or {}).get("rates")}
     assert len(rate_exhibits) > 60 and DATING_FREE <= set(exhibits)
@@ -351,13 +344,17 @@ def test_dating_setting_reaches_every_rate_exhibit(built):
         "rate_a_county_period": ("rate_a_county_period_variants", "breakdown, level1, period, county_code"),
     }
     for plain, (variants, key) in pairs.items():
-        b = _q(wh_b, f"select {key}, emigrations, rate_per_100 from marts.{plain} order by {key}")
-        r = _q(
+        b = query_df(wh_b, f"select {key}, emigrations, rate_per_100 from marts.{plain} order by {key}")
+        r = query_df(
             wh_r,
             f"select {key}, emigrations, rate_per_100 from marts.{variants} "
             f"where dating = 'backdated' and selected_multi_migrants order by {key}",
         )
         pd.testing.assert_frame_equal(b, r, check_dtype=False)
-    before = _q(wh_r, "select year, rate_per_100 from marts.rate_a_flows where population = 'immigrants' order by year")
-    after = _q(wh_b, "select year, rate_per_100 from marts.rate_a_flows where population = 'immigrants' order by year")
+    before = query_df(
+        wh_r, "select year, rate_per_100 from marts.rate_a_flows where population = 'immigrants' order by year"
+    )
+    after = query_df(
+        wh_b, "select year, rate_per_100 from marts.rate_a_flows where population = 'immigrants' order by year"
+    )
     assert not np.allclose(before["rate_per_100"].fillna(-1), after["rate_per_100"].fillna(-1))

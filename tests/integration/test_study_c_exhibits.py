@@ -20,6 +20,7 @@ import yaml
 from tests.helpers.dbt import run_dbt
 from tests.helpers.pipeline import TINY
 from tests.helpers.recompute import assert_group_year_rates_equal
+from tests.helpers.warehouse import query_df
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
@@ -69,14 +70,6 @@ def built(tmp_path_factory):
     return wh, res
 
 
-def _q(wh: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
-
-
 def test_dbt_build_passes(built):
     _, res = built
     assert res.returncode == 0, res.stdout[-8000:]
@@ -86,9 +79,9 @@ def test_dbt_build_passes(built):
 # Independent recomputation from the raw tables
 # ---------------------------------------------------------------------------------------------------------------
 def _raw(wh: Path):
-    persons = _q(wh, "select * from raw.persons")
-    status = _q(wh, "select * from raw.population_status")
-    events = _q(wh, "select * from raw.migration_events")
+    persons = query_df(wh, "select * from raw.persons")
+    status = query_df(wh, "select * from raw.population_status")
+    events = query_df(wh, "select * from raw.migration_events")
     persons = persons.sort_values("register_year").groupby("person_id").tail(1).set_index("person_id")
     events = events.sort_values("register_year").groupby("event_id").tail(1).copy()
     events["event_date"] = pd.to_datetime(events["event_date"])
@@ -193,7 +186,7 @@ def test_figure_3_recomputed_in_pandas(built):
             )
     exp = pd.DataFrame(rows).set_index(["population_group", "year"]).sort_index()
     got = (
-        _q(
+        query_df(
             wh,
             "select population_group, year, emigrations, population_jan1, population_dec31, rate_per_100 "
             "from marts.rate_c_group_year",
@@ -249,7 +242,7 @@ def test_figure_6_recomputed_in_pandas(built):
     ev["status"] = ev["event_id"].map(_status_at_horizon(ev, persons, status, events, last))
     ev["group"] = ev["person_id"].map(grp)
     assert (ev["event_year"] + H == last + 1).any(), "the test needs a cohort whose horizon is the last 31 December"
-    got = _q(
+    got = query_df(
         wh,
         "select population_group, emigrations, returned, censored, dead_at_horizon from marts.share_c_returns "
         "where exhibit = 'c_fig_6' and panel = 'L' and horizon_rule = 'jan1'",
@@ -270,7 +263,7 @@ def test_figure_6_recomputed_in_pandas(built):
         assert tuple(int(x) for x in got.loc[g, ["emigrations", "returned", "censored", "dead_at_horizon"]]) == exp, g
     assert got.loc["all", "emigrations"] > 20 and 0 < got.loc["all", "returned"] < got.loc["all", "emigrations"]
     # the right panel holds the known destinations only: origin + other = known-status emigrations minus unknown
-    right = _q(
+    right = query_df(
         wh,
         "select population_group, sum(emigrations) as n from marts.share_c_returns where exhibit = 'c_fig_6' "
         "and panel = 'R' and horizon_rule = 'jan1' group by 1",
@@ -286,7 +279,7 @@ def test_horizon_rules_side_by_side(built):
     status agrees with the delivered snapshot where both exist."""
     wh, res = built
     assert res.returncode == 0
-    ev = _q(
+    ev = query_df(
         wh,
         "select year, status_jan1, status_exact, status_jan1_from_events from intermediate.int_c_events "
         "where population_group = 'all' and in_return_window",
@@ -297,7 +290,7 @@ def test_horizon_rules_side_by_side(built):
     snap = ev[ev["year"] + H <= LAST]
     assert len(snap) > 20
     assert (snap["status_jan1"] == snap["status_jan1_from_events"]).mean() >= 0.9
-    rules = _q(
+    rules = query_df(
         wh,
         "select horizon_rule, bool_and(is_primary_horizon) as primary_rule, sum(censored) as censored "
         "from marts.share_c_returns where exhibit = 'c_fig_6' and panel = 'L' and population_group = 'all' "
@@ -313,20 +306,20 @@ def test_horizon_rules_side_by_side(built):
 def test_table_a1_totals_and_reconciliation(built):
     wh, res = built
     assert res.returncode == 0
-    a1 = _q(wh, "select * from marts.tab_c_a1").set_index("population_group")
+    a1 = query_df(wh, "select * from marts.tab_c_a1").set_index("population_group")
     groups = [g for g in ["G1", "G2", "G3", "G4", "G5"] if g in a1.index]
     for col in ["persons", "emigrations", "person_years"]:
         assert a1.loc["G1-G5", col] == a1.loc[groups, col].sum()
         assert a1.loc["all", col] == a1.loc["G1-G5", col] + (a1.loc["GX", col] if "GX" in a1.index else 0)
     assert (a1["emigrants"] <= a1["emigrations"]).all() and (a1["emigrants"] <= a1["persons"]).all()
-    rec = _q(wh, "select n_id, pipeline_n from marts.tab_c_reconciliation").set_index("n_id")["pipeline_n"]
+    rec = query_df(wh, "select n_id, pipeline_n from marts.tab_c_reconciliation").set_index("n_id")["pipeline_n"]
     assert rec["emigrations_g1_g5"] == a1.loc["G1-G5", "emigrations"]
     assert rec["person_years_g1_g5"] == a1.loc["G1-G5", "person_years"]
     assert (
         rec["emigrations_return_window"]
         >= rec["emigrations_return_window_origin"] + rec["emigrations_return_window_other"]
     )
-    diag = _q(wh, "select * from marts.diag_c_groups")
+    diag = query_df(wh, "select * from marts.diag_c_groups")
     assert diag.loc[diag["diagnostic"] == "parent_rule", "persons"].sum() == a1.loc["all", "persons"]
     # the persons with an unknown father (fixture) are G1 under the delivered category, G3 under the other rule
     moved = diag[(diag["diagnostic"] == "parent_rule") & diag["depends_on_rule"]]
@@ -334,8 +327,8 @@ def test_table_a1_totals_and_reconciliation(built):
     assert moved["persons"].sum() > 0
     gx = diag[diag["diagnostic"] == "age_unknown"]
     assert int(gx["persons"].sum()) == (int(a1.loc["GX", "persons"]) if "GX" in a1.index else 0)
-    miss = _q(wh, "select * from marts.share_c_missing_education").set_index("population_group")
-    py_missing = _q(
+    miss = query_df(wh, "select * from marts.share_c_missing_education").set_index("population_group")
+    py_missing = query_df(
         wh,
         "select population_group, sum(case when nus_level is null then 1 else 0 end) as n from "
         "(select p.*, f.nus_level from intermediate.int_c_person_years p join marts.fct_person_year f "
@@ -351,7 +344,7 @@ def test_table_a1_totals_and_reconciliation(built):
 # Registry and published claims
 # ---------------------------------------------------------------------------------------------------------------
 def _relation_columns(wh: Path) -> dict[str, set[str]]:
-    cols = _q(wh, "select table_name, column_name from information_schema.columns")
+    cols = query_df(wh, "select table_name, column_name from information_schema.columns")
     return cols.groupby("table_name")["column_name"].apply(set).to_dict()
 
 

@@ -12,6 +12,7 @@ from models_py import revisions
 from models_py.contracts import DELIVERED_TABLES
 from models_py.ingest import DeliveryError, ingest_table
 from tests.helpers.delivery_factory import rewrite_manifest, valid_tables, write_delivery
+from tests.helpers.warehouse import query_rows
 
 
 def load(warehouse, landing, year, tables=DELIVERED_TABLES, finalize=True):
@@ -29,14 +30,6 @@ def log(warehouse) -> pd.DataFrame:
         return con.execute(
             "select * exclude (recorded_at) from raw.revision_log order by register_year, table_name, rows_after"
         ).df()
-    finally:
-        con.close()
-
-
-def query(warehouse, sql):
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
     finally:
         con.close()
 
@@ -85,7 +78,7 @@ def test_first_deliveries_are_logged_as_initial_loads(loaded):
 
 def test_a_revision_logs_added_removed_changed_rows_and_emigrations_per_event_year(loaded):
     landing, warehouse = loaded
-    emigrations_2000_before = query(
+    emigrations_2000_before = query_rows(
         warehouse, "select count(*) from raw.migration_events where direction = 'out' and year(event_date) = 2000"
     )[0][0]
     write_delivery(landing, 2001, revised_2001(), vintage="2003-01-15")
@@ -104,7 +97,7 @@ def test_a_revision_logs_added_removed_changed_rows_and_emigrations_per_event_ye
         and str(revised.loc["income", "to_vintage"])[:10] == "2003-01-15"
     )
 
-    per_year = query(
+    per_year = query_rows(
         warehouse,
         "select event_year, registration_type, emigrations_before, emigrations_after"
         " from raw.revision_emigrations order by all",
@@ -113,8 +106,8 @@ def test_a_revision_logs_added_removed_changed_rows_and_emigrations_per_event_ye
     reported_2001 = [r for r in per_year if r[0] == 2001 and r[1] == "reported"][-1]
     assert reported_2001[2] == reported_2001[3]  # the corrected country changes no count
     # nothing left behind
-    assert query(warehouse, "select count(*) from raw.revision_pending") == [(0,)]
-    assert query(warehouse, "select count(*) from raw._revision_before_migration_events") == [(0,)]
+    assert query_rows(warehouse, "select count(*) from raw.revision_pending") == [(0,)]
+    assert query_rows(warehouse, "select count(*) from raw._revision_before_migration_events") == [(0,)]
 
 
 def test_reingesting_an_unchanged_delivery_logs_nothing(loaded):
@@ -130,7 +123,7 @@ def test_an_interrupted_ingestion_logs_the_revision_exactly_once(loaded):
     landing, warehouse = loaded
     write_delivery(landing, 2001, revised_2001(), vintage="2003-01-15")
     load(warehouse, landing, 2001, tables=["migration_events"], finalize=False)  # "killed" here
-    assert query(warehouse, "select count(*) from raw.revision_pending") == [(1,)]
+    assert query_rows(warehouse, "select count(*) from raw.revision_pending") == [(1,)]
     assert revisions.capture(warehouse, 2001, "migration_events") == "resumed"
     ingest_table(warehouse, landing / "2001", 2001, "migration_events")
     revisions.finalize(warehouse, 2001, "migration_events", run_id="rerun")
@@ -147,7 +140,7 @@ def test_a_refused_delivery_changes_nothing_and_is_logged_once_fixed(loaded):
     revisions.capture(warehouse, 2001, "migration_events")
     with pytest.raises(DeliveryError):
         ingest_table(warehouse, folder, 2001, "migration_events")
-    assert query(warehouse, "select count(*) from raw.migration_events where register_year = 2001") == [(2,)]
+    assert query_rows(warehouse, "select count(*) from raw.migration_events where register_year = 2001") == [(2,)]
     assert log(warehouse).query("kind == 'revision'").empty
 
     (folder / "migration_events.parquet").write_bytes(good)  # the producer re-sends it
@@ -171,4 +164,4 @@ def test_the_year_pass_logs_what_table_by_table_logs(tmp_path, loaded):
     results = ingest_year(year_pass, landing / "2001", 2001, run_id="test")
     pd.testing.assert_frame_equal(log(year_pass), log(warehouse))
     assert results["income"].revision.kind == "revision" and results["persons"].revision is None
-    assert query(year_pass, "select count(*) from raw.revision_pending") == [(0,)]
+    assert query_rows(year_pass, "select count(*) from raw.revision_pending") == [(0,)]
