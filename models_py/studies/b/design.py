@@ -192,6 +192,13 @@ def aliased_columns(X: np.ndarray, names: list[str], tol: float = 1e-9) -> tuple
     return keep, notes
 
 
+def empty_outcome_levels(panel: pd.DataFrame, variable: str, outcome: str = "y") -> dict:
+    """Level -> the outcome values of the panel that never occur in it (separation: the level's coefficient for
+    that outcome has no maximum-likelihood estimate). Levels where every outcome occurs are left out."""
+    cells = pd.crosstab(panel[variable], panel[outcome])
+    return {level: [j for j, k in row.items() if k == 0] for level, row in cells.iterrows() if (row == 0).any()}
+
+
 def merge_sparse_levels(
     panel: pd.DataFrame, spec: DesignSpec, min_persons: int, pid: str = "person_id", outcome: str | None = "y"
 ) -> tuple[pd.DataFrame, DesignSpec, list[str]]:
@@ -208,10 +215,7 @@ def merge_sparse_levels(
             continue
         while True:
             persons = panel.groupby(c, observed=True)[pid].nunique()
-            empty = set()
-            if outcome is not None:
-                cells = pd.crosstab(panel[c], panel[outcome])
-                empty = set(cells.index[(cells == 0).any(axis=1)])
+            empty = empty_outcome_levels(panel, c, outcome) if outcome is not None else {}
             natural = sorted(lv, key=_natural_key) if c != "year" else sorted(lv)
             # only numbered bands have neighbours ('none', 'unknown' are left for the check)
             natural = [v for v in natural if v in persons.index and _natural_key(v)[0] == 0]

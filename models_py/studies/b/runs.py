@@ -18,7 +18,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from models_py.studies.b.design import DesignSpec, build_design, merge_sparse_levels
+from models_py.studies.b.design import DesignSpec, build_design, empty_outcome_levels, merge_sparse_levels
 from models_py.studies.b.mnl import (
     ame_table,
     counts,
@@ -47,9 +47,7 @@ def level_persons(panel: pd.DataFrame, spec: DesignSpec, model: str, pid: str = 
     """Persons per level of every categorical regressor (binaries as 0/1) and per outcome, as used in
     the fit: the table the R8 check reads (a published model has every count >= the threshold)."""
     rows = []
-    d_vars = [c for c in spec.cats if not (c == "inc_group" and spec.income != "groups")]
-    d_vars += (["year"] if spec.year_fe else []) + list(spec.binaries)
-    for v in ["y", *d_vars]:
+    for v in ["y", *_design_vars(spec)]:
         per = panel.groupby(v, observed=True)[pid].nunique()
         for lv, k in per.items():
             label = str(int(lv)) if isinstance(lv, (bool, np.bool_)) else str(lv)
@@ -75,11 +73,8 @@ def empty_outcome_cells(panel: pd.DataFrame, spec: DesignSpec, outcome: str = "y
     problems = []
     names = {0: "stay", 1: "return", 2: "onward"} if outcome == "y" else {0: "no-event", 1: "event"}
     for v in _design_vars(spec):
-        tab = pd.crosstab(panel[v], panel[outcome])
-        for lv, row in tab.iterrows():
-            for j, k in row.items():
-                if k == 0:
-                    problems.append(f"{v}={lv}: no {names.get(int(j), j)} outcome")
+        for lv, missing in empty_outcome_levels(panel, v, outcome).items():
+            problems += [f"{v}={lv}: no {names.get(int(j), j)} outcome" for j in missing]
     return problems
 
 
@@ -94,9 +89,7 @@ def publication_problems(
     for j, name in enumerate(["stay", "return", "onward"]):
         if outcome_persons.get(j, 0) < min_persons:
             problems.append(f"outcome {name}: fewer than {min_persons} persons")
-    d_vars = [c for c in spec.cats if not (c == "inc_group" and spec.income != "groups")]
-    d_vars += (["year"] if spec.year_fe else []) + list(spec.binaries)
-    for v in d_vars:
+    for v in _design_vars(spec):
         per = panel.groupby(v, observed=True)[pid].nunique()
         if v in spec.binaries and len(per) < 2:
             problems.append(f"{v}: no variation")
