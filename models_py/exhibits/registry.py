@@ -182,6 +182,9 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
             for axis in ("x", "y", "series"):
                 if fig.get(axis) and fig[axis] not in e.columns:
                     found.append(f"{e.id}: figure {axis} {fig[axis]!r} is not a published column")
+            band = fig.get("band")
+            if band is not None and (fig.get("kind") != "line" or len(band) != 2 or set(band) - set(e.columns)):
+                found.append(f"{e.id}: figure band {band!r} is not two published columns of a line figure")
             for panel in fig.get("panels") or []:
                 for column in panel.get("where", {}):
                     if column not in e.columns:

@@ -68,13 +68,16 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
         for g in groups:
             part = df if g is None else df[df[series] == g]
             part = part.sort_values(x)
-            ax.plot(
+            (line,) = ax.plot(
                 part[x].astype(float),
                 part["_y"],
                 marker=".",
                 color=color(g),
                 label=None if g is None else _label_of(exhibit, df, series, g),
             )
+            if fig_spec.get("band"):  # the interval of each point, shaded in the line's colour
+                low, high = (pd.to_numeric(part[c], errors="coerce").astype(float) for c in fig_spec["band"])
+                ax.fill_between(part[x].astype(float), low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         return
     x_labels = [_label_of(exhibit, df, x, v) for v in xs]
     positions = np.arange(len(xs))

@@ -34,6 +34,7 @@ def test_problems_name_missing_relations_columns_and_labels():
             _exhibit(id="c_fig_6", figure={"kind": "pie", "x": "year", "y": "n"}),
             _exhibit(id="c_fig_7", disclosure={"counts": {"persons": "m"}}),
             _exhibit(id="a_fig_8"),
+            _exhibit(id="c_fig_9", figure={"kind": "line", "x": "year", "y": "n", "band": ["n", "nope"]}),
         ],
         columns,
     )
@@ -46,6 +47,7 @@ def test_problems_name_missing_relations_columns_and_labels():
         "c_fig_6: figure kind 'pie'",
         "c_fig_7: column 'persons' is not in rate_c",
         "a_fig_8: id's study letter",
+        "c_fig_9: figure band ['n', 'nope'] is not two published columns",
     ):
         assert expected in text, expected
 

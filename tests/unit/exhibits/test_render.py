@@ -1,0 +1,38 @@
+"""models_py.exhibits.render: a line figure with a declared band shades each series' interval."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from models_py.exhibits.render import _draw_panel  # noqa: E402
+from tests.helpers.exhibits import make_exhibit  # noqa: E402
+
+
+def _panel(figure: dict):
+    df = pd.DataFrame(
+        {
+            "x": [1, 2, 3, 1, 2, 3],
+            "series": ["a", "a", "a", "b", "b", "b"],
+            "estimate": [1.0, 2.0, 3.0, 2.0, 2.5, 3.5],
+            "ci_low": [0.5, 1.5, 2.5, 1.5, 2.0, 3.0],
+            "ci_high": [1.5, 2.5, 3.5, 2.5, 3.0, 4.0],
+        }
+    )
+    exhibit = make_exhibit(id="b_fig_9", study="b", columns=list(df.columns), figure=figure)
+    fig, ax = plt.subplots()
+    _draw_panel(ax, df, exhibit, figure, {})
+    plt.close(fig)
+    return ax
+
+
+def test_a_band_is_one_shaded_interval_per_series_in_its_line_colour():
+    spec = {"kind": "line", "x": "x", "y": "estimate", "series": "series"}
+    assert len(_panel(spec).collections) == 0
+    ax = _panel({**spec, "band": ["ci_low", "ci_high"]})
+    assert len(ax.collections) == 2 and len(ax.lines) == 2
+    for line, band in zip(ax.lines, ax.collections):
+        assert tuple(band.get_facecolor()[0][:3]) == matplotlib.colors.to_rgb(line.get_color())
+        ys = band.get_paths()[0].vertices[:, 1]
+        assert ys.min() >= 0.5 and ys.max() <= 4.0
