@@ -86,6 +86,9 @@ select
     coalesce(r.employed, false)                                 as employed,
     coalesce(r.welfare_any, false)                              as welfare_any,
     r.earned_income                                             as income_nok,
+    -- the same income at 2015 prices: deflated by the CPI of the income year t-1 (seed cpi, annual
+    -- average, 2015 = 100); null when the income is, or the income year has no CPI row
+    cast(r.earned_income * 100.0 / nullif(cpi.cpi_2015, 0) as {{ type_double() }}) as income_nok_real,
     r.net_wealth,
     {% if var('study_b_income_percentile_reference') == 'residents_20_65' %}
     r.income_pct_20_65                                          as inc_pct,
@@ -103,6 +106,7 @@ select
     -- self-employed in any year 2000-2020 after arrival (sensitivity run; all false under 'person')
     cast(r.person_id in (select person_id from ever_self_employed) as boolean) as ever_self_employed
 from risk as r
+left join {{ ref('cpi') }} as cpi on cpi.year = r.year - 1
 )
 select
     p.*,

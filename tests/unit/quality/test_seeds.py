@@ -2,8 +2,8 @@
 
 Cross-row rules that dbt's built-in generic tests cannot express: level counts and shares of the
 2013 municipalities, one display group per EXITNORWAY group, the study A country lists, code
-changes that land on 2013 codes, the macro file identical to its shared source, and the SQL
-quality rules declared in the seeds' data contracts.
+changes that land on 2013 codes, the macro file identical to its shared source, the CPI index chained
+from its annual rates, and the SQL quality rules declared in the seeds' data contracts.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SEEDS = ROOT / "dbt" / "seeds"
 CONTRACTS = ROOT / "data_contracts"
 SHARED_MACRO = Path("/work/shared/data/macro_series.csv")
-SEED_NAMES = ("countries", "municipalities_2013", "municipality_changes", "macro_series")
+SEED_NAMES = ("countries", "municipalities_2013", "municipality_changes", "macro_series", "cpi")
 
 # Types the seeds must load with (mirrors `column_types` in dbt/seeds/_seeds.yml).
 TYPES = {
@@ -51,6 +51,7 @@ TYPES = {
         "relinnt3": "DOUBLE",
         "source_note": "VARCHAR",
     },
+    "cpi": {"year": "INTEGER", "inflation_pct": "DOUBLE", "cpi_2015": "DOUBLE", "source_note": "VARCHAR"},
 }
 
 STUDY_A_GROUP1 = (
@@ -155,6 +156,7 @@ def test_seeds_parse_with_inferred_types_and_declare_column_types():
         ("municipalities_2013", 428),
         ("municipality_changes", None),
         ("macro_series", 36),
+        ("cpi", 37),
     ]:
         path = SEEDS / f"{name}.csv"
         inferred = dict(
@@ -425,6 +427,22 @@ def test_macro_series_blanks_are_nulls(con):
             1988,
             1989,
         ]
+
+
+# --- CPI ----------------------------------------------------------------------------------------
+
+
+def test_cpi_index_is_chained_from_the_annual_rates_with_2015_100(con):
+    """cpi_2015(t) = cpi_2015(t-1) * (1 + inflation_pct(t)/100) within the rounding of the index (4 decimals),
+    and 2015 = 100 exactly: the seed's two columns cannot drift apart when a year is added or revised."""
+    series = rows(con, "select year, inflation_pct, cpi_2015 from cpi order by year")
+    assert [y for y, *_ in series] == list(range(1988, 2025))
+    assert dict((y, c) for y, _, c in series)[2015] == 100.0
+    for (_, _, prev), (year, pct, cpi) in zip(series, series[1:]):
+        assert cpi == pytest.approx(prev * (1 + pct / 100), abs=1.5e-4), year
+    # the values of the source (WDI FP.CPI.TOTL.ZG via datasets/cpi @3750e45), spot-checked
+    pct = {y: p for y, p, _ in series}
+    assert (pct[1988], pct[2014], pct[2016], pct[2022], pct[2024]) == (6.676366, 2.041703, 3.55, 5.764123, 3.145301)
 
 
 # --- contracts ----------------------------------------------------------------------------------

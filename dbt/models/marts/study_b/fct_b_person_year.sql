@@ -12,8 +12,10 @@
 -- The model's income and wealth groups (§4.1) are columns here, so the descriptives and the model
 -- read one definition: inc_group from inc_pct (macro inc_group_b; 'none' = no earned income in
 -- t-1), wealth_group = le0 for net wealth <= 0, else quintiles Q1-Q5 of the positive part within the
--- sample and year ('unknown' when not delivered). Income stays nominal (income_nok): the CPI series
--- (SSB table 03014) is not yet sourced into a seed; inc_pct and the groups are within-year ranks, so
--- any deflator common to a year leaves them, and the model, unchanged.
+-- sample and year ('unknown' when not delivered). Income is earned income (wages + self-employment
+-- income) of calendar year t-1: income_nok nominal, income_nok_real at 2015 prices = income_nok x 100 /
+-- cpi_2015 of year t-1 (seed cpi: WDI FP.CPI.TOTL.ZG, Norway, from SSB's KPI; see dbt/seeds/README.md),
+-- null when the income is null or the income year has no CPI row. inc_pct and the groups are
+-- within-year ranks, so the deflator leaves them, and the model, unchanged.
 -- The SQL is the macro study_b_panel (dbt/macros/study_b.sql), shared with the missing-destination variants.
 {{ study_b_panel(var('study_b_missing_destination'), var('study_b_self_employed')) }}
