@@ -314,7 +314,8 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             results.append(run_missing_destination(variant, rule, min_persons, min_df, base=main_spec()))
             del variant
         _store(con, results)
-        _replace(con, "b_sensitivity", sensitivity_table(results))
+        # each run's ratios beside the main model's (b_mnl_main ran first: models.b_rrr, empty if not published)
+        _replace(con, "b_sensitivity", sensitivity_table(results, main=con.execute("select * from models.b_rrr").df()))
         # the spline run's income profile beside the main model's groups (spec B §4.3.6)
         prof = [r.income_profile for r in results if r.publishable and r.income_profile is not None]
         _replace(

@@ -103,13 +103,40 @@ def _exhibit(entry: dict, study: str, file: str) -> Exhibit:
     )
 
 
+def _expand(entry: dict, file: str) -> list[dict]:
+    """An entry with `each: {column: c, labels: map}` stands for one exhibit per code of the label map: id
+    `<id>_<code>`, title `<title>: <label>`, rows filtered to `c = code` (the column is constant there, so it is
+    not published). Study B's sensitivity runs are one entry, one table per run."""
+    each = entry.get("each")
+    if each is None:
+        return [entry]
+    column, map_name = (each or {}).get("column"), (each or {}).get("labels")
+    codes = load_labels().get(map_name)
+    if not column or not codes:
+        raise RegistryError(f"{file}: exhibit {entry.get('id')!r}: each needs a column and a label map in labels.yaml")
+    if column in entry.get("columns", []):
+        raise RegistryError(f"{file}: exhibit {entry.get('id')!r} publishes {column!r}, which each makes constant")
+    base = {k: v for k, v in entry.items() if k != "each"}
+    return [
+        {
+            **base,
+            "id": f"{entry['id']}_{code}",
+            "title": f"{entry['title']}: {label}",
+            "where": {**(entry.get("where") or {}), column: code},
+        }
+        for code, label in codes.items()
+    ]
+
+
 @cache
 def _load_file(study: str) -> tuple[Exhibit, ...]:
     path = REGISTRY_DIR / REGISTRY_FILES[study]
     if not path.exists():
         return ()
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return tuple(_exhibit(e, study, path.name) for e in doc.get("exhibits") or [])
+    return tuple(
+        _exhibit(e, study, path.name) for entry in doc.get("exhibits") or [] for e in _expand(entry, path.name)
+    )
 
 
 def study_title(study: str) -> str:

@@ -121,6 +121,10 @@ def _model_exhibit(exhibit: Exhibit, records: dict[str, dict], frame: pd.DataFra
         return dc.GateRecord(exhibit.id, "model", "fail", reason, [rule])
     if record["status"] == "fail":  # the data do not support publishing this model (small cells, df): withhold
         return dc.GateRecord(exhibit.id, "model", WITHHELD, record["reason"], [rule])
+    if frame.empty:  # the table holds no estimates of this selection (a run that was not fitted or not publishable)
+        selection = ", ".join(f"{k} = {v}" for k, v in exhibit.where.items())
+        reason = f"no estimates{' for ' + selection if selection else ''}: the model was not fitted or not publishable"
+        return dc.GateRecord(exhibit.id, "model", WITHHELD, reason, [rule])
     return dc.GateRecord(
         exhibit.id,
         "model",

@@ -233,6 +233,27 @@ def merge_sparse_levels(
     return panel, DesignSpec(cats=cats, binaries=spec.binaries, year_fe=spec.year_fe, income=spec.income), merged
 
 
+def exclude_empty_levels(panel: pd.DataFrame, spec: DesignSpec, outcome: str = "y") -> tuple[pd.DataFrame, list[str]]:
+    """R8 after `merge_sparse_levels`: a non-reference level of a categorical regressor that has no neighbour to
+    merge into (a nominal level such as an origin, or 'none' income / 'unknown' wealth) and in which an outcome
+    category never occurs has no maximum-likelihood estimate. Its person-years leave the run (a separate model by
+    origin can have no onward move among persons without earned income); the note names variable, level and
+    outcome, never a count. The reference level is never dropped: such a run stays refused."""
+    notes: list[str] = []
+    names = dict(enumerate(OUTCOMES))
+    for c, levels in spec.cats.items():
+        if c not in panel or (c == "inc_group" and spec.income != "groups"):
+            continue
+        for level, missing in empty_outcome_levels(panel, c, outcome).items():
+            if level == levels[0] or (c in ORDERED and _natural_key(level)[0] == 0):
+                continue  # the reference, or a numbered band merge_sparse_levels could not merge: left to the check
+            panel = panel[panel[c] != level]
+            notes.append(
+                f"{c}={level}: no {', '.join(names.get(int(j), str(j)) for j in missing)} outcome, its person-years left out"
+            )
+    return panel, notes
+
+
 def _natural_key(level) -> tuple:
     """Sort key for band labels like '20-27', '10+', 'P0-9', 'P99+', 2003 (numbers first, others last)."""
     s = str(level).removeprefix("P")

@@ -18,7 +18,14 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from models_py.studies.b.design import DesignSpec, build_design, empty_outcome_levels, merge_sparse_levels
+from models_py.settings import setting
+from models_py.studies.b.design import (
+    DesignSpec,
+    build_design,
+    empty_outcome_levels,
+    exclude_empty_levels,
+    merge_sparse_levels,
+)
 from models_py.studies.b.mnl import (
     ame_table,
     counts,
@@ -41,6 +48,13 @@ SENSITIVITY_RUNS = [
     "two_step",
     *[f"origin_{o}" for o in ORIGINS],
 ]
+
+
+def missing_destination_runs() -> list[str]:
+    """The runs on the risk sets of the missing-destination rules other than the main one (dbt vars
+    study_b_missing_destination_rules, study_b_missing_destination; built by fct_b_person_year_md_variants)."""
+    main = setting("study_b_missing_destination")
+    return [f"missing_destination_{r}" for r in setting("study_b_missing_destination_rules") if r != main]
 
 
 def level_persons(panel: pd.DataFrame, spec: DesignSpec, model: str, pid: str = "person_id") -> pd.DataFrame:
@@ -127,6 +141,8 @@ def run_model(
     """Merge sparse ordered bands, check R8, fit, and build the publishable tables. A run that fails
     R8 returns its problems and counts only (nothing estimated is published)."""
     panel, spec, merged = merge_sparse_levels(panel, spec, min_persons, pid=pid)
+    panel, excluded = exclude_empty_levels(panel, spec)
+    merged = merged + excluded
     n_params_guess = None
     problems = publication_problems(panel, spec, n_params_guess, min_persons, min_df, pid=pid)
     cnt = counts(panel, model, pid=pid)
@@ -298,25 +314,27 @@ def run_missing_destination(
     )
 
 
-def sensitivity_table(results: list[RunResult]) -> pd.DataFrame:
-    """models.b_sensitivity: one block of rows per publishable run (relative risk ratios), long."""
+MAIN_COLUMNS = {"rrr": "main_rrr", "ci_low": "main_ci_low", "ci_high": "main_ci_high"}
+
+
+def sensitivity_table(results: list[RunResult], main: pd.DataFrame | None = None) -> pd.DataFrame:
+    """models.b_sensitivity: one block of rows per publishable run (relative risk ratios), long, each term beside
+    the main model's ratio and interval for the same equation and term (`main`: the main model's rrr_table; null
+    where the main model has no such term or was not published). The two-step run's onward-vs-return logit sits
+    beside the main model's onward-vs-return contrast; its leave-vs-stay equation has no counterpart."""
+    columns = ["run", "model", "equation", "term", "estimate", "std_error", "z", "p_value", "rrr", "ci_low", "ci_high"]
     parts = [r.rrr.assign(run=r.model) for r in results if r.publishable and r.rrr is not None]
-    return (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(
-            columns=[
-                "run",
-                "model",
-                "equation",
-                "term",
-                "estimate",
-                "std_error",
-                "z",
-                "p_value",
-                "rrr",
-                "ci_low",
-                "ci_high",
-            ]
-        )
+    table = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     )
+    beside = (
+        main[["equation", "term", *MAIN_COLUMNS]].rename(columns=MAIN_COLUMNS)
+        if main is not None and len(main)
+        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in [("equation", str), ("term", str)]})
+    )
+    out = table.merge(beside, on=["equation", "term"], how="left", validate="many_to_one")
+    for column in MAIN_COLUMNS.values():
+        out[column] = (
+            out[column].astype("Float64") if column in out else pd.Series(pd.NA, index=out.index, dtype="Float64")
+        )
+    return out

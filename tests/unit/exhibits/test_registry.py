@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from models_py.exhibits import registry
-from models_py.exhibits.registry import Exhibit, RegistryError, extract, load_registry, problems
+from models_py.exhibits.registry import Exhibit, RegistryError, _expand, extract, load_labels, load_registry, problems
 from tests.helpers.exhibits import make_exhibit
 
 
@@ -98,3 +98,25 @@ def test_magnitude_rule_inputs_are_checked_and_extracted_but_not_published():
     )
     df = extract(con, e, relation_of=lambda name: name)
     assert list(df.columns) == ["year", "mean_income", "persons", "largest", "second"]
+
+
+def test_each_expands_an_entry_into_one_filtered_exhibit_per_label_code():
+    entry = {
+        "id": "b_tab_x",
+        "title": "Runs",
+        "source": "models.t",
+        "columns": ["term", "rrr"],
+        "where": {"k": 1},
+        "each": {"column": "run", "labels": "study_b_run"},
+    }
+    expanded = _expand(entry, "f.yaml")
+    codes = list(load_labels()["study_b_run"])
+    assert [e["id"] for e in expanded] == [f"b_tab_x_{c}" for c in codes]
+    first = expanded[0]
+    assert first["where"] == {"k": 1, "run": codes[0]} and "each" not in first
+    assert first["title"] == f"Runs: {load_labels()['study_b_run'][codes[0]]}"
+    assert entry["where"] == {"k": 1}  # the entry itself is left as it was
+    with pytest.raises(RegistryError, match="which each makes constant"):
+        _expand({**entry, "columns": ["run", "rrr"]}, "f.yaml")
+    with pytest.raises(RegistryError, match="label map"):
+        _expand({**entry, "each": {"column": "run", "labels": "no_such_map"}}, "f.yaml")

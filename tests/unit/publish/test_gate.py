@@ -120,3 +120,27 @@ def test_a_model_not_estimable_on_these_data_is_withheld_not_failed():
     )
     gate = protect_exhibits([e], {"a_tab_4_2": pd.DataFrame({"term": pd.Series(dtype="object")})}, model_verdicts={})
     assert gate.published == {} and gate.record.iloc[0]["status"] == "withheld"
+
+
+def test_a_model_table_without_rows_for_the_exhibit_is_withheld_with_its_selection():
+    """A sensitivity run that was not publishable leaves no rows in the shared table: its exhibit says so."""
+    con = duckdb.connect()
+    e = make_exhibit(
+        "b_tab_sensitivity_two_step",
+        source="models.b_sensitivity",
+        columns=["term", "coef"],
+        where={"run": "two_step"},
+        disclosure={"model": "person"},
+    )
+    record_model_check(
+        con,
+        "models.b_sensitivity",
+        dc.GateRecord("models.b_sensitivity", "model", "pass", "", ["R8"]),
+        ["run", "term", "coef"],
+    )
+    empty = pd.DataFrame({"term": pd.Series(dtype="object"), "coef": pd.Series(dtype=float)})
+    gate = protect_exhibits([e], {e.id: empty}, model_verdicts=model_records(con))
+    assert gate.published == {} and gate.record.iloc[0]["status"] == "withheld"
+    assert "no estimates for run = two_step" in gate.record.iloc[0]["reason"]
+    rows = pd.DataFrame({"term": ["a"], "coef": [0.1]})
+    assert e.id in protect_exhibits([e], {e.id: rows}, model_verdicts=model_records(con)).published

@@ -6,8 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models_py.exhibits.registry import load_labels, load_registry
 from models_py.studies.b.design import CATS, DesignSpec
-from models_py.studies.b.runs import SENSITIVITY_RUNS, empty_outcome_cells, level_persons, publication_problems, variant
+from models_py.studies.b.runs import (
+    SENSITIVITY_RUNS,
+    empty_outcome_cells,
+    level_persons,
+    missing_destination_runs,
+    publication_problems,
+    variant,
+)
 
 
 def _panel(n_persons: int = 30) -> pd.DataFrame:
@@ -117,3 +125,13 @@ def test_settings_follow_the_kept_columns_when_a_level_is_aliased():
     assert [a.split(" =")[0] for a in low.aliased[:4]] == [f"inc_pct_knot{k}" for k in (0.5, 0.75, 0.9, 0.95)]
     cols, vals = low.setting("inc_pct", 30)
     assert [low.names[c] for c in cols] == ["inc_pct", "inc_pct_knot0.25"] and np.allclose(vals, [0.3, 0.05])
+
+
+def test_every_sensitivity_run_has_its_own_exhibit_and_no_exhibit_lacks_a_run():
+    """The label map study_b_run expands b_tab_sensitivity into one exhibit per run: it must name exactly the runs
+    the asset fits (a run without an exhibit would go unpublished; an exhibit without a run would always be empty)."""
+    runs = [*SENSITIVITY_RUNS, *missing_destination_runs()]
+    assert sorted(load_labels()["study_b_run"]) == sorted(runs)
+    ids = {e.id for e in load_registry(("b",))}
+    assert {f"b_tab_sensitivity_{r}" for r in runs} <= ids and "b_tab_sensitivity" not in ids
+    assert missing_destination_runs() == ["missing_destination_censor", "missing_destination_return"]
