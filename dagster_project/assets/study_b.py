@@ -25,6 +25,7 @@ from models_py.studies.b.runs import (
     RANDOM_EFFECTS_NOTE,
     SENSITIVITY_RUNS,
     RunResult,
+    missing_destination_runs,
     run_missing_destination,
     run_model,
     run_sensitivity,
@@ -316,8 +317,10 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         _store(con, results)
         # each run's ratios beside the main model's (b_mnl_main ran first: models.b_rrr, empty if not published)
         _replace(con, "b_sensitivity", sensitivity_table(results, main=con.execute("select * from models.b_rrr").df()))
-        # the spline run's income profile beside the main model's groups (spec B §4.3.6)
+        # the spline run's income profile beside the main model's groups (spec B §4.3.6): one table, both models
         prof = [r.income_profile for r in results if r.publishable and r.income_profile is not None]
+        main_profile = con.execute("select * from models.b_income_profile").df()
+        prof = [main_profile, *prof] if len(main_profile) else prof  # each line where its model was published
         _replace(
             con, "b_sensitivity_profile", pd.concat(prof, ignore_index=True) if prof else EMPTY["b_income_profile"]
         )
@@ -460,16 +463,17 @@ def b_mnl_main_publishable(warehouse: Warehouse) -> dg.AssetCheckResult:
     "run that is not publishable.",
 )
 def b_sensitivity_publishable(warehouse: Warehouse) -> dg.AssetCheckResult:
-    res = _check(warehouse, SENSITIVITY_RUNS)
-    f = _fit_status(warehouse, SENSITIVITY_RUNS)
+    runs = [*SENSITIVITY_RUNS, *missing_destination_runs()]
+    res = _check(warehouse, runs)
+    f = _fit_status(warehouse, runs)
     blocked = f.loc[~f["publishable"].astype(bool), "model"].tolist()
     with warehouse.connect() as con:
-        leaked = (
+        leaked = sum(
             con.execute(
-                "select count(*) from models.b_sensitivity where run in (select unnest(?::varchar[]))", [blocked]
+                f"select count(*) from models.{table} where {column} in (select unnest(?::varchar[]))", [blocked]
             ).fetchone()[0]
+            for table, column in (("b_sensitivity", "run"), ("b_sensitivity_profile", "model"))
             if blocked
-            else 0
         )
     return dg.AssetCheckResult(
         passed=bool(res.passed and leaked == 0), metadata={**res.metadata, "rows_of_unpublishable_runs": int(leaked)}

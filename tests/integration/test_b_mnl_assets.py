@@ -92,6 +92,15 @@ def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, smal
     sens = con.execute("select distinct run from models.b_sensitivity").df()["run"].tolist()
     assert set(sens) == set(runs.loc[runs["publishable"], "model"]) and {"income_spline", "two_step"} <= set(sens)
     assert (runs.loc[~runs["publishable"], "problems"].str.len() > 0).all()
+    # each run's ratios sit beside the main model's for the same equation and term
+    beside = con.execute(
+        "select count(*), count(s.main_rrr), count(*) filter (where s.main_rrr = m.rrr) from models.b_sensitivity s "
+        "left join models.b_rrr m using (equation, term) where s.run = 'nordic_excluded' and m.term is not null"
+    ).fetchone()
+    assert beside[0] > 10 and beside[0] == beside[1] == beside[2]
+    # the income profile under both income forms, for the spline-versus-groups figure
+    forms = con.execute("select distinct model from models.b_sensitivity_profile order by 1").df()["model"].tolist()
+    assert forms == ["income_spline", "main"]
     # R8/R12: nothing published carries a person id or a per-person value
     for t in PUBLISHED:
         cols = {
