@@ -225,6 +225,8 @@ def merge_sparse_levels(
             v = small[0]
             i = natural.index(v)
             into = natural[i - 1] if i > 0 else natural[1]
+            if c in cats and v == cats[c][0]:  # the reference stays the reference: its neighbour joins it
+                v, into = into, v
             panel[c] = panel[c].where(panel[c] != v, into)  # a year takes its neighbour's fixed effect
             if v in lv and c in cats:
                 cats[c] = [x for x in cats[c] if x != v]

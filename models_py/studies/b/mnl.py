@@ -306,12 +306,15 @@ def income_points(
 
 def income_profile(fit: MnlFit, points: list[tuple[str, float, object]], per: float = 1000.0) -> pd.DataFrame:
     """Predicted annual P(return), P(onward) per `per` person-years and P(onward | emigrate) with
-    income set to each point for everyone (other covariates as observed), delta-method 95% bands."""
+    income set to each point for everyone (other covariates as observed), delta-method 95% bands.
+    Under the spline, persons without earned income carry a no_income indicator beside inc_pct 0: setting
+    income for everyone sets it to 0 too, as setting an income group replaces the groups model's 'none'."""
     eta = _eta(fit)
     var = "inc_group" if fit.design.spec.income == "groups" else "inc_pct"
+    also = [fit.design.setting("no_income", 0)] if var == "inc_pct" and "no_income" in fit.design.columns else []
     rows = []
     for label, pct_mean, value in points:
-        m = _margin(fit, eta, [fit.design.setting(var, value)])
+        m = _margin(fit, eta, [fit.design.setting(var, value), *also])
         se = np.sqrt(np.einsum("ij,jk,ik->i", m.grad, fit.cov, m.grad))
         for q, name in enumerate(QUANTITIES):
             if name == "p_stay":

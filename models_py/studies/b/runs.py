@@ -138,11 +138,13 @@ def run_model(
     margins: bool = True,
     pid: str = "person_id",
 ) -> RunResult:
-    """Merge sparse ordered bands, check R8, fit, and build the publishable tables. A run that fails
-    R8 returns its problems and counts only (nothing estimated is published)."""
-    panel, spec, merged = merge_sparse_levels(panel, spec, min_persons, pid=pid)
+    """Drop nominal levels without an outcome, merge sparse ordered bands, check R8, fit, and build the
+    publishable tables. A run that fails R8 returns its problems and counts only (nothing estimated is published)."""
+    # first the nominal levels without an outcome leave (that can empty a year or band of an outcome), then the
+    # ordered bands and years are merged (merging relabels rows, it never empties a nominal level)
     panel, excluded = exclude_empty_levels(panel, spec)
-    merged = merged + excluded
+    panel, spec, merged = merge_sparse_levels(panel, spec, min_persons, pid=pid)
+    merged = excluded + merged
     n_params_guess = None
     problems = publication_problems(panel, spec, n_params_guess, min_persons, min_df, pid=pid)
     cnt = counts(panel, model, pid=pid)

@@ -235,3 +235,40 @@ def test_a_nominal_level_without_an_outcome_leaves_the_run_and_is_named():
     still, notes = exclude_empty_levels(reference, spec)
     assert "eu_east" in set(still["origin"]) and notes == []
     assert "origin=eu_east: no onward outcome" in empty_outcome_cells(still, spec)  # left for the check to refuse
+
+
+def test_a_sparse_reference_level_keeps_its_name_and_takes_its_neighbour_in():
+    """Merging the reference band away would silently change what every ratio of the variable is relative to: its
+    neighbour joins it instead, and the note says so."""
+    panel = simulate_panel(3_000, seed=5)
+    ref = CATS["inc_group"][0]
+    few = panel[
+        (panel["inc_group"] != ref)
+        | panel["person_id"].isin(panel.loc[panel["inc_group"] == ref, "person_id"].unique()[:3])
+    ]
+    merged, spec, notes = merge_sparse_levels(few, DesignSpec(year_fe=False), min_persons=10)
+    assert spec.cats["inc_group"][0] == ref and "inc_group: P30-39 -> P40-49" in notes
+    assert "P30-39" not in set(merged["inc_group"]) and "P30-39" not in spec.cats["inc_group"]
+    assert build_design(merged, spec).levels["inc_group"][0] == ref
+
+
+def test_spline_profile_sets_income_for_everyone_including_those_without_income():
+    """Under the spline run, the profile at percentile p is the mean prediction with inc_pct = p and no_income = 0 for
+    every row (computed here by hand on a modified X), as the groups model's profile replaces 'none'."""
+    from models_py.studies.b.design import spline_basis
+    from models_py.studies.b.mnl import _probs_from_eta
+    from models_py.studies.b.runs import _spline_panel
+
+    panel = simulate_panel(4_000, seed=21)
+    panel.loc[panel["person_id"] % 5 == 0, "inc_pct"] = np.nan  # persons without earned income
+    base = DesignSpec(cats={c: CATS[c] for c in ("age_band", "origin")}, year_fe=False)
+    p, spec = _spline_panel(panel, base)
+    fit = fit_mnl(p, spec, model="income_spline")
+    assert "no_income" in fit.design.columns
+    profile = income_profile(fit, [("P50", 50.0, 50.0)])
+    X = fit.design.X.copy()
+    X[:, fit.design.columns["inc_pct"]] = spline_basis(np.array([0.5]))[0]
+    X[:, fit.design.columns["no_income"]] = 0.0
+    by_hand = _probs_from_eta(X @ fit.params).mean(axis=0) * 1000
+    got = profile.set_index("quantity")["estimate"]
+    np.testing.assert_allclose([got["p_return"], got["p_onward"]], by_hand[1:], rtol=1e-10)
