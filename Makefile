@@ -13,7 +13,8 @@ BIN := $(VENV)/bin
 LANDING ?= $(CURDIR)/data/landing
 WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 REPORTS ?= $(CURDIR)/reports
-SCALE ?= 0.01
+# 0.1 (about 550,000 residents): study cells large enough to pass the disclosure gate; 0.01 is the tests' size
+SCALE ?= 0.1
 SEED ?= 20261122
 FIRST_YEAR ?= 1990
 LAST_YEAR ?= 2023

@@ -135,3 +135,16 @@ def test_every_sensitivity_run_has_its_own_exhibit_and_no_exhibit_lacks_a_run():
     ids = {e.id for e in load_registry(("b",))}
     assert {f"b_tab_sensitivity_{r}" for r in runs} <= ids and "b_tab_sensitivity" not in ids
     assert missing_destination_runs() == ["missing_destination_censor", "missing_destination_return"]
+
+
+def test_the_simulators_truth_names_terms_of_the_main_design():
+    """The mapping from the simulator's onward logit to study B's terms follows the design's names and references:
+    every term is a binary or a non-reference level of the main design (a reference carries no term)."""
+    from models_py.studies.b.design import BIN
+    from models_py.studies.b.simulator_truth import onward_vs_return_truth
+
+    truth = onward_vs_return_truth()
+    spec = DesignSpec()
+    terms = set(BIN) | {f"{v}={level}" for v, levels in spec.cats.items() for level in levels[1:]}
+    assert set(truth) <= terms and len(truth) == 20
+    assert truth["origin=nordic"] == -1.6 and truth["age_band=40-49"] == 0.9  # 0.45 - (-0.45): relative to 20-27
