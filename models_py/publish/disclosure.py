@@ -810,12 +810,17 @@ class _Protector:
             for rs in t.rates:
                 cells = f.table_cells[ti]
                 if rs.numerator in cells and rs.denominator in cells:
-                    for e, n in zip(cells[rs.numerator], cells[rs.denominator]):
-                        e, n = int(e), int(n)
+                    pairs = [(int(e), int(n)) for e, n in zip(cells[rs.numerator], cells[rs.denominator])]
+                    # numerator <= denominator is a relation of the audit only where the numerator is a subset of
+                    # the denominator: a flow classified at the event over a 1 January stock (study A's county
+                    # rates) can exceed it, and a relation the data break would make the audit infeasible
+                    subset = all(f.value[e] <= f.value[n] for e, n in pairs if not f.continuous[n])
+                    for e, n in pairs:
                         if (e, n) in seen or f.continuous[n] or f.keys[e][0] == f.keys[n][0]:
                             continue
                         seen.add((e, n))
-                        self.ineq.append((e, n))
+                        if subset:
+                            self.ineq.append((e, n))
                         c = f.persons[n] - f.persons[e]
                         if f.persons[n] > 0 and 0 <= c < s["rate_min_complement"]:
                             # R3: "everyone in the cell" is group attribute disclosure even with both counts >= 10

@@ -425,3 +425,29 @@ def test_a_sum_over_measures_with_other_dimensions_is_refused():
     out = protect(specs)
     assert all(r.status == "fail" for r in out.records)
     assert "do not have its dimensions" in out.records[0].reason
+
+
+def test_a_rate_whose_numerator_exceeds_its_denominator_is_audited_without_the_subset_relation():
+    """A flow classified at the event over a 1 January stock (study A's county rates) can exceed the stock in a cell
+    (one emigration, nobody resident on 1 January): numerator <= denominator is then no relation of the audit, which
+    would otherwise be infeasible and block the report; the table is protected by its margins as usual."""
+    df = pd.DataFrame(
+        {
+            "county": ["01", "02", "03", "04", "00"],
+            "emigrations": [0, 30, 14, 1, 45],
+            "population": [40, 120, 60, 0, 220],
+        }
+    )
+    df["rate"] = df.emigrations / df.population.replace(0, np.nan)
+    t = TableSpec(
+        "c",
+        df,
+        ["county"],
+        {"emigrations": "emigrations", "population": "population"},
+        [RateSpec("rate", "emigrations", "population")],
+        {"county": "00"},
+    )
+    out = protect([t])
+    record = out.record("c")
+    assert record.status != "fail" and "infeasible" not in record.reason, record.reason
+    assert out.frames["c"].set_index("county").loc["04", "emigrations_suppressed"]  # the 1 is primary (R2)

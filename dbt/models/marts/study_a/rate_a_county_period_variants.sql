@@ -73,6 +73,31 @@ agg as (
     cross join cov
     group by a.breakdown, a.dim1, a.level1, a.variant, a.period, a.county_code
 ),
+-- one row per level, period and county (a county without immigrants of an age group in a period gets a zero
+-- row): the county total beside each level and the national margin '00' then add up over the counties for every
+-- level, as the disclosure gate's margins assume (a missing row would read as a zero county total)
+grid as (
+    select l.breakdown, l.dim1, l.level1, l.variant, p.period, p.county_code
+    from (select distinct breakdown, dim1, level1, variant from agg) as l
+    inner join (select distinct variant, period, county_code from agg) as p on p.variant = l.variant
+),
+period_provisional as (
+    select variant, period, max(any_provisional) as any_provisional from agg group by variant, period
+),
+dense as (
+    select g.breakdown, g.dim1, g.level1, g.variant, g.period, g.county_code,
+           coalesce(a.n_years, 0)                                as n_years,
+           coalesce(a.emigrations, 0)                            as emigrations,
+           coalesce(a.population_jan1_sum, 0)                    as population_jan1_sum,
+           a.rate_mean_of_years_per_100,
+           pp.any_provisional
+    from grid as g
+    left join agg as a
+           on a.breakdown = g.breakdown and a.variant = g.variant and a.period = g.period
+          and a.county_code = g.county_code
+          and coalesce(a.dim1, '') = coalesce(g.dim1, '') and coalesce(a.level1, '') = coalesce(g.level1, '')
+    inner join period_provisional as pp on pp.variant = g.variant and pp.period = g.period
+),
 counties as (select distinct county_code, county_name from {{ ref('municipalities_2013') }})
 select
     a.breakdown, a.dim1, a.level1,
@@ -94,7 +119,7 @@ select
                                                                   as composition_share_pct,
     {{ small_cell('a.emigrations', 'a.population_jan1_sum') }}    as small_cell,
     cast(a.any_provisional = 1 as boolean)                        as provisional
-from agg as a
+from dense as a
 inner join v on v.variant = a.variant
 left join county_total as ct on ct.variant = a.variant and ct.period = a.period and ct.county_code = a.county_code
 left join counties as m
