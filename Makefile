@@ -4,7 +4,7 @@
 #   make ui         the Dagster UI on workspace.yaml (http://127.0.0.1:3000)
 #   make simulate   write simulated deliveries into LANDING
 #   make bench      stage times against a scan of the inputs, new-year run, pandas reference, at SCALES
-# Override: make run LANDING=/secure/deliveries WAREHOUSE=/data/w.duckdb REPORTS=/out SCALE=0.1 SEED=7
+# Override: make run LANDING=/secure/deliveries WAREHOUSE=/data/w.duckdb REPORTS=/out SCALE=0.1 SEED=7 ENGINE=spark
 
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
@@ -20,12 +20,15 @@ FIRST_YEAR ?= 1990
 LAST_YEAR ?= 2023
 PORT ?= 3000
 PYTEST_ARGS ?= -m "not slow and not spark"
+# the engine that builds the dbt layer: duckdb, or spark (local session, Java 17; models_py/engine.py)
+ENGINE ?= duckdb
 SCALES ?= 0.1
 BENCH_OUT ?= $(CURDIR)/data/benchmark
 
 export REGISTER_LANDING := $(abspath $(LANDING))
 export REGISTER_WAREHOUSE := $(abspath $(WAREHOUSE))
 export REGISTER_REPORTS := $(abspath $(REPORTS))
+export REGISTER_ENGINE := $(ENGINE)
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
 export PATH := $(BIN):$(PATH)
@@ -93,8 +96,9 @@ clean:
 
 # make test-spark: the dbt layer on local Spark (Java 17 and the `spark` extra). One small seeded
 # simulation is built (dbt seed, run, test) on DuckDB and on Spark, and every model's rows are compared
-# (tests/integration/test_spark_parity.py; skipped with the reason where Java is missing).
-# REGISTER_SPARK_PARITY_DIR=/some/dir keeps the run folder for inspection.
+# (tests/integration/test_spark_parity.py; skipped with the reason where Java is missing); then the whole
+# pipeline runs on both engines and every published exhibit is compared (tests/integration/test_spark_run.py).
+# REGISTER_SPARK_PARITY_DIR=/some/dir keeps the parity run folder for inspection.
 .PHONY: test-spark
 test-spark: install
-	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest tests/integration/test_spark_parity.py -m spark -v -s -p no:cacheprovider
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest tests/integration/test_spark_parity.py tests/integration/test_spark_run.py -m spark -v -s -p no:cacheprovider

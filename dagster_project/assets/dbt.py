@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -10,7 +11,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_project.automation import dbt_build_args, panel_window_start, run_years
 from dagster_project.partitions import DUCKDB_POOL, PARTITION_NAME
 from dagster_project.resources import Warehouse
-from models_py import settings
+from models_py import engine, settings
+from models_py.contracts import DELIVERED_TABLES
 from models_py.panel import full_rebuild_reason
 from models_py.warehouse import drop_orphaned_relations
 
@@ -61,8 +63,20 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     elif window_start is not None:
         reason = "no warehouse yet"
     args = dbt_build_args(window_start, order, reason)
+    on_spark = engine.engine() == "spark"
+    if on_spark:  # the accepted raw tables go to Spark as Parquet; dbt builds and tests every model there
+        spark_dir = engine.spark_run_dir(Path(warehouse.path))
+        with warehouse.connect(read_only=True) as con:
+            exported = engine.export_raw_parquet(con, DELIVERED_TABLES, spark_dir / "raw")
+        os.environ.update(engine.spark_env(spark_dir))
+        args = [*args, "--target", engine.DBT_TARGETS["spark"]]
+        context.log.info(f"raw tables exported to Spark: {sum(exported.values())} rows in {len(exported)} tables")
     context.log.info(f"dbt {' '.join(args)}" + (f" ({reason})" if reason else ""))
     yield from dbt.cli(args, context=context).stream()
+    if on_spark:  # the checks, models and report read the warehouse: Spark's relations are copied into it
+        with warehouse.connect() as con:
+            copied = engine.copy_spark_relations(con, dbt_relations(), spark_dir)
+        context.log.info(f"copied {len(copied)} relations built on Spark into the warehouse")
     # reached only when the build succeeded: relations of renamed or removed models go
     with warehouse.connect() as con:
         dropped = drop_orphaned_relations(con, dbt_relations())

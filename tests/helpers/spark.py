@@ -19,6 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from models_py import engine
 from models_py.contracts import DELIVERED_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,33 +48,19 @@ def missing_requirement() -> str | None:
 
 
 def spark_env(run_dir: Path, raw_dir: Path) -> dict[str, str]:
-    """Environment of a dbt-on-Spark step: per-run warehouse and metastore, raw Parquet folder."""
-    return {
-        "REGISTER_SPARK_DIR": str(run_dir),
-        "REGISTER_SPARK_RAW_DIR": str(raw_dir),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "TZ": "UTC",
-        "PYSPARK_PYTHON": sys.executable,
-    }
+    """Environment of a dbt-on-Spark step: the pipeline's (models_py.engine), with the raw Parquet folder here."""
+    return {**engine.spark_env(run_dir), "REGISTER_SPARK_RAW_DIR": str(raw_dir)}
 
 
 def export_raw_parquet(warehouse: Path, out_dir: Path) -> dict[str, int]:
-    """raw.<table> of the DuckDB warehouse -> out_dir/<table>/part-0.parquet (a directory per table,
-    spec rule 10). Written through the relation API: no path enters SQL text."""
+    """raw.<table> of the DuckDB warehouse -> out_dir/<table>/ (models_py.engine.export_raw_parquet)."""
     import duckdb
 
-    rows = {}
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        for table in RAW_TABLES:
-            folder = out_dir / table
-            folder.mkdir(parents=True, exist_ok=True)
-            rel = con.table(f"raw.{table}")
-            rel.write_parquet(str(folder / "part-0.parquet"))
-            rows[table] = rel.aggregate("count(*)").fetchall()[0][0]
+        return engine.export_raw_parquet(con, RAW_TABLES, out_dir)
     finally:
         con.close()
-    return rows
 
 
 def run_dbt(target: str, args: list[str], target_path: Path, env: dict[str, str], log_path: Path):
@@ -166,27 +153,8 @@ def duckdb_rows(con, schema: str, name: str) -> tuple[list[str], Counter]:
 
 
 def spark_session(run_dir: Path):
-    """A Spark session on the metastore and warehouse dbt wrote (after dbt has exited: Derby is
-    single-process). Same settings as the `spark` profile target."""
-    os.environ.update({"SPARK_LOCAL_IP": "127.0.0.1", "TZ": "UTC", "PYSPARK_PYTHON": sys.executable})
-    from pyspark.sql import SparkSession
-
-    return (
-        SparkSession.builder.master("local[2]")
-        .appName("register-parity")
-        .config("spark.sql.warehouse.dir", f"{run_dir}/warehouse")
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL",
-            f"jdbc:derby:;databaseName={run_dir}/metastore_db;create=true",
-        )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={run_dir}")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
+    """A Spark session on the metastore and warehouse dbt wrote (models_py.engine.spark_session)."""
+    return engine.spark_session(run_dir)
 
 
 def spark_rows(spark, schema: str, name: str) -> tuple[list[str], Counter]:
