@@ -76,10 +76,12 @@ agg as (
 -- one row per level, period and county (a county without immigrants of an age group in a period gets a zero
 -- row): the county total beside each level and the national margin '00' then add up over the counties for every
 -- level, as the disclosure gate's margins assume (a missing row would read as a zero county total)
+levels as (select distinct breakdown, dim1, level1, variant from agg),
+places as (select distinct variant, period, county_code from agg),
 grid as (
     select l.breakdown, l.dim1, l.level1, l.variant, p.period, p.county_code
-    from (select distinct breakdown, dim1, level1, variant from agg) as l
-    inner join (select distinct variant, period, county_code from agg) as p on p.variant = l.variant
+    from levels as l
+    inner join places as p on p.variant = l.variant
 ),
 period_provisional as (
     select variant, period, max(any_provisional) as any_provisional from agg group by variant, period
