@@ -140,6 +140,19 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
         )
 
 
+def _layout_with_legend(fig, handles: list, names: list[str]):
+    """One legend right of the panels, the panels laid out in what its measured width leaves (a fixed margin let
+    long labels such as study B's income forms run over the last panel)."""
+    right = 1.0
+    legend = None
+    if names:
+        legend = fig.legend(handles, names, loc="center right", fontsize=8, frameon=False)
+        fig.canvas.draw()
+        right = 1.0 - legend.get_window_extent().width / fig.bbox.width - 0.01
+    fig.tight_layout(rect=(0, 0, right, 0.93))
+    return legend
+
+
 def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
     """Draw the exhibit's figure into out_dir as <id>.svg and <id>.png; returns the files written."""
     spec = dict(exhibit.figure or {})
@@ -166,10 +179,8 @@ def draw(df: pd.DataFrame, exhibit: Exhibit, out_dir: Path) -> list[Path]:
             if name not in names:
                 handles.append(handle)
                 names.append(name)
-    if names:
-        fig.legend(handles, names, loc="center right", fontsize=8, frameon=False)
     fig.suptitle(exhibit.heading, fontsize=10, wrap=True)
-    fig.tight_layout(rect=(0, 0, 1 - (1.5 / fig.get_figwidth() if names else 0), 0.93))
+    _layout_with_legend(fig, handles, names)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in ("svg", "png"):

@@ -36,3 +36,17 @@ def test_a_band_is_one_shaded_interval_per_series_in_its_line_colour():
         assert tuple(band.get_facecolor()[0][:3]) == matplotlib.colors.to_rgb(line.get_color())
         ys = band.get_paths()[0].vertices[:, 1]
         assert ys.min() >= 0.5 and ys.max() <= 4.0
+
+
+def test_the_legend_sits_right_of_every_panel_however_long_its_labels():
+    from models_py.exhibits.render import _layout_with_legend
+
+    fig, axes = plt.subplots(1, 2, figsize=(5.2 * 2 + 1.5, 4.4), dpi=100)
+    for ax in axes:
+        ax.plot([0, 100], [1, 2], label="Income groups (main model)")
+        ax.plot([0, 100], [2, 3], label="Percentile spline (sensitivity run), a label longer than the old margin")
+    handles, names = axes[0].get_legend_handles_labels()
+    legend = _layout_with_legend(fig, handles, names)
+    fig.canvas.draw()
+    assert legend.get_window_extent().x0 >= max(ax.get_window_extent().x1 for ax in axes)
+    plt.close(fig)
