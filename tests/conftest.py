@@ -53,7 +53,7 @@ def published_pipeline(dbt_manifest, tiny_landing, tmp_path_factory):
     """One full Dagster run on the tiny register, shared by the tests that only read what it built and published
     (they must not change its warehouse, landing or reports)."""
     from models_py import settings
-    from tests.helpers.dagster_runs import run_job
+    from tests.helpers.pipeline import run_years
 
     root = tmp_path_factory.mktemp("published")
     env = PipelineEnv(root / "landing", root / "warehouse.duckdb", root / "reports")
@@ -62,7 +62,7 @@ def published_pipeline(dbt_manifest, tiny_landing, tmp_path_factory):
         patch.setenv(settings.ENV_LANDING, str(env.landing))
         patch.setenv(settings.ENV_WAREHOUSE, str(env.warehouse))
         patch.setenv(settings.ENV_REPORTS, str(env.reports))
-        result = run_job(env)
+        result = run_years(env)
     return env, result
 
 

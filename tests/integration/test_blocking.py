@@ -7,7 +7,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from models_py.delivery import delivery_years, sha256_file
-from tests.helpers.dagster_runs import raw_fingerprint, run_job, snapshot
+from tests.helpers.dagster_runs import raw_fingerprint, snapshot
+from tests.helpers.pipeline import run_years
 
 
 def truncate_population_status(folder, keep_share: float = 0.5) -> None:
@@ -24,14 +25,14 @@ def truncate_population_status(folder, keep_share: float = 0.5) -> None:
 
 def test_failing_check_blocks_models_and_report_and_keeps_last_good_report(dbt_manifest, pipeline_env):
     env = pipeline_env
-    first = run_job(env)
+    first = run_years(env)
     assert first.success
     before_target, before_bytes = snapshot(env.reports)
     raw_before = raw_fingerprint(env.warehouse)
 
     newest = delivery_years(env.landing)[-1]
     truncate_population_status(env.landing / newest)
-    second = run_job(env)
+    second = run_years(env)
 
     assert not second.success
     failed = [

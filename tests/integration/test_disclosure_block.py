@@ -8,14 +8,15 @@ import duckdb
 import yaml
 
 from models_py.publish import disclosure
-from tests.helpers.dagster_runs import run_job, snapshot
+from tests.helpers.dagster_runs import snapshot
+from tests.helpers.pipeline import run_years
 
 
 def test_an_unprotectable_family_blocks_publishing_and_keeps_the_previous_report(
     dbt_manifest, pipeline_env, tmp_path, monkeypatch
 ):
     env = pipeline_env
-    first = run_job(env)
+    first = run_years(env)
     assert first.success
     before_target, before_bytes = snapshot(env.reports)
 
@@ -27,7 +28,7 @@ def test_an_unprotectable_family_blocks_publishing_and_keeps_the_previous_report
     path = tmp_path / "disclosure_settings.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     monkeypatch.setattr(disclosure, "SETTINGS_PATH", path)
-    second = run_job(env)
+    second = run_years(env)
 
     assert not second.success
     con = duckdb.connect(str(env.warehouse), read_only=True)

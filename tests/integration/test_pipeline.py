@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from models_py.delivery import delivery_years
-from tests.helpers.dagster_runs import raw_fingerprint, run_job
+from tests.helpers.dagster_runs import raw_fingerprint
+from tests.helpers.pipeline import run_years
 
 
 @pytest.fixture
 def built(dbt_manifest, pipeline_env):
-    result = run_job(pipeline_env)
+    result = run_years(pipeline_env)
     return pipeline_env, result
 
 
@@ -66,7 +67,7 @@ def test_rematerializing_a_partition_is_idempotent(built):
     env, _ = built
     before = raw_fingerprint(env.warehouse)
     year = delivery_years(env.landing)[3]
-    again = run_job(env, selection=dg.AssetSelection.groups("ingest"), years=[year])
+    again = run_years(env, [year], selection=dg.AssetSelection.groups("ingest"))
     assert again.success
     assert raw_fingerprint(env.warehouse) == before
 
@@ -90,7 +91,7 @@ def test_a_run_for_the_newest_year_rebuilds_the_panel_from_its_lookback_window(b
     before = panel_fingerprint(env.warehouse)
     newest = delivery_years(env.landing)[-1]
     messages: list[str] = []
-    again = run_job(env, years=[newest], log_messages=messages)
+    again = run_years(env, [newest], log_messages=messages)
     assert again.success
     start = int(newest) - lookahead_years()
     assert f"dbt build --event-time-start {start}-01-01 --event-time-end {int(newest) + 1}-01-01" in messages, [

@@ -11,8 +11,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from tests.helpers.dagster_runs import run_job
-from tests.helpers.pipeline import PipelineEnv
+from tests.helpers.pipeline import PipelineEnv, run_years
 from tests.helpers.warehouse import query_df
 
 PUBLISH = dg.AssetSelection.assets("disclosure_gate", "scorecard", "emigration_report")
@@ -49,7 +48,7 @@ def test_each_report_is_a_release_and_the_next_gate_suppresses_small_revisions(
         assert n == int(mask[list(columns)].to_numpy().sum()), exhibit_id
 
     # publishing the same data again: the gate reads the release, and nothing changes
-    again = run_job(env, selection=PUBLISH)
+    again = run_years(env, selection=PUBLISH)
     assert again.success
     assert query_df(env.warehouse, f"select count(distinct release) n from {HISTORY}")["n"].iloc[0] == 2
     second = _published(env.warehouse)
@@ -68,7 +67,7 @@ def test_each_report_is_a_release_and_the_next_gate_suppresses_small_revisions(
         [target["release"], target["exhibit_id"], target["column_name"], target["cell"]],
     )
     con.close()
-    revised = run_job(env, selection=PUBLISH)
+    revised = run_years(env, selection=PUBLISH)
     assert revised.success
     gate_meta = revised.asset_materializations_for_node("disclosure_gate")[0].metadata
     assert gate_meta["previous_release"].value == target["release"]

@@ -30,8 +30,7 @@ def runs(tmp_path_factory, dbt_manifest):
     from models_py import settings
     from models_py.engine import ENV_ENGINE
     from models_py.simulator import simulate
-    from tests.helpers.dagster_runs import run_job
-    from tests.helpers.pipeline import PipelineEnv
+    from tests.helpers.pipeline import PipelineEnv, run_years
 
     root = tmp_path_factory.mktemp("spark_run")
     simulate(root / "landing", scale=SCALE, first_year=FIRST, last_year=LAST, seed=SEED, truth_dir=root / "truth")
@@ -44,7 +43,7 @@ def runs(tmp_path_factory, dbt_manifest):
             patch.setenv(settings.ENV_WAREHOUSE, str(env.warehouse))
             patch.setenv(settings.ENV_REPORTS, str(env.reports))
             t0 = time.perf_counter()
-            result = run_job(env)
+            result = run_years(env)
         out[engine] = (env, result, time.perf_counter() - t0)
     print("\n" + ", ".join(f"pipeline on {e}: {s:.0f} s" for e, (_, _, s) in out.items()))
     return out

@@ -74,7 +74,11 @@ select
     cast(max(l.year) as {{ dbt.type_int() }})                 as last_year,
     cast(count(l.value) as {{ dbt.type_int() }})              as n_values,
     cast(min(l.value) as {{ type_double() }})                 as min_value,
-    cast(avg(l.value) as {{ type_double() }})                 as mean_value,
+    -- the mean from an integer sum (values in units of 1e-12, |value| < 100, at most a few thousand of them): a sum
+    -- of doubles depends on the order the engine's threads add them in, so a rerun or a backfill year by year gave
+    -- a different last bit (tests/integration/test_ops_pipeline.py); integer addition does not
+    cast(1.0 * sum(cast(round(l.value * 1e12, 0) as {{ dbt.type_bigint() }})) / nullif(count(l.value), 0) / 1e12
+         as {{ type_double() }})                              as mean_value,
     cast(max(l.value) as {{ type_double() }})                 as max_value,
     cast(min(l.population_jan1) as {{ dbt.type_bigint() }})   as min_population_jan1
 from long as l

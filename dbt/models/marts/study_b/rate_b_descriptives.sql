@@ -10,7 +10,9 @@ with b as (
 cells as (
     select cast('total' as {{ dbt.type_string() }}) as dimension, cast('all' as {{ dbt.type_string() }}) as level,
            count(distinct person_id) as persons, count(*) as person_years,
-           sum(case when y = 1 then 1 else 0 end) as returns, sum(case when y = 2 then 1 else 0 end) as onward
+           -- coalesce: on an empty panel (register years before 2000) the sums are null, the counts are 0
+           coalesce(sum(case when y = 1 then 1 else 0 end), 0) as returns,
+           coalesce(sum(case when y = 2 then 1 else 0 end), 0) as onward
     from b
     {% for d in dims %}
     union all
