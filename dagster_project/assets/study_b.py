@@ -25,6 +25,7 @@ from models_py.studies.b.runs import (
     RANDOM_EFFECTS_NOTE,
     SENSITIVITY_RUNS,
     RunResult,
+    missing_destination_rules,
     missing_destination_runs,
     run_missing_destination,
     run_model,
@@ -301,13 +302,9 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         for run in SENSITIVITY_RUNS:
             results.append(run_sensitivity(panel, run, min_persons, min_df, base=main_spec()))
         del panel
-        rules = [
-            r[0]
-            for r in con.execute(
-                "select distinct missing_destination from models.b_panel_md_variants order by 1"
-            ).fetchall()
-        ]
-        for rule in rules:
+        # every rule of the settings is fitted: a rule whose risk set came out empty is a run that fails R8 (and
+        # its exhibit is withheld with the reason), never a run that silently goes missing
+        for rule in missing_destination_rules():
             variant = con.execute(
                 "select * exclude (missing_destination) from models.b_panel_md_variants where missing_destination = ?",
                 [rule],

@@ -50,11 +50,17 @@ SENSITIVITY_RUNS = [
 ]
 
 
-def missing_destination_runs() -> list[str]:
-    """The runs on the risk sets of the missing-destination rules other than the main one (dbt vars
-    study_b_missing_destination_rules, study_b_missing_destination; built by fct_b_person_year_md_variants)."""
+def missing_destination_rules() -> list[str]:
+    """The missing-destination rules other than the main one (dbt vars study_b_missing_destination_rules,
+    study_b_missing_destination): the rules fct_b_person_year_md_variants builds a risk set for, the runs
+    b_sensitivity fits and the runs the gate and label map expect: one list for all of them."""
     main = setting("study_b_missing_destination")
-    return [f"missing_destination_{r}" for r in setting("study_b_missing_destination_rules") if r != main]
+    return [r for r in setting("study_b_missing_destination_rules") if r != main]
+
+
+def missing_destination_runs() -> list[str]:
+    """The runs on the risk sets of missing_destination_rules()."""
+    return [f"missing_destination_{r}" for r in missing_destination_rules()]
 
 
 def level_persons(panel: pd.DataFrame, spec: DesignSpec, model: str, pid: str = "person_id") -> pd.DataFrame:

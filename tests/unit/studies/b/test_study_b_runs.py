@@ -14,6 +14,7 @@ from models_py.studies.b.runs import (
     level_persons,
     missing_destination_runs,
     publication_problems,
+    run_missing_destination,
     variant,
 )
 
@@ -135,6 +136,15 @@ def test_every_sensitivity_run_has_its_own_exhibit_and_no_exhibit_lacks_a_run():
     ids = {e.id for e in load_registry(("b",))}
     assert {f"b_tab_sensitivity_{r}" for r in runs} <= ids and "b_tab_sensitivity" not in ids
     assert missing_destination_runs() == ["missing_destination_censor", "missing_destination_return"]
+
+
+def test_a_rule_whose_risk_set_is_empty_is_a_refused_run_not_a_missing_one():
+    """b_sensitivity fits every rule of the settings; a rule whose variant panel came out empty must come back as a
+    run that names why it is not published (the gate then withholds its exhibit), not raise or vanish."""
+    empty = _panel().iloc[0:0]
+    result = run_missing_destination(empty, "censor", min_persons=10, min_df=10, base=SPEC)
+    assert result.model == "missing_destination_censor"
+    assert not result.publishable and result.problems
 
 
 def test_the_simulators_truth_names_terms_of_the_main_design():
