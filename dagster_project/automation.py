@@ -227,10 +227,14 @@ def panel_window_start(years_in_run: list[str], order: list[str]) -> int | None:
 def dbt_build_args(window_start: int | None, order: list[str], full_rebuild_reason: str | None = None) -> list[str]:
     """`dbt build` arguments: the panel's batches from window_start on (every other model is rebuilt
     whole in any case), or --full-refresh when there is no window or a reason to rebuild it all
-    (models_py.panel.full_rebuild_reason)."""
-    if window_start is None or full_rebuild_reason:
+    (models_py.panel.full_rebuild_reason). Batches end with the newest registered year: without an end
+    dbt would run an empty batch for every year up to today's."""
+    if not order:
         return ["build", "--full-refresh"]
     end = max(int(y) for y in order) + 1
+    if window_start is None or full_rebuild_reason:
+        first = str(settings.setting("panel_first_batch"))[:10]  # the model's `begin`
+        return ["build", "--full-refresh", "--event-time-start", first, "--event-time-end", f"{end}-01-01"]
     return ["build", "--event-time-start", f"{window_start}-01-01", "--event-time-end", f"{end}-01-01"]
 
 

@@ -80,8 +80,17 @@ def test_adding_a_year_rebuilds_the_lookback_years_and_equals_a_full_rebuild(reg
     full = base / "full.duckdb"
     load(base / "landing", full)
     assert panel_window_start(order, order) is None
-    assert dbt_build_args(None, order) == ["build", "--full-refresh"]
-    run_dbt(full, "run", "--full-refresh", *MODELS)
+    full_args = dbt_build_args(None, order)
+    # the whole panel from the model's first batch to the newest year, no empty batches up to today
+    assert full_args == [
+        "build",
+        "--full-refresh",
+        "--event-time-start",
+        "1990-01-01",
+        "--event-time-end",
+        f"{LAST + 1}-01-01",
+    ]
+    run_dbt(full, "run", *full_args[1:], *MODELS)
     expected = year_hashes(full)
 
     # the same register one year earlier, then the new year arrives
@@ -131,7 +140,8 @@ def test_run_takes_the_whole_panel_from_scratch_when_it_must():
     order = [str(y) for y in range(1990, 2024)]
     assert panel_window_start([], order) is None  # rebuild_downstream
     assert panel_window_start(["1990", "1991"], order) is None  # takes in the earliest year
-    assert dbt_build_args(2020, order, "a reason") == ["build", "--full-refresh"]
+    assert dbt_build_args(2020, order, "a reason")[:2] == ["build", "--full-refresh"]
+    assert dbt_build_args(None, []) == ["build", "--full-refresh"]  # nothing registered: dbt's own batch range
     # a revised old year: its window runs to the newest year
     start = panel_window_start(["2005"], order)
     assert dbt_build_args(start, order)[1:] == [

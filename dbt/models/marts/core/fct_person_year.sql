@@ -16,52 +16,7 @@
 with cov as (select * from {{ ref('int_register_coverage') }}),
 py as (select * from {{ ref('int_person_year_status') }}),
 p as (select * from {{ ref('int_person_attributes') }}),
-em_year as (
-    select
-        person_id, event_year as year,
-        count(*) as n_emigrations,
-        sum(case when is_administrative then 1 else 0 end) as n_administrative,
-        -- first emigration of the year carries type and destination
-        min(case when emigration_rank = 1 then registration_type end) as emigration_type,
-        min(case when emigration_rank = 1 then dest_class_b end)      as dest_class_b,
-        min(case when emigration_rank = 1 then dest_cat7 end)         as dest_cat7,
-        min(case when emigration_rank = 1 then destination_country end) as destination_country,
-        min(case when emigration_rank = 1 then event_id end)          as first_event_id
-    from (
-        select e.*, row_number() over (partition by e.person_id, e.event_year
-                                       order by e.event_date asc nulls last, e.event_id asc nulls last)
-                    as emigration_rank
-        from {{ ref('int_emigrations') }} as e
-    ) as x
-    group by person_id, event_year
-),
-imm_year as (
-    select person_id, event_year as year, count(*) as n_immigrations,
-           min(municipality_2013) as arrival_municipality_2013
-    from {{ ref('stg_migration_events') }}
-    where direction = 'in'
-    group by person_id, event_year
-),
-imm_to_date as (
-    -- immigrations registered up to and including year t: time-varying, so that a year's row never
-    -- depends on later deliveries (the panel is rebuilt only from the lookback window on)
-    select py.person_id, py.year, count(*) as n_immigrations_to_date
-    from py
-    inner join {{ ref('stg_migration_events') }} as e
-      on e.person_id = py.person_id and e.direction = 'in' and e.event_year <= py.year
-    group by py.person_id, py.year
-),
-death_place as (
-    -- was the person in Norway when they died? (last migration event on or before the death date)
-    select person_id, direction as last_direction_before_death from (
-        select e.person_id, e.direction,
-               row_number() over (partition by e.person_id
-                                  order by e.event_date desc nulls last, e.event_id desc nulls last) as rn
-        from {{ ref('stg_migration_events') }} as e
-        inner join p on p.person_id = e.person_id
-        where p.death_date is not null and e.event_date <= p.death_date
-    ) as x where rn = 1
-),
+mg as (select * from {{ ref('int_person_year_migration') }}),
 base as (
     select
         py.person_id,
@@ -85,7 +40,7 @@ base as (
         p.first_immigration_reason,
         p.age_at_first_immigration,
         p.immigrated_before_data,
-        cast(coalesce(itd.n_immigrations_to_date, 0) as {{ dbt.type_int() }}) as n_immigrations_to_date,
+        cast(coalesce(mg.n_immigrations_to_date, 0) as {{ dbt.type_int() }}) as n_immigrations_to_date,
         -- duration of residence from the first immigration (study A §3.3; study B dur_years)
         cast(py.year - p.first_immigration_year as {{ dbt.type_int() }})   as duration_years,
         cast(case when p.first_immigration_date is not null and py.resident_jan1 then
@@ -106,7 +61,7 @@ base as (
         p.origin_group19_name,
         p.age_at_immigration_imputed,
         -- status on 1 January t (= 31 Dec t-1)
-        cast(coalesce(py.municipality_2013, iy.arrival_municipality_2013) as {{ dbt.type_string() }})
+        cast(coalesce(py.municipality_2013, mg.arrival_municipality_2013) as {{ dbt.type_string() }})
                                                                            as municipality_2013,
         py.citizenship,
         cast(py.citizenship = 'NOR' as boolean)                            as norwegian_citizen,
@@ -120,27 +75,24 @@ base as (
         ec.net_wealth, ec.employed, ec.self_employed, ec.welfare_any,
         ec.income_pct_all, ec.income_pct_20_65,
         -- outcome of the year
-        cast(coalesce(em.n_emigrations, 0) as {{ dbt.type_int() }})        as n_emigrations,
-        cast(case when em.n_emigrations > 0 then 1 else 0 end as {{ dbt.type_int() }}) as emigrated,
-        cast(coalesce(em.n_administrative, 0) as {{ dbt.type_int() }})     as n_administrative_emigrations,
-        em.emigration_type,
-        em.dest_class_b,
-        em.dest_cat7,
-        em.destination_country,
-        em.first_event_id                                                  as emigration_event_id,
-        cast(coalesce(iy.n_immigrations, 0) as {{ dbt.type_int() }})      as n_immigrations,
-        cast(coalesce(iy.n_immigrations, 0) > 0 and coalesce(em.n_emigrations, 0) > 0 as boolean) as multi_migrant,
-        cast(coalesce(p.death_year = py.year and coalesce(dp.last_direction_before_death, 'in') = 'in', false)
+        cast(coalesce(mg.n_emigrations, 0) as {{ dbt.type_int() }})        as n_emigrations,
+        cast(case when mg.n_emigrations > 0 then 1 else 0 end as {{ dbt.type_int() }}) as emigrated,
+        cast(coalesce(mg.n_administrative_emigrations, 0) as {{ dbt.type_int() }}) as n_administrative_emigrations,
+        mg.emigration_type,
+        mg.dest_class_b,
+        mg.dest_cat7,
+        mg.destination_country,
+        mg.emigration_event_id,
+        cast(coalesce(mg.n_immigrations, 0) as {{ dbt.type_int() }})      as n_immigrations,
+        cast(coalesce(mg.n_immigrations, 0) > 0 and coalesce(mg.n_emigrations, 0) > 0 as boolean) as multi_migrant,
+        cast(coalesce(p.death_year = py.year and coalesce(mg.last_direction_before_death, 'in') = 'in', false)
              as boolean)                                                   as died,
         cast(py.year > cov.last_final_year as boolean)                     as provisional
     from py
     cross join cov
     inner join p on p.person_id = py.person_id
     left join {{ ref('int_person_year_econ') }} as ec on ec.person_id = py.person_id and ec.year = py.year
-    left join em_year as em on em.person_id = py.person_id and em.year = py.year
-    left join imm_year as iy on iy.person_id = py.person_id and iy.year = py.year
-    left join death_place as dp on dp.person_id = py.person_id
-    left join imm_to_date as itd on itd.person_id = py.person_id and itd.year = py.year
+    left join mg on mg.person_id = py.person_id and mg.year = py.year
 )
 select
     r.person_id, r.year, r.period_start, r.resident_jan1, r.arrived_in_year, r.resident_dec31,
