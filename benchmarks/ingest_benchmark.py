@@ -19,14 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models_py import ingest  # noqa: E402
 from models_py.contracts import DELIVERED_TABLES  # noqa: E402
 from models_py.delivery import delivery_years  # noqa: E402
+from models_py.warehouse import connect  # noqa: E402
 
 
 def load_module(path: Path):
@@ -38,7 +37,7 @@ def load_module(path: Path):
 
 
 def counts(warehouse: Path) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse, read_only=True)  # the pipeline's one way to open a warehouse
     try:
         return con.execute(
             "select register_year, table_name, delivered, accepted, quarantined from raw.ingest_log order by all"
