@@ -147,8 +147,9 @@ def _layout_with_legend(fig, handles: list, names: list[str]):
     legend = None
     if names:
         legend = fig.legend(handles, names, loc="center right", fontsize=8, frameon=False)
-        fig.canvas.draw()
-        right = 1.0 - legend.get_window_extent().width / fig.bbox.width - 0.01
+        # the width needs only the legend's own text laid out, not a draw of the whole figure (a third of the time)
+        width = legend.get_window_extent(renderer=fig.canvas.get_renderer()).width
+        right = 1.0 - width / fig.bbox.width - 0.01
     fig.tight_layout(rect=(0, 0, right, 0.93))
     return legend
 
