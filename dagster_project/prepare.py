@@ -24,9 +24,7 @@ ENV_VAR_CALL = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 
 def _input_files(project_dir: Path) -> list[Path]:
     return sorted(
-        p
-        for p in project_dir.rglob("*")
-        if p.is_file() and p.relative_to(project_dir).parts[0] not in NOT_INPUTS
+        p for p in project_dir.rglob("*") if p.is_file() and p.relative_to(project_dir).parts[0] not in NOT_INPUTS
     )
 
 
