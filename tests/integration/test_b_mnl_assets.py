@@ -87,7 +87,11 @@ def test_assets_publish_tidy_tables_and_checks_pass(tmp_path, dbt_manifest, smal
     ame = con.execute("select * from models.b_ame where variable = 'spouse_in_no' and quantity = 'p_return'").df()
     assert len(ame) == 1 and ame["ame"].iloc[0] < 0  # spouse in Norway lowers return (true beta -0.6)
     runs = con.execute("select model, publishable, problems from models.b_fit where model <> 'main'").df()
-    assert set(runs["model"]) == {*RUNS, "missing_destination_return"}
+    # every missing-destination rule of the settings is fitted; 'censor' has no rows in this variant mart, so it
+    # comes back refused with its reasons instead of going missing
+    assert set(runs["model"]) == {*RUNS, "missing_destination_return", "missing_destination_censor"}
+    censor = runs[runs["model"] == "missing_destination_censor"].iloc[0]
+    assert not censor["publishable"] and "fewer than" in censor["problems"]
     # every sensitivity run is either published with estimates or blocked with a reason and no rows
     sens = con.execute("select distinct run from models.b_sensitivity").df()["run"].tolist()
     assert set(sens) == set(runs.loc[runs["publishable"], "model"]) and {"income_spline", "two_step"} <= set(sens)
