@@ -17,7 +17,16 @@ from dagster_project.resources import Warehouse
 from models_py.publish import disclosure
 from models_py.publish.gate import record_model_check
 from models_py.studies.a import simulate as sim
-from models_py.studies.a.inputs import build_design, build_panel, missing_inputs
+from models_py.studies.a.inputs import (
+    CELL_COUNTS,
+    build_design,
+    build_panel,
+    cell_series,
+    mart_keys,
+    missing_inputs,
+    pool_input_cells,
+    pooled_cells_per_system,
+)
 from models_py.studies.a.simulate import PanelArrays
 from models_py.studies.a.spec import load_spec
 from models_py.studies.a.sur import fit_system, tidy
@@ -27,6 +36,7 @@ from models_py.warehouse import replace_table
 GROUP = "study_a"  # with the study's marts and exhibits: one group per study in the UI
 RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
 FIT_TABLES = ("coefficients", "diagnostics", "residual_cov", "systems")
+INPUT_COUNTS = sorted({c for e_n in CELL_COUNTS.values() for c in e_n})
 # Tables this module writes, for the exhibits that read them (models_py/exhibits/study_a.yaml).
 MODEL_TABLES = {
     **{f"models.a_sur_{name}": "a_sur_fit" for name in FIT_TABLES},
@@ -57,26 +67,32 @@ def _min_df(con) -> float:
     return con.execute("select min(min_residual_df) from models.a_sur_systems").fetchall()[0][0]
 
 
-def _record_verdicts(con, tables: dict[str, pd.DataFrame], residual_df: dict) -> None:
-    """R9 (aggregate-series models): every input cell of the estimation years passes R2/R3, every equation keeps
-    10 residual df; the verdict per output table lets the disclosure gate publish it."""
+def _record_verdicts(con, tables: dict[str, pd.DataFrame], residual_df: dict, series: set | None = None) -> None:
+    """R9 (aggregate-series models): every input cell the outputs were fitted on (after pooling: every block of
+    models.a_sur_input_cells; `series`: the (group, sex, age) series they read, default all 36) passes R2/R3 for
+    EMI, ANKO and ANME, and every equation keeps 10 residual df; the verdict per output table lets the
+    disclosure gate publish it."""
     cells = con.execute(
-        f"select year, country_group, sex, age_group, emigrations, population_jan1 from {relation_of(RATES_MODEL)} "
-        "where country_group between 1 and 3 and sex in (1, 2) and year in (select distinct year from models.a_sur_inputs)"
+        "select distinct country_group, sex, age_group, block_start, block_end, "
+        + ", ".join(f"block_{c}" for c in INPUT_COUNTS)
+        + " from models.a_sur_input_cells"
     ).df()
+    if series is not None:
+        wanted = mart_keys(series)
+        cells = cells[[k in wanted for k in zip(cells["country_group"], cells["sex"], cells["age_group"])]]
+    frame = cells.rename(columns={f"block_{c}": c for c in INPUT_COUNTS})
     inputs = disclosure.TableSpec(
         "a_sur_input_cells",
-        cells,
-        ["year", "country_group", "sex", "age_group"],
-        {"emigrations": "emigrations", "population_jan1": "population_jan1"},
-        [disclosure.RateSpec("emi", "emigrations", "population_jan1")],
+        frame,
+        ["country_group", "sex", "age_group", "block_start"],
+        {c: c for c in INPUT_COUNTS},
+        [disclosure.RateSpec(rate, e, n) for rate, (e, n) in CELL_COUNTS.items()],
     )
-    inputs.frame = cells.assign(emi=cells["emigrations"] / cells["population_jan1"].where(cells["population_jan1"] > 0))
-    for name, frame in tables.items():
+    for name, out in tables.items():
         record = disclosure.check_model(
-            f"models.{name}", "aggregate", fields=list(frame.columns), residual_df=residual_df, input_tables=[inputs]
+            f"models.{name}", "aggregate", fields=list(out.columns), residual_df=residual_df, input_tables=[inputs]
         )
-        record_model_check(con, f"models.{name}", record, list(frame.columns))
+        record_model_check(con, f"models.{name}", record, list(out.columns))
 
 
 def _write(con, table: str, frame: pd.DataFrame) -> None:
@@ -109,13 +125,18 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
     lo, hi = _sample_years(spec)
     with warehouse.connect() as con:
         rates = con.execute(
-            "select year, country_group, sex, age_group, emi, anko, anme, population_jan1, beh, small_cell "
+            "select year, country_group, sex, age_group, emi, anko, anme, population_jan1, beh, small_cell, "
+            f"{', '.join(c for c in INPUT_COUNTS if c != 'population_jan1')} "
             f"from {relation_of(RATES_MODEL)} where country_group between 1 and 3 and sex in (1, 2)"
         ).df()
         macro = con.execute(
             f"select year, lednor, led1, led2, relinnt1, relinnt2, relinnt3 from {relation_of(MACRO_SEED)}"
         ).df()
-        panel = build_panel(rates, macro)
+        # R9: only the years the systems read (samples with two lags), each failing cell pooled with its
+        # neighbouring years until it passes; the blocks stay internal (models.a_sur_input_cells)
+        cells = pool_input_cells(rates, (lo - 2, hi))
+        _write(con, "a_sur_input_cells", cells)
+        panel = build_panel(cells, macro)
         missing = missing_inputs(spec, panel)
         if missing:
             # series names and years only (no cell counts): a system needs its full 1990/91-2013 sample
@@ -132,6 +153,8 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "years": f"{int(panel.index.min())}-{int(panel.index.max())}",
             "series": int(panel.shape[1]),
             "small_input_cells": int(in_sample["small_cell"].fillna(True).astype(bool).sum()),
+            "pooled_input_cells": int(cells["pooled"].sum()),
+            "input_cells": len(cells),
             "systems_not_estimable": dg.MetadataValue.json({str(k): v for k, v in missing.items()}),
         }
     )
@@ -195,6 +218,8 @@ def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
         seconds = time.perf_counter() - started
         tables = tidy(fits)
         tables["systems"]["variant"] = spec.variant
+        cells = con.execute("select country_group, sex, age_group, year, pooled from models.a_sur_input_cells").df()
+        tables["systems"] = tables["systems"].merge(pooled_cells_per_system(spec, cells), on="system", how="left")
         for name, frame in tables.items():
             _write(con, f"a_sur_{name}", frame)
         _record_verdicts(
@@ -204,6 +229,7 @@ def a_sur_fit(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
                 f"system {k}": float(v)
                 for k, v in zip(tables["systems"]["system"], tables["systems"]["min_residual_df"])
             },
+            set().union(*(cell_series(s) for s in spec.systems if s.id in fits)),
         )
     s = tables["systems"]
     return dg.MaterializeResult(

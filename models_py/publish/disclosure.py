@@ -1139,6 +1139,65 @@ def category_persons(frame: pd.DataFrame, columns: list[str], person_column: str
     return out
 
 
+def pool_adjacent_periods(
+    cells: pd.DataFrame, series: list[str], period: str, rates: list[RateSpec], settings: dict | None = None
+) -> pd.DataFrame:
+    """R9 remedy ("or pooled until they do"): within each series (the `series` columns), consecutive periods are
+    grouped into blocks so that every block's summed counts pass R2/R3 for every rate in `rates`.
+
+    Left to right, a block closes as soon as it passes, so a period that passes alone stays alone; a failing tail
+    joins the blocks before it until the merged block passes. Returns `cells` sorted by series and period, with
+    `block_start`, `block_end` (periods) and `pooled` (the block spans more than one period), and every numerator
+    and denominator replaced by its block sum. A series that fails even as one block keeps that one block: the
+    R9 check (`check_model`) then still refuses it. With the setting models.aggregate_input_pooling = none
+    every period is its own block.
+    """
+    s = settings or load_settings()
+    counts = sorted({c for r in rates for c in (r.numerator, r.denominator)})
+    mode = s["models"].get("aggregate_input_pooling", "adjacent_years")
+    if mode not in ("adjacent_years", "none"):
+        raise ValueError(f"models.aggregate_input_pooling must be adjacent_years or none, not {mode!r}")
+
+    def passes(sums: np.ndarray) -> bool:
+        at = {c: float(v) for c, v in zip(counts, sums)}
+        return all(
+            rate_is_publishable(at[r.numerator], at[r.denominator], s) and not count_is_primary(at[r.numerator], s)
+            for r in rates
+        )
+
+    frames = []
+    for _, one in cells.sort_values([*series, period]).groupby(series, sort=False, dropna=False):
+        values = one[counts].to_numpy(dtype=float)
+        blocks: list[list[int]] = []  # row positions of each block
+        current: list[int] = []
+        for i in range(len(one)):
+            current.append(i)
+            if mode == "none" or passes(values[current].sum(axis=0)):
+                blocks.append(current)
+                current = []
+        while current and blocks:  # a failing tail: merge backwards until the merged block passes
+            current = blocks.pop() + current
+            if passes(values[current].sum(axis=0)):
+                break
+        if current:
+            blocks.append(current)
+        block_of = np.empty(len(one), dtype=int)
+        for b, rows in enumerate(blocks):
+            block_of[rows] = b
+        pooled = one.copy()
+        periods = one[period].to_numpy()
+        sums = np.vstack([values[rows].sum(axis=0) for rows in blocks])[block_of]
+        for j, c in enumerate(counts):
+            pooled[c] = sums[:, j]
+        pooled["block_start"] = [periods[blocks[b][0]] for b in block_of]
+        pooled["block_end"] = [periods[blocks[b][-1]] for b in block_of]
+        pooled["pooled"] = pooled["block_start"] != pooled["block_end"]
+        frames.append(pooled)
+    if not frames:
+        return cells.assign(block_start=cells[period], block_end=cells[period], pooled=False)
+    return pd.concat(frames, ignore_index=True)
+
+
 def check_model(
     exhibit_id: str,
     kind: str,
@@ -1190,17 +1249,20 @@ def check_model(
         if input_tables is None:
             problems.append("the input cells of the series were not given")
         for t in input_tables or []:
-            bad = 0
+            failing = np.zeros(len(t.frame), dtype=bool)  # a cell fails if any of its counts or rates does
             for col in t.counts:
                 pcol = (t.persons or {}).get(col, col)
                 p = pd.to_numeric(t.frame[pcol], errors="coerce").to_numpy(dtype=float)
-                bad += int(sum(1 for x in p if not np.isfinite(x) or count_is_primary(x, s)))
+                failing |= np.array([not np.isfinite(x) or count_is_primary(x, s) for x in p], dtype=bool)
             for rs in t.rates:
                 e = pd.to_numeric(t.frame[(t.persons or {}).get(rs.numerator, rs.numerator)], errors="coerce")
                 n = pd.to_numeric(t.frame[(t.persons or {}).get(rs.denominator, rs.denominator)], errors="coerce")
-                bad += int(sum(1 for a, b in zip(e, n) if not rate_is_publishable(a, b, s)))
-            if bad:
-                problems.append(f"input {t.exhibit_id}: {bad} cell(s) fail R2/R3 (pool them before fitting)")
+                failing |= np.array([not rate_is_publishable(a, b, s) for a, b in zip(e, n)], dtype=bool)
+            if failing.any():
+                problems.append(
+                    f"input {t.exhibit_id}: {int(failing.sum())} of {len(failing)} cell(s) fail R2/R3 "
+                    "(pool them before fitting)"
+                )
     status = "fail" if problems else "pass"
     return GateRecord(
         exhibit_id,

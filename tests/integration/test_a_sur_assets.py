@@ -38,6 +38,8 @@ def _mart_rows(panel: pd.DataFrame, years=range(1990, 2014)) -> pd.DataFrame:
                             "emi": panel.at[year, f"EMI_{g}{s}{a}"],
                             "anko": panel.at[year, f"ANKO_{g}{s}{a}"],
                             "anme": panel.at[year, f"ANME_{g}{s}{a}"],
+                            "n_botid_short": round(panel.at[year, f"ANKO_{g}{s}{a}"] * pop),
+                            "n_botid_medium": round(panel.at[year, f"ANME_{g}{s}{a}"] * pop),
                             "beh": round(panel.at[year, f"BEH_{g}"]),
                             "small_cell": pop < 20,
                         }
@@ -53,6 +55,8 @@ def _mart_rows(panel: pd.DataFrame, years=range(1990, 2014)) -> pd.DataFrame:
                 "emi": 1.0,
                 "anko": 0.0,
                 "anme": 0.0,
+                "n_botid_short": 0,
+                "n_botid_medium": 0,
                 "beh": 1,
                 "small_cell": True,
             }
@@ -77,6 +81,24 @@ def _build(path: Path, years=range(1990, 2014), drop=None) -> Path:
         con.unregister("_f")
     con.close()
     return path
+
+
+def _pooling(monkeypatch, mode: str) -> None:
+    """The R9 pooling setting for one test (the assets read disclosure.load_settings())."""
+    import copy
+
+    from models_py.publish import disclosure
+
+    settings = copy.deepcopy(disclosure.load_settings())
+    settings["models"]["aggregate_input_pooling"] = mode
+    monkeypatch.setattr(disclosure, "load_settings", lambda path=None: settings)
+
+
+@pytest.fixture(autouse=True)
+def no_pooling(monkeypatch):
+    # the hand-built cells are draws of the published systems, not counts (some rates are negative): pooling them
+    # would only blur the SUR mechanics these tests are about; test_small_input_cells_are_pooled turns it on
+    _pooling(monkeypatch, "none")
 
 
 @pytest.fixture
@@ -215,3 +237,38 @@ def test_a_system_with_an_empty_cell_is_skipped_the_others_fitted(tmp_path, dbt_
     assert fitted == [1, 2, 3, 4, 5, 6, 7, 9]
     assert simulated == 0  # the simulations need all nine systems
     assert set(verdicts) >= {f"models.a_sur_{t}" for t in ("coefficients", "diagnostics", "residual_cov", "systems")}
+
+
+def test_small_input_cells_are_pooled_and_the_r9_verdict_covers_the_blocks(warehouse, monkeypatch):
+    """Pooling on, on valid counts (absolute values of the draws): the fitted systems' blocks all pass R2/R3
+    (checked here independently of the asset), the systems table counts the pooled cells, the verdict passes."""
+    from models_py.publish.disclosure import load_settings, rate_is_publishable
+    from models_py.studies.a.inputs import cell_series, mart_keys
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.rate_a_macro set emigrations = abs(emigrations), "
+            "emi = abs(emigrations) / population_jan1 where country_group between 1 and 3"
+        )
+    _pooling(monkeypatch, "adjacent_years")
+    assert _run(warehouse).success
+    s = load_settings()
+    spec = load_spec()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cells = con.execute("select * from models.a_sur_input_cells").df()
+        systems = con.execute("select system, input_cells, pooled_input_cells from models.a_sur_systems").df()
+        verdict = con.execute(
+            "select status, reason from models.model_gate where output_table = 'models.a_sur_coefficients'"
+        ).fetchone()
+    assert cells["pooled"].any() and (~cells["pooled"]).any()
+    fitted = set(systems["system"])
+    wanted = mart_keys(set().union(*(cell_series(x) for x in spec.systems if x.id in fitted)))
+    mine = cells[[k in wanted for k in zip(cells["country_group"], cells["sex"], cells["age_group"])]]
+    for e, n in (("block_emigrations", "block_population_jan1"), ("block_n_botid_short", "block_population_jan1")):
+        assert all(rate_is_publishable(a, b, s) for a, b in zip(mine[e], mine[n]))
+    # a pooled year's EMI is its block's rate; its own 1 Jan stock is kept for the simulations
+    p = cells[cells["pooled"]]
+    assert np.allclose(p["emi"], p["block_emigrations"] / p["block_population_jan1"])
+    assert (p["population_jan1"] < p["block_population_jan1"]).all()
+    assert systems["pooled_input_cells"].sum() > 0 and (systems["pooled_input_cells"] <= systems["input_cells"]).all()
+    assert verdict[0] == "pass", verdict[1]

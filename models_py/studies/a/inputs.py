@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models_py import bands
+from models_py.publish import disclosure
 
 from .spec import MACRO_SERIES, SEXES, Atom, Spec, System, Term
 
@@ -23,6 +24,63 @@ CELL_SERIES = ("EMI", "ANKO", "ANME", "POP")
 
 def cell_columns() -> list[tuple[int, str, int]]:
     return [(g, s, a) for g in (1, 2, 3) for s in SEXES for a in range(1, 7)]
+
+
+# the counts behind each cell series' rate (numerator, denominator), as the mart rate_a_macro names them
+CELL_COUNTS = {
+    "emi": ("emigrations", "population_jan1"),
+    "anko": ("n_botid_short", "population_jan1"),
+    "anme": ("n_botid_medium", "population_jan1"),
+}
+CELL_KEYS = ["country_group", "sex", "age_group"]
+
+
+def pool_input_cells(rates: pd.DataFrame, years: tuple[int, int], settings: dict | None = None) -> pd.DataFrame:
+    """The mart's cells of `years` (first, last), each cell that fails R2/R3 pooled with adjacent years of its
+    series until the pooled cell passes (disclosure.pool_adjacent_periods, R9). A pooled year takes its block's
+    rates (summed counts over summed 1 Jan stocks) for EMI, ANKO and ANME; POP stays the year's own stock, so the
+    totals of the simulations keep each year's composition. Unpooled cells keep the mart's values."""
+    cells = rates[rates["year"].between(*years) & rates["country_group"].isin([1, 2, 3])].copy()
+    specs = [disclosure.RateSpec(rate, e, n) for rate, (e, n) in CELL_COUNTS.items()]
+    counts = sorted({c for e_n in CELL_COUNTS.values() for c in e_n})
+    own = cells[CELL_KEYS + ["year"] + counts]
+    pooled = disclosure.pool_adjacent_periods(cells, CELL_KEYS, "year", specs, settings)
+    for rate, (e, n) in CELL_COUNTS.items():
+        recomputed = pooled[e] / pooled[n].where(pooled[n] > 0)
+        pooled[rate] = pooled[rate].where(~pooled["pooled"], recomputed)
+    # the block sums stay beside the year's own counts: the R9 check reads the blocks, the panel the own stock
+    pooled = pooled.rename(columns={c: f"block_{c}" for c in counts}).merge(own, on=CELL_KEYS + ["year"])
+    return pooled
+
+
+def cell_series(system: System) -> set[tuple[int, str, int]]:
+    """(group, sex K/M, age group number) of every EMI/ANKO/ANME series a system reads, dependent ones included."""
+    out = {(system.group, key[0], int(key[1:])) for key in system.equations}
+    for eq in system.equations.values():
+        for term in eq.terms:
+            for _, atom in term.atoms:
+                if atom.kind in ("EMI", "ANKO", "ANME"):
+                    out.add((system.group, atom.sex, int(atom.age)))
+    return out
+
+
+def mart_keys(series: set[tuple[int, str, int]]) -> set[tuple[int, int, str]]:
+    """(group, sex K/M, age number) -> the mart's (country_group, sex code, age_group label)."""
+    sex_code = {letter: code for code, letter in SEX_CODES.items()}
+    age_label = {number: label for label, number in AGE_GROUPS.items()}
+    return {(g, sex_code[s], age_label[a]) for g, s, a in series}
+
+
+def pooled_cells_per_system(spec: Spec, cells: pd.DataFrame) -> pd.DataFrame:
+    """Per system: its input cells (series x years of the sample with two lags) and how many of them are pooled."""
+    rows = []
+    keys = list(zip(cells["country_group"], cells["sex"], cells["age_group"]))
+    for system in spec.systems:
+        wanted = mart_keys(cell_series(system))
+        reads = np.array([k in wanted for k in keys], dtype=bool)
+        mine = cells[reads & cells["year"].between(system.sample[0] - 2, system.sample[1]).to_numpy()]
+        rows.append({"system": system.id, "input_cells": len(mine), "pooled_input_cells": int(mine["pooled"].sum())})
+    return pd.DataFrame(rows)
 
 
 def build_panel(rates: pd.DataFrame, macro: pd.DataFrame) -> pd.DataFrame:

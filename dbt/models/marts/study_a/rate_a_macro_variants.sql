@@ -70,6 +70,9 @@ select
     {{ variant_columns('v', 'macro') }},
     cast(t.emigrations as {{ dbt.type_bigint() }})          as emigrations,
     cast(t.population_jan1 as {{ dbt.type_bigint() }})      as population_jan1,
+    -- the counts behind ANKO and ANME: the disclosure gate's R9 check and pooling of the SUR inputs read them
+    cast(t.n_botid_short as {{ dbt.type_bigint() }})        as n_botid_short,
+    cast(t.n_botid_medium as {{ dbt.type_bigint() }})       as n_botid_medium,
     cast(1.0 * t.emigrations / nullif(t.population_jan1, 0) as {{ type_double() }})   as emi,
     cast(100.0 * t.emigrations / nullif(t.population_jan1, 0) as {{ type_double() }}) as rate_per_100,
     cast(1.0 * t.n_botid_short / nullif(t.population_jan1, 0) as {{ type_double() }}) as anko,

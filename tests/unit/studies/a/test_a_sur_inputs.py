@@ -123,3 +123,37 @@ def test_a_constant_rate_is_not_estimable():
     spec = load_spec()
     missing = missing_inputs(spec, build_panel(rows, macro()))
     assert list(missing) == [5] and "EMI_M6 is constant in 1992-2013" in missing[5]
+
+
+def test_pooled_input_cells_take_their_blocks_rates_and_keep_their_own_stock():
+    from models_py.studies.a.inputs import cell_series, mart_keys, pool_input_cells, pooled_cells_per_system
+
+    spec = load_spec()
+    rates = mart_rows()
+    rates["emigrations"] = (rates["emi"] * rates["population_jan1"]).round()
+    rates["n_botid_short"] = (rates["anko"] * rates["population_jan1"]).round()
+    rates["n_botid_medium"] = (rates["anme"] * rates["population_jan1"]).round()
+    rates["emi"] = rates["emigrations"] / rates["population_jan1"]
+    # one cell series (group 2, women, age 35-62) made small: 4 emigrations in each of 1995-1997 (12 together)
+    label = [k for k, v in AGE_GROUPS.items() if v == 4][0]
+    small = (rates["country_group"] == 2) & (rates["sex"] == 2) & (rates["age_group"] == label)
+    hit = small & rates["year"].between(1995, 1997)
+    rates.loc[hit, "emigrations"] = 4
+    rates.loc[hit, "emi"] = 4 / rates.loc[hit, "population_jan1"]
+    cells = pool_input_cells(rates, (1991, 2013))
+    assert cells["year"].between(1991, 2013).all() and (cells["country_group"] > 0).all()
+    pooled = cells[cells["pooled"]]
+    assert set(pooled["year"]) == {1995, 1996, 1997} and set(zip(pooled["country_group"], pooled["sex"])) == {(2, 2)}
+    block = rates[hit]
+    expected = 12 / block["population_jan1"].sum()
+    assert np.allclose(pooled["emi"], expected)
+    # the year's own stock and counts are kept beside the block sums
+    assert pooled["population_jan1"].tolist() == block["population_jan1"].tolist()
+    assert (pooled["block_emigrations"] == 12).all()
+    # unpooled cells keep the mart's rates exactly
+    rest = cells[~cells["pooled"]].merge(rates, on=["year", "country_group", "sex", "age_group"], suffixes=("", "_m"))
+    assert (rest["emi"] == rest["emi_m"]).all() and (rest["anko"] == rest["anko_m"]).all()
+    # per system: the systems reading that series count the 3 pooled cells, the others none
+    per = pooled_cells_per_system(spec, cells).set_index("system")["pooled_input_cells"]
+    reading = {s.id for s in spec.systems if (2, 2, label) in mart_keys(cell_series(s))}
+    assert reading and all(per[i] == 3 for i in reading) and all(per[i] == 0 for i in per.index if i not in reading)
