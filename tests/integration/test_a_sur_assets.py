@@ -216,7 +216,8 @@ def test_short_register_window_skips_the_models_without_failing_the_run(tmp_path
 
 def test_a_system_with_an_empty_cell_is_skipped_the_others_fitted(tmp_path, dbt_manifest):
     """At small simulated scales a cell can be empty in early years (e.g. group 2 girls 0-6): that
-    system is not estimable, the other eight are fitted and checked, the simulations are skipped."""
+    system is not estimable, the other eight are fitted and checked; the simulations hold its cells at their
+    observed rates in the estimated paths and say so."""
     path = _build(
         tmp_path / "gap.duckdb",
         drop=lambda r: (r.country_group == 2) & (r.sex == 2) & (r.age_group == "0-6") & r.year.between(1993, 1995),
@@ -230,12 +231,15 @@ def test_a_system_with_an_empty_cell_is_skipped_the_others_fitted(tmp_path, dbt_
     con = duckdb.connect(str(path), read_only=True)
     fitted = [r[0] for r in con.execute("select system from models.a_sur_systems order by 1").fetchall()]
     verdicts = dict(con.execute("select output_table, status from models.model_gate").fetchall())
-    simulated = con.execute(
-        "select count(*) from information_schema.tables where table_name = 'a_sur_simulation'"
-    ).fetchall()[0][0]
+    held = dict(
+        con.execute("select coefficients, max(observed_systems) from models.a_sur_simulation group by all").fetchall()
+    )
+    held_cf = con.execute("select distinct coefficients, observed_systems from models.a_sur_counterfactuals").fetchall()
     con.close()
     assert fitted == [1, 2, 3, 4, 5, 6, 7, 9]
-    assert simulated == 0  # the simulations need all nine systems
+    assert held == {"estimated": "8", "published": ""}
+    assert sorted(held_cf) == [("estimated", "8"), ("published", "")]
+    assert "models.a_sur_simulation" in verdicts  # its R9 verdict covers all 36 series (see the pooling test)
     assert set(verdicts) >= {f"models.a_sur_{t}" for t in ("coefficients", "diagnostics", "residual_cov", "systems")}
 
 
@@ -260,15 +264,25 @@ def test_small_input_cells_are_pooled_and_the_r9_verdict_covers_the_blocks(wareh
         verdict = con.execute(
             "select status, reason from models.model_gate where output_table = 'models.a_sur_coefficients'"
         ).fetchone()
+        simulation_verdict = con.execute(
+            "select status from models.model_gate where output_table = 'models.a_sur_simulation'"
+        ).fetchone()[0]
     assert cells["pooled"].any() and (~cells["pooled"]).any()
     fitted = set(systems["system"])
     wanted = mart_keys(set().union(*(cell_series(x) for x in spec.systems if x.id in fitted)))
     mine = cells[[k in wanted for k in zip(cells["country_group"], cells["sex"], cells["age_group"])]]
-    for e, n in (("block_emigrations", "block_population_jan1"), ("block_n_botid_short", "block_population_jan1")):
-        assert all(rate_is_publishable(a, b, s) for a, b in zip(mine[e], mine[n]))
+    for e in ("block_emigrations", "block_n_botid_short", "block_n_botid_medium"):
+        assert all(rate_is_publishable(a, b, s) for a, b in zip(mine[e], mine["block_population_jan1"]))
     # a pooled year's EMI is its block's rate; its own 1 Jan stock is kept for the simulations
     p = cells[cells["pooled"]]
     assert np.allclose(p["emi"], p["block_emigrations"] / p["block_population_jan1"])
     assert (p["population_jan1"] < p["block_population_jan1"]).all()
     assert systems["pooled_input_cells"].sum() > 0 and (systems["pooled_input_cells"] <= systems["input_cells"]).all()
     assert verdict[0] == "pass", verdict[1]
+    # the simulations read all 36 series: their verdict passes only if every block of every series does
+    every = all(
+        rate_is_publishable(a, b, s)
+        for e in ("block_emigrations", "block_n_botid_short", "block_n_botid_medium")
+        for a, b in zip(cells[e], cells["block_population_jan1"])
+    )
+    assert simulation_verdict == ("pass" if every else "fail")

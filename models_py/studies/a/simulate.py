@@ -4,6 +4,7 @@ Table 4.11 counterfactuals; also the error-driven path used as the Monte Carlo d
 Coefficients are given per system as {param: value} (estimated or published). A year is solved in
 the spec's order, adults (3,4) first, then (5,6), then children (1,2), who use the adults' current
 rates; in a dynamic path every lagged or current EMI regressor takes the simulated value.
+A system without coefficients (not estimable on the data) is not solved: its cells keep their observed rates.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def solve_path(
     order = spec.solve_order()
     for year in years:
         for s in order:
-            if from_sample and year < s.sample[0]:
+            if s.id not in coefs or (from_sample and year < s.sample[0]):
                 continue
             values = predict(s, coefs[s.id], arrays, year)
             if rng is not None:
@@ -96,7 +97,7 @@ def static_simulation(spec: Spec, coefs: dict[int, dict[str, float]], panel: pd.
     actual = PanelArrays(panel, spec.trend_base_year)
     predicted = PanelArrays(panel, spec.trend_base_year)
     for year in range(lo, hi + 1):
-        for s in spec.systems:
+        for s in (s for s in spec.systems if s.id in coefs):
             for key, v in zip(s.order, predict(s, coefs[s.id], actual, year)):
                 predicted.cols[f"EMI_{s.group}{key}"][year - predicted.year0] = v
     sim, act = _totals(predicted, range(lo, hi + 1)), _totals(actual, range(lo, hi + 1))

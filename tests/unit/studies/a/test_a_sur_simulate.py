@@ -75,3 +75,22 @@ def test_run_all_labels_sources(spec, exact_panel):
     sim, cf = run_all(spec, {"published": coefs, "estimated": coefs}, exact_panel)
     assert set(sim["coefficients"]) == {"published", "estimated"} and set(sim["kind"]) == {"static", "dynamic"}
     assert len(sim) == 2 * (14 + 22) and len(cf) == 2 * 4 * 14
+
+
+def test_a_system_without_coefficients_keeps_its_observed_rates(spec, exact_panel):
+    """System 5 not estimable: a path leaves its cells at the observed values and solves the others."""
+    coefs = {k: v for k, v in published_coefficients(spec).items() if k != 5}
+    noisy = exact_panel.copy()
+    five = next(s for s in spec.systems if s.id == 5)
+    columns = [f"EMI_{five.group}{key}" for key in five.order]
+    noisy.loc[1995:2013, columns] *= 1.5  # observed rates the equations do not reproduce
+    path = solve_path(spec, coefs, noisy, range(1992, 2014)).to_frame()
+    pd.testing.assert_frame_equal(path.loc[1992:2013, columns], noisy.loc[1992:2013, columns])
+    # system 2 (same group, adults) is solved; its equations do not read system 5's cells, so it stays exact
+    two = next(s for s in spec.systems if s.id == 2)
+    other = [f"EMI_{two.group}{key}" for key in two.order]
+    np.testing.assert_allclose(path.loc[1992:2013, other], exact_panel.loc[1992:2013, other], rtol=1e-12)
+    st = static_simulation(spec, coefs, noisy)
+    st_all = static_simulation(spec, published_coefficients(spec), noisy)
+    # with all nine the prediction of system 5's cells is the exact one, without it the observed (x 1.5) one
+    assert (st["simulated_emigrations"] > st_all["simulated_emigrations"]).all()
