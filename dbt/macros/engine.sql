@@ -108,3 +108,17 @@
   {% endfor %}
   {{ return(statements[0]) }}
 {% endmacro %}
+
+{#- The register years of the running microbatch batch, as a predicate on `column`: years from the batch's first
+    year + start_offset up to (not including) its end year + end_offset (default: start_offset). For models that
+    read inputs without an event_time (no automatic batch filter) or a wider window of them. Outside a batch
+    (compile, lint) every year. -#}
+{% macro batch_years(column, start_offset=0, end_offset=none) -%}
+  {%- if model.batch -%}
+    {%- set end_offset = start_offset if end_offset is none else end_offset -%}
+    ({{ column }} >= {{ model.batch.event_time_start.year + start_offset }}
+     and {{ column }} < {{ model.batch.event_time_end.year + end_offset }})
+  {%- else -%}
+    (1 = 1)
+  {%- endif -%}
+{%- endmacro %}

@@ -1,10 +1,20 @@
-{{ config(event_time='period_start') }}
+{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='period_start',
+          batch_size='year', begin=var('panel_first_batch'), lookback=var('panel_lookback_years'),
+          concurrent_batches=false, **engine_incremental_config('year')) }}
 -- Suspected over-coverage (narrow: person x year of the panel skeleton). A year is "quiet" when the
 -- person is resident on 1 January, aged within [overcoverage_min_age, overcoverage_max_age] on
 -- 31 Dec, and has no sign of life in that calendar year. Runs of consecutive quiet years of length
 -- >= k (var overcoverage_no_sign_of_life_years) are flagged. Years without activity data yet, and
 -- short runs that reach the newest activity year (they may still grow), are provisional.
+-- One batch per year, like the panel (a whole-table build needed more than DuckDB's 12 GB at Norway's
+-- size). A batch reads the years within k - 1 of its own: a run of >= k quiet years through year t has
+-- k consecutive quiet years inside [t - k + 1, t + k - 1], and a shorter run lies wholly inside it, so
+-- runs cut at the window's edges give the same flags as whole histories.
+{%- set k = var('overcoverage_no_sign_of_life_years') %}
 with cov as (select * from {{ ref('int_register_coverage') }}),
+sol as (
+    select person_id, year from {{ ref('int_signs_of_life') }} where {{ batch_years('year', 1 - k, k - 1) }}
+),
 base as (
     select py.person_id, py.year,
            cast(py.resident_jan1
@@ -18,7 +28,8 @@ base as (
     from {{ ref('int_person_years') }} as py
     cross join cov
     inner join {{ ref('int_person_attributes') }} as p on p.person_id = py.person_id
-    left join {{ ref('int_signs_of_life') }} as sol on sol.person_id = py.person_id and sol.year = py.year
+    left join sol on sol.person_id = py.person_id and sol.year = py.year
+    where {{ batch_years('py.year', 1 - k, k - 1) }}
 ),
 quiet as (
     select person_id, year, last_activity_year,
@@ -33,6 +44,7 @@ runs as (
 ),
 sol_flag as (
     select person_id, year, true as has_sign_of_life from {{ ref('int_signs_of_life') }}
+    where {{ batch_years('year') }}
 )
 select
     b.person_id,
@@ -49,3 +61,4 @@ left join quiet as q on q.person_id = b.person_id and q.year = b.year
 left join runs as r on r.person_id = q.person_id and r.run_key = q.run_key
 left join sol_flag
        on sol_flag.person_id = b.person_id and sol_flag.year = b.year
+where {{ batch_years('b.year') }}
