@@ -18,14 +18,15 @@ from models_py.publish import disclosure
 from models_py.publish.gate import record_model_check
 from models_py.studies.a import simulate as sim
 from models_py.studies.a.inputs import (
+    CELL_COUNT_COLUMNS,
     CELL_COUNTS,
     build_design,
     build_panel,
     cell_series,
-    mart_keys,
     missing_inputs,
     pool_input_cells,
     pooled_cells_per_system,
+    reads_series,
 )
 from models_py.studies.a.simulate import PanelArrays
 from models_py.studies.a.spec import load_spec
@@ -36,7 +37,6 @@ from models_py.warehouse import replace_table
 GROUP = "study_a"  # with the study's marts and exhibits: one group per study in the UI
 RATES_MODEL, MACRO_SEED = "rate_a_macro", "macro_series"
 FIT_TABLES = ("coefficients", "diagnostics", "residual_cov", "systems")
-INPUT_COUNTS = sorted({c for e_n in CELL_COUNTS.values() for c in e_n})
 # Tables this module writes, for the exhibits that read them (models_py/exhibits/study_a.yaml).
 MODEL_TABLES = {
     **{f"models.a_sur_{name}": "a_sur_fit" for name in FIT_TABLES},
@@ -74,18 +74,17 @@ def _record_verdicts(con, tables: dict[str, pd.DataFrame], residual_df: dict, se
     disclosure gate publish it."""
     cells = con.execute(
         "select distinct country_group, sex, age_group, block_start, block_end, "
-        + ", ".join(f"block_{c}" for c in INPUT_COUNTS)
+        + ", ".join(f"block_{c}" for c in CELL_COUNT_COLUMNS)
         + " from models.a_sur_input_cells"
     ).df()
     if series is not None:
-        wanted = mart_keys(series)
-        cells = cells[[k in wanted for k in zip(cells["country_group"], cells["sex"], cells["age_group"])]]
-    frame = cells.rename(columns={f"block_{c}": c for c in INPUT_COUNTS})
+        cells = cells[reads_series(cells, series)]
+    frame = cells.rename(columns={f"block_{c}": c for c in CELL_COUNT_COLUMNS})
     inputs = disclosure.TableSpec(
         "a_sur_input_cells",
         frame,
         ["country_group", "sex", "age_group", "block_start"],
-        {c: c for c in INPUT_COUNTS},
+        {c: c for c in CELL_COUNT_COLUMNS},
         [disclosure.RateSpec(rate, e, n) for rate, (e, n) in CELL_COUNTS.items()],
     )
     for name, out in tables.items():
@@ -126,7 +125,7 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
         rates = con.execute(
             "select year, country_group, sex, age_group, emi, anko, anme, population_jan1, beh, small_cell, "
-            f"{', '.join(c for c in INPUT_COUNTS if c != 'population_jan1')} "
+            f"{', '.join(c for c in CELL_COUNT_COLUMNS if c != 'population_jan1')} "
             f"from {relation_of(RATES_MODEL)} where country_group between 1 and 3 and sex in (1, 2)"
         ).df()
         macro = con.execute(

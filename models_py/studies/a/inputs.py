@@ -32,6 +32,7 @@ CELL_COUNTS = {
     "anko": ("n_botid_short", "population_jan1"),
     "anme": ("n_botid_medium", "population_jan1"),
 }
+CELL_COUNT_COLUMNS = sorted({c for e_n in CELL_COUNTS.values() for c in e_n})
 CELL_KEYS = ["country_group", "sex", "age_group"]
 
 
@@ -42,7 +43,7 @@ def pool_input_cells(rates: pd.DataFrame, years: tuple[int, int], settings: dict
     totals of the simulations keep each year's composition. Unpooled cells keep the mart's values."""
     cells = rates[rates["year"].between(*years) & rates["country_group"].isin([1, 2, 3])].copy()
     specs = [disclosure.RateSpec(rate, e, n) for rate, (e, n) in CELL_COUNTS.items()]
-    counts = sorted({c for e_n in CELL_COUNTS.values() for c in e_n})
+    counts = CELL_COUNT_COLUMNS
     own = cells[CELL_KEYS + ["year"] + counts]
     pooled = disclosure.pool_adjacent_periods(cells, CELL_KEYS, "year", specs, settings)
     for rate, (e, n) in CELL_COUNTS.items():
@@ -71,13 +72,17 @@ def mart_keys(series: set[tuple[int, str, int]]) -> set[tuple[int, int, str]]:
     return {(g, sex_code[s], age_label[a]) for g, s, a in series}
 
 
+def reads_series(cells: pd.DataFrame, series: set[tuple[int, str, int]]) -> np.ndarray:
+    """Mask of the mart cells (country_group, sex, age_group columns) that belong to `series` (group, K/M, age)."""
+    wanted = mart_keys(series)
+    return np.array([k in wanted for k in zip(cells["country_group"], cells["sex"], cells["age_group"])], dtype=bool)
+
+
 def pooled_cells_per_system(spec: Spec, cells: pd.DataFrame) -> pd.DataFrame:
     """Per system: its input cells (series x years of the sample with two lags) and how many of them are pooled."""
     rows = []
-    keys = list(zip(cells["country_group"], cells["sex"], cells["age_group"]))
     for system in spec.systems:
-        wanted = mart_keys(cell_series(system))
-        reads = np.array([k in wanted for k in keys], dtype=bool)
+        reads = reads_series(cells, cell_series(system))
         mine = cells[reads & cells["year"].between(system.sample[0] - 2, system.sample[1]).to_numpy()]
         rows.append({"system": system.id, "input_cells": len(mine), "pooled_input_cells": int(mine["pooled"].sum())})
     return pd.DataFrame(rows)
