@@ -51,6 +51,8 @@ translator = RegisterDbtTranslator(
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt/profiles.yml reads the warehouse path from this variable: make it the resource's path.
     os.environ[settings.ENV_WAREHOUSE] = warehouse.path
+    # ... and its DuckDB memory limit from this machine unless the variable sets it
+    os.environ[settings.ENV_DUCKDB_MEMORY_LIMIT] = settings.duckdb_memory_limit()
     order = context.instance.get_dynamic_partitions(PARTITION_NAME)
     years = run_years(context.run.tags, order)
     window_start = panel_window_start(years, order)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from models_py import settings
 from models_py.contracts import DELIVERED_TABLES
 
 from . import classif
@@ -44,7 +44,7 @@ def _connect(landing: Path) -> tuple[duckdb.DuckDBPyConnection, float, int]:
     # in memory, but bounded and spilling like the warehouse (scale 1 joins ~170 M status rows)
     con = duckdb.connect(
         config={
-            "memory_limit": os.environ.get("REGISTER_DUCKDB_MEMORY_LIMIT", "12GB"),
+            "memory_limit": settings.duckdb_memory_limit(),
             "temp_directory": tempfile.mkdtemp(prefix="calibration_"),
             "preserve_insertion_order": False,
         }
