@@ -34,6 +34,7 @@ TAG_REFLAGGED = "register/reflagged_years"  # earlier years whose look-ahead fla
 TAG_INGEST_CODE = "register/ingest_code"
 TAG_TRANSFORM_CODE = "register/transform_code"
 TAG_PID = "register/pid"  # the process running an in-process run (make run), for orphan recovery
+TAG_DBT_PID = "register/dbt_pid"  # host:pid:start-ticks of a run's dbt child, ended with an orphaned run
 
 META_FINGERPRINTS = "manifest_fingerprints"
 META_INGEST_CODE = "ingest_code_fingerprint"
@@ -370,6 +371,45 @@ def run_pid(instance: dg.DagsterInstance, run) -> int | None:
     return None
 
 
+def _start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): with the pid it names one
+    process, so a reused pid is never mistaken for it. None if there is no such process or it has exited (zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def child_tag(pid: int) -> str:
+    """host:pid:start-ticks of a child process (TAG_DBT_PID)."""
+    import socket
+
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+
+
+def end_orphaned_child(tag: str | None, wait_seconds: float = 10.0) -> int | None:
+    """End the child a dead run left running (dbt keeps its query and the warehouse lock for minutes when the run's
+    process is killed: the next run's ingest then fails on the lock). Only the very process the tag names, on this
+    host: SIGTERM, then SIGKILL after `wait_seconds`. Returns its pid if it was running."""
+    import signal
+    import socket
+
+    if not tag or tag.count(":") < 2:
+        return None
+    host, pid_text, ticks = tag.rsplit(":", 2)
+    pid = int(pid_text)
+    if host != socket.gethostname() or str(_start_ticks(pid)) != ticks:
+        return None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_seconds
+    while _start_ticks(pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if str(_start_ticks(pid)) == ticks:
+        os.kill(pid, signal.SIGKILL)
+    return pid
+
+
 def recover_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark runs whose process died (SIGKILL, OOM, power cut) as failed and free their pool slots;
     otherwise the `duckdb` slot they hold blocks every later run. Dagster's run monitor cannot do this
@@ -382,6 +422,9 @@ def recover_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
         if pid is None or _pid_alive(pid):
             continue
         instance.report_run_failed(run, f"run process {pid} is gone (killed); marked failed by recover_orphaned_runs")
+        ended = end_orphaned_child(run.tags.get(TAG_DBT_PID))
+        if ended is not None:
+            instance.report_engine_event(f"ended the run's orphaned dbt process {ended}", run)
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         recovered.append(run.run_id)

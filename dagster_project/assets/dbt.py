@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_project.automation import dbt_build_args, panel_window_start, run_years
+from dagster_project.automation import TAG_DBT_PID, child_tag, dbt_build_args, panel_window_start, run_years
 from dagster_project.partitions import DUCKDB_POOL, PARTITION_NAME
 from dagster_project.resources import Warehouse
 from models_py import engine, settings
@@ -74,7 +74,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         args = [*args, "--target", engine.DBT_TARGETS["spark"]]
         context.log.info(f"raw tables exported to Spark: {sum(exported.values())} rows in {len(exported)} tables")
     context.log.info(f"dbt {' '.join(args)}" + (f" ({reason})" if reason else ""))
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    # dbt outlives a killed run (its query holds the warehouse lock): recover_orphaned_runs ends it by this tag
+    context.instance.add_run_tags(context.run_id, {TAG_DBT_PID: child_tag(invocation.process.pid)})
+    yield from invocation.stream()
     if on_spark:  # the checks, models and report read the warehouse: Spark's relations are copied into it
         with warehouse.connect() as con:
             copied = engine.copy_spark_relations(con, dbt_relations(), spark_dir)

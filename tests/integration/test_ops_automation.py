@@ -318,6 +318,45 @@ def test_runs_whose_process_died_are_failed_and_their_pool_slot_freed(tmp_path):
         assert automation.recover_orphaned_runs(inst) == []
 
 
+def test_the_dbt_child_of_a_killed_run_is_ended_and_no_other_process(tmp_path):
+    """A killed `make run` left dbt running its query with the warehouse lock for 8 minutes (2026-12-03): the
+    recovery ends the process the run's dbt tag names, and leaves alone a live process whose start time differs
+    from the tag's (a reused pid)."""
+    import socket
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as inst:
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        dbt_child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        try:
+            job = dg.GraphDefinition(name="g").to_job()
+            host = socket.gethostname()
+            killed = inst.create_run_for_job(
+                job,
+                tags={
+                    automation.TAG_PID: f"{host}:{dead.pid}",
+                    automation.TAG_DBT_PID: automation.child_tag(dbt_child.pid),
+                },
+                status=dg.DagsterRunStatus.STARTED,
+            )
+            stale_tag = automation.child_tag(bystander.pid).rsplit(":", 1)[0] + ":1"  # same pid, other start time
+            reused = inst.create_run_for_job(
+                job,
+                tags={automation.TAG_PID: f"{host}:{dead.pid}", automation.TAG_DBT_PID: stale_tag},
+                status=dg.DagsterRunStatus.STARTED,
+            )
+            assert sorted(automation.recover_orphaned_runs(inst)) == sorted([killed.run_id, reused.run_id])
+            assert dbt_child.wait(timeout=15) != 0  # ended by a signal
+            assert bystander.poll() is None
+            events = [e.message for e in inst.all_logs(killed.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)]
+            assert f"ended the run's orphaned dbt process {dbt_child.pid}" in events
+        finally:
+            for p in (dbt_child, bystander):
+                p.kill()
+                p.wait()
+
+
 def test_contiguous_groups_follow_partition_order():
     order = ["2000", "2001", "2002", "2003", "1999"]  # 1999 delivered late: registered last
     assert automation.contiguous_groups(order, {"2001", "2002", "1999"}) == [["2001", "2002"], ["1999"]]
