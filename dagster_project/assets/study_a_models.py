@@ -23,6 +23,7 @@ from models_py.studies.a.inputs import (
     build_design,
     build_panel,
     cell_series,
+    input_years,
     missing_inputs,
     pool_input_cells,
     pooled_cells_per_system,
@@ -133,7 +134,7 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
         ).df()
         # R9: only the years the systems read (samples with two lags), each failing cell pooled with its
         # neighbouring years until it passes; the blocks stay internal (models.a_sur_input_cells)
-        cells = pool_input_cells(rates, (lo - 2, hi))
+        cells = pool_input_cells(rates, input_years((lo, hi)))
         _write(con, "a_sur_input_cells", cells)
         panel = build_panel(cells, macro)
         missing = missing_inputs(spec, panel)
@@ -146,7 +147,7 @@ def a_sur_inputs(context: dg.AssetExecutionContext, warehouse: Warehouse):
             return
         long = panel.rename_axis("year").reset_index().melt(id_vars="year", var_name="series", value_name="value")
         _write(con, "a_sur_inputs", long)  # blanks kept as null: every series keeps its column
-    in_sample = rates[(rates["year"] >= lo - 2) & (rates["year"] <= hi)]
+    in_sample = rates[rates["year"].between(*input_years((lo, hi)))]
     yield dg.MaterializeResult(
         metadata={
             "years": f"{int(panel.index.min())}-{int(panel.index.max())}",
@@ -174,7 +175,7 @@ def a_sur_inputs_no_small_cells(warehouse: Warehouse) -> dg.AssetCheckResult:
             "select count(*), count(*) filter (where small_cell or small_cell is null) "
             f"from {relation_of(RATES_MODEL)} "
             "where country_group between 1 and 3 and sex in (1, 2) and year between ? and ?",
-            [lo - 2, hi],
+            list(input_years((lo, hi))),
         ).fetchone()
     return dg.AssetCheckResult(
         passed=bool(small == 0),

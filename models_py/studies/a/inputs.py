@@ -14,7 +14,7 @@ import pandas as pd
 from models_py import bands
 from models_py.publish import disclosure
 
-from .spec import MACRO_SERIES, SEXES, Atom, Spec, System, Term
+from .spec import MACRO_SERIES, MAX_LAG, SEXES, Atom, Spec, System, Term
 
 # Table A2 labels as the mart writes them (dbt macro age_group_a) -> the report's age-group number
 AGE_GROUPS = {label: number for number, label in enumerate(bands.labels("age_group_a"), start=1)}
@@ -78,12 +78,17 @@ def reads_series(cells: pd.DataFrame, series: set[tuple[int, str, int]]) -> np.n
     return np.array([k in wanted for k in zip(cells["country_group"], cells["sex"], cells["age_group"])], dtype=bool)
 
 
+def input_years(sample: tuple[int, int]) -> tuple[int, int]:
+    """The register years an estimation sample reads: its own and the MAX_LAG years before it (lagged terms)."""
+    return sample[0] - MAX_LAG, sample[1]
+
+
 def pooled_cells_per_system(spec: Spec, cells: pd.DataFrame) -> pd.DataFrame:
-    """Per system: its input cells (series x years of the sample with two lags) and how many of them are pooled."""
+    """Per system: its input cells (series x input years of its sample) and how many of them are pooled."""
     rows = []
     for system in spec.systems:
         reads = reads_series(cells, cell_series(system))
-        mine = cells[reads & cells["year"].between(system.sample[0] - 2, system.sample[1]).to_numpy()]
+        mine = cells[reads & cells["year"].between(*input_years(system.sample)).to_numpy()]
         rows.append({"system": system.id, "input_cells": len(mine), "pooled_input_cells": int(mine["pooled"].sum())})
     return pd.DataFrame(rows)
 

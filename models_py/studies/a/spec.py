@@ -19,6 +19,7 @@ SPEC_PATH = Path(__file__).with_name("sur_spec.yaml")
 SEXES = ("K", "M")
 AGE_PAIRS = ((3, 4), (5, 6), (1, 2))  # solve order: adults feed the elderly-free children's systems
 MACRO_SERIES = ("LEDNOR", "LED1", "LED2", "RELINNT1", "RELINNT2", "RELINNT3")
+MAX_LAG = 2  # the deepest lag a term may take (t-2, `[-2]` in an expression): inputs start this many years early
 
 _ATOM = re.compile(
     r"^(?:(?P<const>const)|(?P<trend>Trend)"
@@ -26,7 +27,7 @@ _ATOM = re.compile(
     r"|(?P<beh>lnBEH)(?P<bg>[1-3])"
     r"|(?P<rel>lnRELINNT)(?P<rg>[1-3])"
     r"|(?P<led>LEDNOR|LED[12]))"
-    r"(?:\[(?P<lag>-[12])\])?$"
+    rf"(?:\[(?P<lag>-[1-{MAX_LAG}])\])?$"
 )
 
 
