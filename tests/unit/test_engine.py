@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -42,3 +44,17 @@ def test_spark_env_keeps_spark_beside_the_warehouse(tmp_path):
 def test_a_relation_name_that_is_not_an_identifier_is_refused_before_spark_starts(tmp_path):
     with pytest.raises(ValueError, match="not a plain relation name"):
         engine.copy_spark_relations(duckdb.connect(), [("main", "ok"), ("main", "x; drop table y")], tmp_path)
+
+
+def test_duckdb_memory_limit_is_a_quarter_of_the_machine_unless_set(monkeypatch):
+    """The dbt build's DuckDB limit: the variable wins; unset, a quarter of physical memory in whole GB (at least 1),
+    so that the process tree stays under a third of the machine with DuckDB's overshoot and Dagster beside it."""
+    from models_py import settings
+
+    monkeypatch.setenv(settings.ENV_DUCKDB_MEMORY_LIMIT, "3GB")
+    assert settings.duckdb_memory_limit() == "3GB"
+    monkeypatch.delenv(settings.ENV_DUCKDB_MEMORY_LIMIT)
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert settings.duckdb_memory_limit() == f"{max(1, int(physical / 4 / 1e9))}GB"
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**20}[name])  # 4 GiB
+    assert settings.duckdb_memory_limit() == "1GB"
