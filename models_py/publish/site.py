@@ -61,7 +61,8 @@ class Site:
 
 
 def _display(df: pd.DataFrame, suppressed: pd.DataFrame | None) -> pd.DataFrame:
-    """Strings as a reader sees them: ':' for a suppressed cell, integers without decimals, 4 significant digits."""
+    """Strings as a reader sees them: ':' for a suppressed cell, integers without decimals, 4 significant digits
+    (without an exponent for numbers of 10,000 and more)."""
     shown = pd.DataFrame(index=df.index)
     for column in df.columns:
         values = df[column]
@@ -79,7 +80,11 @@ def format_cell(v, digits: int = 4) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.{digits}g}"
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        if 10**digits <= abs(v) < 1e15:  # a large modelled number (14,970.3 emigrants): no exponent, same digits
+            return f"{float(f'{v:.{digits}g}'):.0f}"
+        return f"{v:.{digits}g}"
     return str(v)
 
 

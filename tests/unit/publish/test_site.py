@@ -121,7 +121,9 @@ def test_a_failure_while_writing_leaves_latest_untouched(tmp_path, monkeypatch):
 
 def test_cells_show_counts_as_integers_and_missing_as_empty():
     # a count column with a missing cell is float in pandas; it must not print as 2.095e+04
-    assert [format_cell(v) for v in (20950.0, np.float64(3.0), 0.47251, np.nan, None, 1990, True)] == [
+    # a modelled number of emigrants (Table 4.11) must not print as 1.497e+04 either
+    values = (20950.0, np.float64(3.0), 0.47251, np.nan, None, 1990, True, 14968.7, -1234.56, 0.00001234)
+    assert [format_cell(v) for v in values] == [
         "20950",
         "3",
         "0.4725",
@@ -129,6 +131,9 @@ def test_cells_show_counts_as_integers_and_missing_as_empty():
         "",
         "1990",
         "yes",
+        "14970",
+        "-1235",
+        "1.234e-05",
     ]
     table = pd.DataFrame({"year": [1990, 1991], "population_jan1": [20950.0, np.nan]})
     assert markdown_table(table).splitlines()[2:] == ["| 1990 | 20950 |", "| 1991 |  |"]
