@@ -212,6 +212,9 @@ def problems(exhibits: list[Exhibit], relation_columns: dict[str, set[str]]) -> 
             band = fig.get("band")
             if band is not None and (fig.get("kind") != "line" or len(band) != 2 or set(band) - set(e.columns)):
                 found.append(f"{e.id}: figure band {band!r} is not two published columns of a line figure")
+            reference = fig.get("reference")
+            if reference is not None and (fig.get("kind") != "line" or reference not in e.columns):
+                found.append(f"{e.id}: figure reference {reference!r} is not a published column of a line figure")
             for panel in fig.get("panels") or []:
                 for column in panel.get("where", {}):
                     if column not in e.columns:

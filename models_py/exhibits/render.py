@@ -78,6 +78,18 @@ def _draw_panel(ax, df: pd.DataFrame, exhibit: Exhibit, fig_spec: dict, colors: 
             if fig_spec.get("band"):  # the interval of each point, shaded in the line's colour
                 low, high = (pd.to_numeric(part[c], errors="coerce").astype(float) for c in fig_spec["band"])
                 ax.fill_between(part[x].astype(float), low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        if fig_spec.get("reference"):  # one more measure to read the lines against (the actual rate), dashed black
+            ref = fig_spec["reference"]
+            path = df.drop_duplicates(x).sort_values(x)  # the same value in every series' row of an x
+            label = fig_spec.get("reference_label", ref.replace("_", " ").capitalize())
+            ax.plot(
+                path[x].astype(float),
+                pd.to_numeric(path[ref], errors="coerce").astype(float),
+                marker=".",
+                color="black",
+                linestyle="--",
+                label=label,
+            )
         return
     x_labels = [_label_of(exhibit, df, x, v) for v in xs]
     positions = np.arange(len(xs))

@@ -35,6 +35,7 @@ def test_problems_name_missing_relations_columns_and_labels():
             _exhibit(id="c_fig_7", disclosure={"counts": {"persons": "m"}}),
             _exhibit(id="a_fig_8"),
             _exhibit(id="c_fig_9", figure={"kind": "line", "x": "year", "y": "n", "band": ["n", "nope"]}),
+            _exhibit(id="c_fig_10", figure={"kind": "bar", "x": "year", "y": "n", "reference": "n"}),
         ],
         columns,
     )
@@ -48,6 +49,7 @@ def test_problems_name_missing_relations_columns_and_labels():
         "c_fig_7: column 'persons' is not in rate_c",
         "a_fig_8: id's study letter",
         "c_fig_9: figure band ['n', 'nope'] is not two published columns",
+        "c_fig_10: figure reference 'n' is not a published column of a line figure",
     ):
         assert expected in text, expected
 

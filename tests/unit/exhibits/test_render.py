@@ -1,4 +1,5 @@
-"""models_py.exhibits.render: a line figure with a declared band shades each series' interval."""
+"""models_py.exhibits.render: a line figure with a declared band shades each series' interval; a reference measure
+is one more dashed line."""
 
 import matplotlib
 
@@ -50,3 +51,12 @@ def test_the_legend_sits_right_of_every_panel_however_long_its_labels():
     fig.canvas.draw()
     assert legend.get_window_extent().x0 >= max(ax.get_window_extent().x1 for ax in axes)
     plt.close(fig)
+
+
+def test_a_reference_measure_is_one_dashed_line_with_one_point_per_x():
+    spec = {"kind": "line", "x": "x", "y": "estimate", "series": "series", "reference": "ci_high"}
+    ax = _panel({**spec, "reference_label": "Actual"})
+    assert len(ax.lines) == 3
+    reference = ax.lines[-1]
+    assert reference.get_label() == "Actual" and reference.get_linestyle() == "--"
+    assert list(reference.get_xdata()) == [1.0, 2.0, 3.0] and list(reference.get_ydata()) == [1.5, 2.5, 3.5]
