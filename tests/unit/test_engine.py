@@ -46,8 +46,8 @@ def test_a_relation_name_that_is_not_an_identifier_is_refused_before_spark_start
         engine.copy_spark_relations(duckdb.connect(), [("main", "ok"), ("main", "x; drop table y")], tmp_path)
 
 
-def test_duckdb_memory_limit_is_a_quarter_of_the_machine_unless_set(monkeypatch):
-    """The dbt build's DuckDB limit: the variable wins; unset, a quarter of physical memory in whole GB (at least 1),
+def test_duckdb_memory_limit_is_a_share_of_the_machine_unless_set(monkeypatch):
+    """The dbt build's DuckDB limit: the variable wins; unset, a fifth of physical memory in whole GB (at least 1),
     so that the process tree stays under a third of the machine with DuckDB's overshoot and Dagster beside it."""
     from models_py import settings
 
@@ -55,6 +55,6 @@ def test_duckdb_memory_limit_is_a_quarter_of_the_machine_unless_set(monkeypatch)
     assert settings.duckdb_memory_limit() == "3GB"
     monkeypatch.delenv(settings.ENV_DUCKDB_MEMORY_LIMIT)
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    assert settings.duckdb_memory_limit() == f"{max(1, int(physical / 4 / 1e9))}GB"
+    assert settings.duckdb_memory_limit() == f"{max(1, int(physical * settings.DUCKDB_MEMORY_SHARE / 1e9))}GB"
     monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**20}[name])  # 4 GiB
     assert settings.duckdb_memory_limit() == "1GB"
