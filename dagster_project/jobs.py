@@ -18,7 +18,11 @@ def restore_raw_on_failure(context: dg.HookContext) -> None:
 
     years = revisions.restore(context.resources.warehouse.path, context.run_id)
     if years:
-        context.log.warning(f"step {context.step_key} failed: raw restored to its state before the run for {years}")
+        # the dbt tables this run built are not rolled back: say so, for anyone who reads the warehouse by hand
+        context.log.warning(
+            f"step {context.step_key} failed: raw restored to its state before the run for {years}; dbt tables "
+            "built in this run still reflect the restored-away deliveries until the next run rebuilds them"
+        )
 
 
 @dg.success_hook(required_resource_keys={"warehouse"})
