@@ -395,18 +395,20 @@ def end_orphaned_child(tag: str | None, wait_seconds: float = 10.0) -> int | Non
     import signal
     import socket
 
-    if not tag or tag.count(":") < 2:
+    host, _, rest = (tag or "").partition(":")
+    pid_text, _, ticks = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or str(_start_ticks(int(pid_text))) != ticks:
         return None
-    host, pid_text, ticks = tag.rsplit(":", 2)
     pid = int(pid_text)
-    if host != socket.gethostname() or str(_start_ticks(pid)) != ticks:
-        return None
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_seconds
-    while _start_ticks(pid) is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if str(_start_ticks(pid)) == ticks:
-        os.kill(pid, signal.SIGKILL)
+    try:  # it may exit by itself at any moment; the sensor that calls this must not fail on it
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait_seconds
+        while _start_ticks(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if str(_start_ticks(pid)) == ticks:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     return pid
 
 

@@ -346,6 +346,7 @@ def test_the_dbt_child_of_a_killed_run_is_ended_and_no_other_process(tmp_path):
                 tags={automation.TAG_PID: f"{host}:{dead.pid}", automation.TAG_DBT_PID: stale_tag},
                 status=dg.DagsterRunStatus.STARTED,
             )
+            assert automation.end_orphaned_child(f"{host}:not-a-pid:1") is None  # a malformed tag is ignored
             assert sorted(automation.recover_orphaned_runs(inst)) == sorted([killed.run_id, reused.run_id])
             assert dbt_child.wait(timeout=15) != 0  # ended by a signal
             assert bystander.poll() is None
