@@ -229,6 +229,9 @@ def emigration_report(
             "path": dg.MetadataValue.path(str(index)),
             "exhibits": len(published),
             "withheld": len(withheld),
+            # unchanged exhibits are copied from the render cache (models_py.publish.site.RenderCache)
+            "figures_and_tables_drawn": site.render_counts.get("drawn", 0),
+            "taken_from_render_cache": site.render_counts.get("from_cache", 0),
             "scorecard": f"{counts['holds']} of {counts['claims']} hold",
             "files": len(json.loads((index.parent / "manifest.json").read_text())["files"]),
         }

@@ -12,6 +12,12 @@ Layout (under the folder that `latest` points to):
     manifest.json         every file with its exhibit id, source relation, row count and sha256
 Tables are rendered by great_tables, pages by jinja2, the workbook by xlsxwriter. Only tables that passed the
 disclosure gate reach this module.
+
+Drawing and table rendering are most of a report's time (figures 20 s, tables 10-15 s at scale 0.1), and a new
+register year leaves most exhibits as they were. `publish_site` keeps a render cache beside the published reports
+(`<reports>/.render_cache/<key>/`): the key is a digest of the exhibit's definition, its published table and
+suppression mask, and the rendering code and its libraries, so an exhibit is drawn again exactly when something
+that shapes its figure or table changed. Entries no published exhibit uses are removed after each report.
 """
 
 from __future__ import annotations
@@ -20,14 +26,17 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import great_tables
 import jinja2
+import matplotlib
 import pandas as pd
 from great_tables import GT
 
+from models_py.exhibits import render
 from models_py.exhibits.registry import Exhibit
 from models_py.exhibits.render import draw
 
@@ -58,6 +67,7 @@ class Site:
     disclosure_record: pd.DataFrame
     provenance: dict[str, str] = field(default_factory=dict)
     withheld: list[tuple[Exhibit, str]] = field(default_factory=list)  # not published, with the gate's reason
+    render_counts: dict[str, int] = field(default_factory=dict)  # exhibits drawn and taken from the render cache
 
 
 def _display(df: pd.DataFrame, suppressed: pd.DataFrame | None) -> pd.DataFrame:
@@ -93,6 +103,77 @@ def table_html(df: pd.DataFrame, suppressed: pd.DataFrame | None = None, max_row
     return GT(shown).opt_stylize(style=1).tab_options(table_font_size="12px").as_raw_html(inline_css=False)
 
 
+def _code_digest() -> str:
+    """What shapes a rendered figure or table besides its data: this module, the drawing code, the registry's
+    files (labels, figure specs) and the libraries' versions."""
+    digest = hashlib.sha256(f"{great_tables.__version__}|{matplotlib.__version__}|{pd.__version__}".encode())
+    exhibits_dir = Path(render.__file__).parent
+    for path in [Path(__file__), Path(render.__file__), *sorted(exhibits_dir.glob("*.yaml"))]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def render_key(p: PublishedExhibit, code: str) -> str:
+    """The render cache's key of one exhibit: its definition, published table (values and types), suppression
+    mask, and the code digest."""
+    digest = hashlib.sha256(code.encode())
+    digest.update(repr(asdict(p.exhibit)).encode())
+    for frame in (p.table, p.suppressed):
+        if frame is None:
+            digest.update(b"none")
+            continue
+        digest.update(repr(list(zip(frame.columns, map(str, frame.dtypes)))).encode())
+        digest.update(frame.to_csv(index=False).encode())
+    return digest.hexdigest()[:32]
+
+
+class RenderCache:
+    """Rendered figures (svg, png) and table HTML per render key, in a folder that outlives the run's report."""
+
+    def __init__(self, root: Path | None):
+        self.root, self.used, self.hits, self.misses = root, set(), 0, 0
+        self.code = _code_digest() if root is not None else ""
+
+    def render(self, p: PublishedExhibit, figures_dir: Path) -> tuple[str, list[Path]]:
+        """(table HTML, figure files written into figures_dir): copied from the cache, or rendered and stored."""
+        if self.root is None:
+            return table_html(p.table, p.suppressed), draw(p.table, p.exhibit, figures_dir)
+        key = render_key(p, self.code)
+        self.used.add(key)
+        entry = self.root / key
+        html_file = entry / "table.html"
+        if html_file.exists():
+            self.hits += 1
+            figures = []
+            for cached in sorted(entry.glob(f"{p.exhibit.id}.*")):
+                figures.append(figures_dir / cached.name)
+                shutil.copyfile(cached, figures[-1])
+            figures.sort(key=lambda f: f.suffix != ".svg")  # as draw() returns them: svg, then png
+            return html_file.read_text(encoding="utf-8"), figures
+        self.misses += 1
+        html, figures = table_html(p.table, p.suppressed), draw(p.table, p.exhibit, figures_dir)
+        staging = self.root / f".{key}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for f in figures:
+            shutil.copyfile(f, staging / f.name)
+        (staging / "table.html").write_text(html, encoding="utf-8")  # last: its presence marks a whole entry
+        if entry.exists():
+            shutil.rmtree(staging)  # another writer stored the same key
+        else:
+            staging.rename(entry)
+        return html, figures
+
+    def prune(self) -> None:
+        """Remove the entries (and leftovers of interrupted writes) that this report did not use."""
+        if self.root is None or not self.root.exists():
+            return
+        for entry in self.root.iterdir():
+            if entry.name not in self.used:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -116,8 +197,10 @@ def _workbook(path: Path, exhibits: list[PublishedExhibit]) -> None:
             _display(p.table, p.suppressed).to_excel(writer, sheet_name=p.exhibit.id[:31], index=False)
 
 
-def write_site(site: Site, out_dir: Path) -> Path:
-    """Write the whole report into out_dir; returns index.html."""
+def write_site(site: Site, out_dir: Path, cache: RenderCache | None = None) -> Path:
+    """Write the whole report into out_dir; returns index.html. With a cache, unchanged exhibits are not drawn
+    again."""
+    cache = cache or RenderCache(None)
     exhibits_dir, figures_dir = out_dir / "exhibits", out_dir / "figures"
     exhibits_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -146,8 +229,9 @@ def write_site(site: Site, out_dir: Path) -> Path:
             "parquet": record(parquet_path, e.id, e.source, len(p.table)),
         }
         figure = None
-        if e.figure:
-            svg, png = draw(p.table, e, figures_dir)
+        html, figures = cache.render(p, figures_dir)
+        if figures:
+            svg, png = figures
             figure = record(svg, e.id, e.source)
             links["png"] = record(png, e.id, e.source)
         sections.setdefault(e.study, []).append(
@@ -159,7 +243,7 @@ def write_site(site: Site, out_dir: Path) -> Path:
                 "figure": figure,
                 "links": links,
                 "rows": len(p.table),
-                "table": table_html(p.table, p.suppressed),
+                "table": html,
                 "more_rows": max(len(p.table) - MAX_HTML_ROWS, 0),
             }
         )
@@ -224,21 +308,27 @@ def write_site(site: Site, out_dir: Path) -> Path:
     return out_dir / "index.html"
 
 
+RENDER_CACHE_DIR = ".render_cache"
+
+
 def publish_site(site: Site, reports_root: Path, run_id: str) -> Path:
     """Write the report beside the published ones, then swap `latest` to it atomically (one rename)."""
     reports_root.mkdir(parents=True, exist_ok=True)
+    cache = RenderCache(reports_root / RENDER_CACHE_DIR)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     final = reports_root / "runs" / f"{stamp}-{run_id[:8]}"
     staging = reports_root / "runs" / f".staging-{run_id}"
     if staging.exists():
         shutil.rmtree(staging)
-    write_site(site, staging)
+    write_site(site, staging, cache)
     staging.rename(final)
     link_tmp = reports_root / f".latest-{run_id}"
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
     link_tmp.symlink_to(final.relative_to(reports_root))
     os.replace(link_tmp, reports_root / "latest")  # rename(2) is atomic
+    cache.prune()
+    site.render_counts = {"drawn": cache.misses, "from_cache": cache.hits}
     return reports_root / "latest" / "index.html"
 
 

@@ -107,7 +107,7 @@ def test_a_failure_while_writing_leaves_latest_untouched(tmp_path, monkeypatch):
     before = (tmp_path / "latest").resolve()
     snapshot = {p: p.read_bytes() for p in before.rglob("*") if p.is_file()}
 
-    def broken(site, out_dir):
+    def broken(site, out_dir, cache=None):
         out_dir.mkdir(parents=True)
         (out_dir / "index.html").write_text("partial")
         raise OSError("disk full")
@@ -117,6 +117,47 @@ def test_a_failure_while_writing_leaves_latest_untouched(tmp_path, monkeypatch):
         publish_site(_site(2.0), tmp_path, "run-two-0000")
     assert (tmp_path / "latest").resolve() == before
     assert {p: p.read_bytes() for p in before.rglob("*") if p.is_file()} == snapshot
+
+
+def test_unchanged_exhibits_come_from_the_render_cache_and_a_changed_one_is_drawn_again(tmp_path, monkeypatch):
+    drawn = []
+    real_draw = site_module.draw
+
+    def counting_draw(df, exhibit, out_dir):
+        drawn.append(exhibit.id)
+        return real_draw(df, exhibit, out_dir)
+
+    monkeypatch.setattr(site_module, "draw", counting_draw)
+    first = _site(1.0)
+    publish_site(first, tmp_path, "run-one-0000")
+    assert drawn == ["c_fig_1", "c_tab_a1"] and first.render_counts == {"drawn": 2, "from_cache": 0}
+    one = (tmp_path / "latest").resolve()
+
+    again = _site(1.0)
+    publish_site(again, tmp_path, "run-two-0000")
+    two = (tmp_path / "latest").resolve()
+    assert drawn == ["c_fig_1", "c_tab_a1"] and again.render_counts == {"drawn": 0, "from_cache": 2}
+    for name in ("figures/c_fig_1.svg", "figures/c_fig_1.png", "study_c.html"):  # the same report, byte for byte
+        assert (two / name).read_bytes() == (one / name).read_bytes(), name
+    manifest = json.loads((two / "manifest.json").read_text())["files"]
+    assert {"figures/c_fig_1.svg", "figures/c_fig_1.png"} <= {f["file"] for f in manifest}
+
+    # a new value in the figure's table: that exhibit alone is drawn again, and shows the new value
+    changed = _site(1.0)
+    changed.exhibits[0].table = changed.exhibits[0].table.copy()  # _site's two exhibits share one frame
+    changed.exhibits[0].table.loc[0, "rate"] = 7.25
+    publish_site(changed, tmp_path, "run-three-000")
+    assert drawn[2:] == ["c_fig_1"] and changed.render_counts == {"drawn": 1, "from_cache": 1}
+    assert "7.25" in (tmp_path / "latest" / "study_c.html").read_text()
+    # so is a suppression that changes, with the same values
+    masked = _site(1.0)
+    masked.exhibits[0].table = changed.exhibits[0].table  # as the last report
+    masked.exhibits[1].suppressed = masked.exhibits[1].suppressed.copy()
+    masked.exhibits[1].suppressed.loc[0, "rate"] = True
+    publish_site(masked, tmp_path, "run-four-0000")
+    assert drawn[3:] == ["c_tab_a1"]
+    # entries no exhibit of the latest report uses are gone
+    assert len(list((tmp_path / site_module.RENDER_CACHE_DIR).iterdir())) == 2
 
 
 def test_cells_show_counts_as_integers_and_missing_as_empty():
