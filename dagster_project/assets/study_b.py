@@ -8,6 +8,7 @@ its counts and the reason only.
 """
 
 import time
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -19,6 +20,8 @@ from dagster_project.resources import Warehouse
 from models_py.publish import disclosure
 from models_py.publish.gate import record_model_check
 from models_py.publish.site import markdown_table
+from models_py.studies import b as study_b_package
+from models_py.studies import fit_reuse
 from models_py.studies.b.design import DesignSpec
 from models_py.studies.b.mnl import peak_memory_mb
 from models_py.studies.b.runs import (
@@ -70,6 +73,17 @@ MODEL_TABLES = {
     "models.b_fit": "b_sensitivity",
     "models.b_levels": "b_sensitivity",
 }
+# the code that fits and stores the models: a change to it refits (models_py.studies.fit_reuse)
+FIT_CODE = fit_reuse.code_digest([Path(study_b_package.__file__).parent, Path(__file__)])
+MAIN_OUTPUTS = [
+    "models.b_rrr",
+    "models.b_ame",
+    "models.b_income_profile",
+    "models.b_fit",
+    "models.b_counts",
+    "models.b_levels",
+]
+SENSITIVITY_OUTPUTS = ["models.b_sensitivity", "models.b_sensitivity_profile", "models.b_fit", "models.b_levels"]
 COUNT_COLUMNS = ["model", "observations", "persons", "returns", "onward", "persons_return", "persons_onward"]
 
 
@@ -201,6 +215,28 @@ def _store(con, results: list[RunResult]) -> None:
     _upsert(con, "b_levels", levels, models)
 
 
+def _fit_key(con, inputs: list[str]) -> str:
+    """What the fits read: the input tables' content, the code, and the settings (thresholds, design, runs)."""
+    settings = (_thresholds(), main_spec(), SENSITIVITY_RUNS, missing_destination_rules())
+    return fit_reuse.fit_key(con, inputs, FIT_CODE, settings)
+
+
+def _reused(context: dg.AssetExecutionContext, con, asset: str, tables: list[str], models: list[str]) -> dict:
+    """Metadata of an asset whose stored results were kept (its fit key is unchanged)."""
+    _record_verdicts(con, [t.split(".")[1] for t in tables if t != "models.b_counts"])
+    fits = con.execute(
+        "select model, publishable, observations, llf from models.b_fit where model in (select unnest(?::varchar[]))",
+        [models],
+    ).df()
+    context.log.info(f"{asset}: inputs, code and settings unchanged since the stored fit; its results are kept")
+    return {
+        "reused_stored_fit": True,
+        "models": len(fits),
+        "published": int(fits["publishable"].astype(bool).sum()),
+        "status": dg.MetadataValue.md(markdown_table(fits)),
+    }
+
+
 def _panel(con) -> pd.DataFrame:
     return con.execute("select * from models.b_panel").df()
 
@@ -245,6 +281,10 @@ def b_panel(warehouse: Warehouse) -> dg.MaterializeResult:
 def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     min_persons, min_df = _thresholds()
     with warehouse.connect() as con:
+        key = _fit_key(con, ["models.b_panel"])
+        if fit_reuse.stored_results_match(con, "b_mnl_main", key, MAIN_OUTPUTS):
+            return dg.MaterializeResult(metadata=_reused(context, con, "b_mnl_main", MAIN_OUTPUTS, ["main"]))
+        fit_reuse.forget(con, "b_mnl_main")
         panel = _panel(con)
         started = time.perf_counter()
         r = run_model(panel, main_spec(), "main", min_persons, min_df)
@@ -254,6 +294,7 @@ def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
         _replace(con, "b_ame", r.ame if r.publishable else EMPTY["b_ame"])
         _replace(con, "b_income_profile", r.income_profile if r.publishable else EMPTY["b_income_profile"])
         _record_verdicts(con, ["b_rrr", "b_ame", "b_income_profile", "b_fit"])
+        fit_reuse.record_key(con, "b_mnl_main", key)
     if not r.publishable:
         context.log.warning("study B main model not published: " + "; ".join(r.problems))
     s, c = r.summary, r.counts.iloc[0]
@@ -296,7 +337,13 @@ def b_mnl_main(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
 )
 def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     min_persons, min_df = _thresholds()
+    runs = [*SENSITIVITY_RUNS, *missing_destination_runs()]
     with warehouse.connect() as con:
+        # the runs sit beside the main model's published estimates: those are inputs too
+        key = _fit_key(con, ["models.b_panel", "models.b_panel_md_variants", "models.b_rrr", "models.b_income_profile"])
+        if fit_reuse.stored_results_match(con, "b_sensitivity", key, SENSITIVITY_OUTPUTS):
+            return dg.MaterializeResult(metadata=_reused(context, con, "b_sensitivity", SENSITIVITY_OUTPUTS, runs))
+        fit_reuse.forget(con, "b_sensitivity")
         panel = _panel(con)
         results = []
         for run in SENSITIVITY_RUNS:
@@ -322,6 +369,7 @@ def b_sensitivity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             con, "b_sensitivity_profile", pd.concat(prof, ignore_index=True) if prof else EMPTY["b_income_profile"]
         )
         _record_verdicts(con, ["b_sensitivity", "b_sensitivity_profile", "b_fit"])
+        fit_reuse.record_key(con, "b_sensitivity", key)
     status = pd.DataFrame(
         [
             {
