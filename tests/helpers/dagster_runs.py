@@ -8,15 +8,21 @@ from models_py.contracts import DELIVERED_TABLES, ident
 from tests.helpers.warehouse import read_only
 
 
-def clear_defs_state_storage() -> None:
+def clear_defs_state_storage(collect_garbage: bool = False) -> None:
     """Forget the instance registered as current defs-state storage.
 
     Creating a DagsterInstance registers its defs-state storage in a context variable until the instance is
     disposed, and disposing restores the previous value, which may belong to an instance that has since been
     garbage-collected. Loading definitions then fails with "Attempted to resolve undefined DagsterInstance weakref".
+    An instance that was never disposed does the same when the garbage collector finalizes it, at any moment (a
+    flaky failure in CI): with collect_garbage, such instances are finalized first, then the variable is cleared.
     Called before every load of the definitions for a run, after every disposed instance, and around each test."""
+    import gc
+
     from dagster._core.storage.defs_state.base import _current_storage
 
+    if collect_garbage:
+        gc.collect()
     _current_storage.set(None)
 
 

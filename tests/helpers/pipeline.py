@@ -69,7 +69,7 @@ def run_years(
     `log_messages` receives the run's user-facing log lines."""
     from dagster_project.automation import full_rebuild_tags
 
-    clear_defs_state_storage()  # see tests/helpers/dagster_runs.py
+    clear_defs_state_storage(collect_garbage=True)  # see tests/helpers/dagster_runs.py
     years = years or delivery_years(env.landing)
     defs = _definitions(env, mode)
     job = defs.resolve_job_def("full_rebuild" if mode == "full" else "ingest_years")

@@ -22,6 +22,7 @@ from dagster_project import automation
 from dagster_project.automation import RANGE_END, RANGE_START, TAG_REFLAGGED, TAG_TRANSFORM_CODE
 from dagster_project.partitions import PARTITION_NAME
 from models_py import settings
+from tests.helpers.dagster_runs import clear_defs_state_storage
 from tests.helpers.delivery_factory import valid_tables, write_delivery
 from tests.helpers.pipeline import PipelineEnv, resources_for
 
@@ -49,7 +50,11 @@ def instance():
 def defs_for(dbt_manifest):
     from dagster_project.definitions import build_definitions
 
-    return lambda env: build_definitions(resources_for(env))
+    def build(env: PipelineEnv) -> dg.Definitions:
+        clear_defs_state_storage(collect_garbage=True)  # an undisposed instance of an earlier test: see the helper
+        return build_definitions(resources_for(env))
+
+    return build
 
 
 def tick(defs, instance, cursor=None) -> dg.SensorResult:
